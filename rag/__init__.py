@@ -1,0 +1,5 @@
+"""Cited question answering over official statements."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,276 @@
+"""Hybrid retrieval: dense FAISS search and BM25, fused by reciprocal rank, with filters."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import snowballstemmer
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+from scipy import sparse
+
+from rag.embedding import Embedder
+from rag.errors import InputError
+from rag.store import Index
+from rag.types import Document, Passage
+
+MAX_QUESTION_CHARS = 5000
+MAX_K = 50
+
+_STOPWORDS = set(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    said say says also""".split()
+)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(token: str) -> str:
+    return _STEMMER.stemWord(token)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, stemmed word tokens without stop words ("funded", "funding" -> "fund")."""
+    return [_stem(tok) for tok in _TOKEN.findall(text.lower()) if tok not in _STOPWORDS]
+
+
+class BM25:
+    """Okapi BM25 over the chunk texts as a sparse term-weight matrix."""
+
+    def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75):
+        docs = [Counter(tokenize(t)) for t in texts]
+        self.vocab: dict[str, int] = {}
+        rows, cols, tfs = [], [], []
+        for i, counts in enumerate(docs):
+            for term, tf in counts.items():
+                rows.append(i)
+                cols.append(self.vocab.setdefault(term, len(self.vocab)))
+                tfs.append(tf)
+        n = len(texts)
+        lengths = np.array([sum(c.values()) for c in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if n else 1.0
+        tf = np.array(tfs, dtype=np.float32)
+        rows_a, cols_a = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+        df = np.bincount(cols_a, minlength=len(self.vocab)).astype(np.float32)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        norm = k1 * (1 - b + b * lengths[rows_a] / max(avg, 1e-9))
+        weights = idf[cols_a] * tf * (k1 + 1) / (tf + norm)
+        self.matrix = sparse.csc_matrix((weights, (rows_a, cols_a)), shape=(n, len(self.vocab)))
+        self._idf = idf
+        self._max_idf = float(np.log1p((n + 0.5) / 0.5))
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a token; unseen tokens count as rarest."""
+        col = self.vocab.get(term)
+        return self._max_idf if col is None else float(self._idf[col])
+
+    def scores(self, query: str) -> np.ndarray:
+        cols = [self.vocab[t] for t in tokenize(query) if t in self.vocab]
+        if not cols:
+            return np.zeros(self.matrix.shape[0], dtype=np.float32)
+        return np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a search may return; empty fields do not restrict."""
+
+    sources: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise InputError(
+                f"The year range {self.year_from}-{self.year_to} is empty; put the earlier year first."
+            )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sources or self.countries or self.year_from or self.year_to)
+
+    def describe(self) -> str:
+        parts = []
+        if self.sources:
+            parts.append("source " + " or ".join(self.sources))
+        if self.countries:
+            parts.append("country " + " or ".join(self.countries))
+        if self.year_from or self.year_to:
+            parts.append(f"years {self.year_from or '…'}-{self.year_to or '…'}")
+        return ", ".join(parts)
+
+    def matches(self, doc: Document) -> bool:
+        meta = doc.metadata
+        if self.sources and not any(
+            s in (doc.doc_id, doc.source, doc.source.rsplit("/", 1)[-1])
+            or doc.source.startswith(s.rstrip("/") + "/")
+            for s in self.sources
+        ):
+            return False
+        if self.countries:
+            names = {str(meta.get("country", "")).lower(), str(meta.get("speaker", "")).lower()}
+            if not any(c.lower() in names for c in self.countries):
+                return False
+        if self.year_from or self.year_to:
+            year = meta.get("year")
+            if year is None:
+                return False
+            if self.year_from and year < self.year_from or self.year_to and year > self.year_to:
+                return False
+        return True
+
+
+def check_question(question: str) -> str:
+    text = " ".join(question.split())
+    if not text:
+        raise InputError("The question is empty; type a question about the statements.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"The question is {len(text):,} characters long; keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return text
+
+
+def check_k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"The number of passages must be between 1 and {MAX_K}, not {k}.")
+    return k
+
+
+class HybridRetriever:
+    """Dense and BM25 rankings of the same chunks, fused by reciprocal rank."""
+
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, rrf_k: int = 60):
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self._bm25: BM25 | None = None
+        self._rows_of: dict[str, np.ndarray] = {}
+        self._row_of_chunk: dict[str, int] = {}
+        self._built_for = -1
+
+    def _refresh(self) -> None:
+        if self._built_for == self.index.version and self._bm25 is not None:
+            return
+        self._bm25 = BM25([c.text for c in self.index.chunks])
+        doc_rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.index.chunks):
+            doc_rows.setdefault(chunk.doc_id, []).append(row)
+        self._rows_of = {d: np.array(r, dtype=np.int64) for d, r in doc_rows.items()}
+        self._row_of_chunk = {c.chunk_id: row for row, c in enumerate(self.index.chunks)}
+        self._built_for = self.index.version
+
+    def idf(self, term: str) -> float:
+        self._refresh()
+        return self._bm25.idf(term)  # type: ignore[union-attr]
+
+    def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.empty:
+            return None
+        self._refresh()
+        docs = [d for d in self.index.documents.values() if filters.matches(d)]
+        if not docs:
+            raise InputError(f"No statements in the index match the filters ({filters.describe()}).")
+        return np.sort(np.concatenate([self._rows_of[d.doc_id] for d in docs if d.doc_id in self._rows_of]))
+
+    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        question = check_question(question)
+        k = check_k(k)
+        if not self.index.chunks:
+            return []
+        self._refresh()
+        allowed = self.allowed_rows(filters)
+        n = max(self.candidates, k)
+        query = self.embedder.embed_query(question)
+        dense_scores, dense_rows = self.index.search(query, n, allowed)
+        bm25 = self._bm25.scores(question)  # type: ignore[union-attr]
+        if allowed is not None:
+            masked = np.full_like(bm25, -1.0)
+            masked[allowed] = bm25[allowed]
+            bm25 = masked
+        top = np.argsort(-bm25, kind="stable")[:n]
+        sparse_rows = top[bm25[top] > 0]
+
+        fused: dict[int, float] = {}
+        for ranking in (dense_rows, sparse_rows):
+            for rank, row in enumerate(ranking):
+                fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        similarity = dict(zip(map(int, dense_rows), map(float, dense_scores), strict=True))
+        missing = np.array([r for r in best if r not in similarity], dtype=np.int64)
+        if len(missing):
+            for row, vec in zip(missing, self.index.vectors_of(missing), strict=True):
+                similarity[int(row)] = float(vec @ query)
+        passages = []
+        for rank, row in enumerate(best, start=1):
+            chunk = self.index.chunks[row]
+            passages.append(
+                Passage(rank, chunk, self.index.documents[chunk.doc_id], fused[row], similarity[row])
+            )
+        return passages
+
+    def passage_of(self, doc: LCDocument) -> Passage:
+        """The Passage a LangChain document stands for."""
+        self._refresh()
+        meta = doc.metadata
+        chunk = self.index.chunks[self._row_of_chunk[meta["chunk_id"]]]
+        return Passage(
+            meta["rank"], chunk, self.index.documents[chunk.doc_id], meta["score"], meta["similarity"]
+        )
+
+
+def to_langchain(passage: Passage) -> LCDocument:
+    meta: dict[str, Any] = {
+        k: v for k, v in passage.document.metadata.items() if isinstance(v, str | int | float)
+    }
+    meta.update(
+        chunk_id=passage.chunk.chunk_id,
+        doc_id=passage.doc_id,
+        source=passage.document.source,
+        title=passage.document.title,
+        start=passage.start,
+        end=passage.end,
+        rank=passage.rank,
+        score=passage.score,
+        similarity=passage.similarity,
+    )
+    return LCDocument(page_content=passage.text, metadata=meta, id=passage.chunk.chunk_id)
+
+
+class StatementRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain ``BaseRetriever``; ``k`` and filters per call too."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    engine: HybridRetriever
+    k: int = 5
+    filters: Filters | None = None
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> list[LCDocument]:
+        passages = self.engine.retrieve(query, k or self.k, filters or self.filters)
+        return [to_langchain(p) for p in passages]

@@ -1,0 +1,120 @@
+"""The small plain types every part of the pipeline passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A statement as read: normalised text, a content-hash id, where it came from."""
+
+    doc_id: str
+    source: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.metadata.get("title") or self.source)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one document: ``document.text[start:end] == text`` always holds."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk as retrieved for one question, with its rank and scores."""
+
+    rank: int
+    chunk: Chunk
+    document: Document
+    score: float  # fused reciprocal-rank score
+    similarity: float  # cosine similarity of question and chunk
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def start(self) -> int:
+        return self.chunk.start
+
+    @property
+    def end(self) -> int:
+        return self.chunk.end
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "doc_id": self.doc_id,
+            "source": self.document.source,
+            "title": self.document.title,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 6),
+            "similarity": round(self.similarity, 6),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact words of one source that back one ``[n]`` marker of an answer."""
+
+    n: int
+    document: Document
+    start: int
+    end: int
+    quote: str
+    passage_rank: int
+
+    @property
+    def doc_id(self) -> str:
+        return self.document.doc_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "source": self.document.source,
+            "title": self.document.title,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose ``[n]`` markers index ``citations``; refused when nothing fits."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    generator: str = "extractive"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "generator": self.generator,
+            "citations": [c.to_json() for c in self.citations],
+            "passages": [p.to_json() for p in self.passages],
+        }
