@@ -56,8 +56,10 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
+            import transformers
             from sentence_transformers import SentenceTransformer
 
+            transformers.utils.logging.disable_progress_bar()
             self.model = SentenceTransformer(_resolve(name), device=pick_device(device))
         except (OSError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().split("\n")[0]
@@ -65,7 +67,10 @@ class SentenceTransformerEmbedder:
                 f"Could not load the embedding model '{name}' ({first}); give a local path "
                 "or a model already in the Hugging Face cache."
             ) from None
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(dimension())
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:

@@ -14,13 +14,20 @@ from rag.settings import Settings
 from rag.store import Index
 from rag.types import Answer
 
+GENERATORS = ("extractive",)
+
+
+def check_generator(name: str) -> str:
+    if name not in GENERATORS:
+        raise InputError(f"Unknown generator '{name}'; available: {', '.join(GENERATORS)}.")
+    return name
+
 
 def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
-    if name == "extractive":
-        return ExtractiveGenerator(
-            engine.embedder, settings.min_relevance, settings.max_answer_sentences, idf=engine.idf
-        )
-    raise InputError(f"Unknown generator '{name}'; available: extractive.")
+    check_generator(name)
+    return ExtractiveGenerator(
+        engine.embedder, settings.min_relevance, settings.max_answer_sentences, idf=engine.idf
+    )
 
 
 class Pipeline:

@@ -37,7 +37,7 @@ class Settings:
     candidates: int = 50
     generator: str = "extractive"
     # Calibrated on the seed statements: see docs/refusal.md.
-    min_relevance: float = 0.45
+    min_relevance: float = 0.5
     max_answer_sentences: int = 3
 
     def with_overrides(self, **overrides: Any) -> Settings:

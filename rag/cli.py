@@ -1,0 +1,211 @@
+"""The `rag` command line: ingest, ask, list and remove documents."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.errors import RagError
+
+# Everything runs offline by default; HF_HUB_OFFLINE=0 lets a hub model be fetched.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def _settings(**flags: Any):
+    from rag.settings import load_settings
+
+    return load_settings(**flags)
+
+
+def _pipeline(settings, announce: bool = True):
+    from rag.pipeline import Pipeline, is_default_index
+    from rag.store import Index
+
+    if announce and not Index.exists(settings.index_dir) and is_default_index(settings):
+        click.echo(f"Building the seed index at {settings.index_dir} (first run)...", err=True)
+    return Pipeline.open(settings)
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index folder (default: index/default, or $RAG_INDEX).",
+)
+model_option = click.option(
+    "--embedding-model",
+    default=None,
+    help="Sentence-transformers model name or path (default: the built-in all-MiniLM-L6-v2).",
+)
+
+
+class UserError(click.ClickException):
+    """A RagError as the CLI shows it: one sentence on stderr, exit status 1."""
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class RagGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=RagGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag-statements")
+def cli() -> None:
+    """Ask questions of official statements; every answer cites the exact words of its source."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@model_option
+@click.option(
+    "--prune", is_flag=True, help="Drop indexed documents whose files are gone from the given folders."
+)
+@click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def ingest(
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    embedding_model: str | None,
+    prune: bool,
+    rebuild: bool,
+    quiet: bool,
+) -> None:
+    """Add statements (files or folders; default: the seed statements) to an index.
+
+    Unchanged files cost nothing; a changed file replaces its old chunks.
+    """
+    from rag.embedding import load_embedder
+    from rag.ingest import ingest as run_ingest
+    from rag.ingest import open_or_create
+
+    settings = _settings(index_dir=index_dir, embedding_model=embedding_model)
+    targets = list(paths) or [settings.seeds_dir]
+    embedder = load_embedder(settings.embedding_model, settings.device, settings.batch_size)
+    index = open_or_create(settings.index_dir, embedder, settings.chunk_size, settings.chunk_overlap, rebuild)
+    report = run_ingest(targets, index, embedder, settings.home, prune=prune, progress=not quiet)
+    for line in report.lines():
+        click.echo(line, err=True)
+    click.echo(f"Index {settings.index_dir}: {len(index.documents)} documents, {len(index.chunks)} chunks.")
+
+
+@cli.command()
+@click.argument("question")
+@index_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README).")
+@click.option("--k", type=int, default=None, help="How many passages to retrieve (default 5).")
+@click.option("--generator", default=None, help="How to write the answer: extractive (default).")
+@click.option(
+    "--source", "sources", multiple=True, help="Only this document (path, file name or doc_id); repeatable."
+)
+@click.option(
+    "--country", "countries", multiple=True, help="Only this country (ISO code or name); repeatable."
+)
+@click.option("--year", type=int, default=None, help="Only statements of this year.")
+@click.option("--from-year", type=int, default=None, help="Only statements of this year or later.")
+@click.option("--to-year", type=int, default=None, help="Only statements of this year or earlier.")
+def ask(
+    question: str,
+    index_dir: Path | None,
+    embedding_model: str | None,
+    as_json: bool,
+    k: int | None,
+    generator: str | None,
+    sources: tuple[str, ...],
+    countries: tuple[str, ...],
+    year: int | None,
+    from_year: int | None,
+    to_year: int | None,
+) -> None:
+    """Answer QUESTION from the indexed statements, citing the exact words used."""
+    from rag.pipeline import check_generator
+    from rag.retrieval import Filters, check_k, check_question
+
+    check_question(question)
+    if generator is not None:
+        check_generator(generator)
+    if k is not None:
+        check_k(k)
+    if year is not None:
+        from_year = to_year = year
+    filters = Filters(tuple(sources), tuple(countries), from_year, to_year)
+    settings = _settings(index_dir=index_dir, embedding_model=embedding_model)
+    answer = _pipeline(settings).ask(question, k=k, filters=filters, generator=generator)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo()
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.document.title} ({c.document.source}, characters {c.start}-{c.end})")
+            click.echo(f'    "{" ".join(c.quote.split())}"')
+    elif answer.passages:
+        click.echo("\nClosest passages, for you to judge:")
+        for p in answer.passages[:3]:
+            snippet = " ".join(p.text.split())
+            click.echo(
+                f"  {p.rank}. {p.document.title}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}"
+            )
+
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def docs(index_dir: Path | None, as_json: bool) -> None:
+    """List the documents in an index."""
+    from rag.store import Index
+
+    settings = _settings(index_dir=index_dir)
+    index = Index.open(settings.index_dir)
+    counts: dict[str, int] = {}
+    for c in index.chunks:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    rows = [
+        {"doc_id": d.doc_id, "source": d.source, "chunks": counts.get(d.doc_id, 0), **d.metadata}
+        for d in index.documents.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        when = r.get("date") or r.get("year") or ""
+        click.echo(f"{r['doc_id']}  {r['chunks']:>4} chunks  {when!s:<10}  {r['title']}  ({r['source']})")
+    click.echo(f"{len(rows)} documents, {len(index.chunks)} chunks in {settings.index_dir}")
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@index_option
+def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
+    """Drop documents (by source path or doc_id) and their chunks from an index."""
+    from rag.ingest import remove_documents
+    from rag.store import Index
+
+    settings = _settings(index_dir=index_dir)
+    index = Index.open(settings.index_dir)
+    for doc in remove_documents(index, names):
+        click.echo(f"removed {doc.source} ({doc.doc_id})")
+
+
+def main() -> None:
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Shared fixtures: one real embedding model and one real seed index per test session."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import pytest  # noqa: E402
+
+from rag.embedding import load_embedder  # noqa: E402
+from rag.ingest import ingest, open_or_create  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.settings import SEEDS_DIR, load_settings  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ungdc-1946-2024.tar.gz"
+WANG_YI = "Who did Wang Yi meet to discuss Security Council reform?"
+ARCTIC = "What did China say about Arctic shipping routes?"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own RAG_HOME, so nothing touches the checkout's index/."""
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    for var in ("RAG_INDEX", "RAG_CONFIG", "RAG_EMBEDDING_MODEL", "RAG_K", "RAG_GENERATOR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return load_embedder("all-MiniLM-L6-v2", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory, embedder) -> Path:
+    path = tmp_path_factory.mktemp("seed") / "index"
+    index = open_or_create(path, embedder, 800, 200)
+    ingest([SEEDS_DIR], index, embedder, SEEDS_DIR.parent, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pipeline(seed_index_dir, embedder, tmp_path_factory) -> Pipeline:
+    settings = load_settings().with_overrides(home=tmp_path_factory.mktemp("home"), index_dir=seed_index_dir)
+    return Pipeline.open(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def china_speeches(tmp_path_factory) -> Path:
+    """A few of China's General Debate speeches, unpacked from the real corpus."""
+    if not CORPUS.is_file():
+        pytest.skip(f"the UN General Debate Corpus is not at {CORPUS}")
+    out = tmp_path_factory.mktemp("ungdc")
+    wanted = {"CHN_70_2015.txt", "CHN_74_2019.txt", "CHN_76_2021.txt", "CHN_30_1975.txt"}
+    with tarfile.open(CORPUS) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and Path(m.name).name in wanted]
+        for m in members:
+            m.name = Path(m.name).name
+            tar.extract(m, out, filter="data")
+    assert len(list(out.iterdir())) == len(wanted)
+    return out

@@ -1,0 +1,70 @@
+"""Cited answers from the seeds: right passage, exact quotes, refusals, verification."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rag.answering import REFUSAL, verify_citations
+from tests.conftest import ARCTIC, WANG_YI
+
+
+def _assert_citations_exact(answer):
+    assert answer.citations
+    for c in answer.citations:
+        assert c.quote == c.document.text[c.start : c.end]
+        assert f"[{c.n}]" in answer.text
+
+
+def test_wang_yi_question_names_both_co_chairs_with_a_citation(pipeline):
+    answer = pipeline.ask(WANG_YI)
+    assert not answer.refused
+    assert "Alya Ahmed Saif Al-Thani" in answer.text and "Martin Bille Hermann" in answer.text
+    _assert_citations_exact(answer)
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "Alya Ahmed Saif Al-Thani" in quotes and "Martin Bille Hermann" in quotes
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What does China see as the priority of Security Council reform?", "increasing representation"),
+        ("How should security sector reform be funded?", "big gaps of funding"),
+        ("Who should own and lead security sector reform?", "owned and led by countries concerned"),
+        ("What did the co-chairs congratulate China on?", "Beijing Winter Olympics"),
+    ],
+)
+def test_answers_quote_the_sentence_that_answers(pipeline, question, expected):
+    answer = pipeline.ask(question)
+    assert not answer.refused
+    _assert_citations_exact(answer)
+    assert any(expected in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [ARCTIC, "What did China say about climate change?", "What is the capital of Australia?"],
+)
+def test_questions_the_statements_do_not_address_are_refused(pipeline, question):
+    answer = pipeline.ask(question)
+    assert answer.refused
+    assert answer.text == REFUSAL
+    assert not answer.citations
+    assert answer.passages  # the closest passages stay available for the reader to judge
+
+
+def test_every_answer_sentence_is_a_cited_source_sentence(pipeline):
+    answer = pipeline.ask("What did Zhang Jun say about the role of regional organizations?")
+    _assert_citations_exact(answer)
+    for c in answer.citations:
+        assert f"{' '.join(c.quote.split())} [{c.n}]" in answer.text
+
+
+def test_a_citation_whose_quote_is_not_the_source_text_is_dropped(pipeline):
+    answer = pipeline.ask(WANG_YI)
+    bad = replace(answer.citations[0], quote="Wang Yi met the Secretary-General.")
+    checked = verify_citations(replace(answer, citations=(bad,)))
+    assert not checked.citations
+    assert "[1]" not in checked.text
+    assert verify_citations(answer) == answer

@@ -1,0 +1,99 @@
+"""The `rag` command line as users and scripts call it: JSON contract, errors, first run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+from rag.settings import SEEDS_DIR
+from tests.conftest import ARCTIC, WANG_YI
+
+
+@pytest.fixture
+def run():
+    def invoke(*args):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_first_ask_builds_the_seed_index_and_prints_the_json_contract(run, tmp_path):
+    result = run("ask", WANG_YI, "--json")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "index" / "default" / "manifest.json").is_file()
+    data = json.loads(result.stdout)
+    assert set(data) >= {"question", "answer", "refused", "citations", "passages"}
+    assert data["question"] == WANG_YI and data["refused"] is False
+    assert "Alya Ahmed Saif Al-Thani" in data["answer"] and "Martin Bille Hermann" in data["answer"]
+    texts = {p.name: p.read_text(encoding="utf-8") for p in SEEDS_DIR.glob("*.txt")}
+    for c in data["citations"]:
+        assert set(c) >= {"n", "doc_id", "source", "title", "start", "end", "quote"}
+        assert isinstance(c["n"], int) and isinstance(c["start"], int)
+        # The quote is the exact text of the source between start and end.
+        from rag.loading import load_file
+
+        doc = load_file(SEEDS_DIR / c["source"].rsplit("/", 1)[-1])
+        assert doc.text[c["start"] : c["end"]] == c["quote"]
+        assert c["quote"] in texts[c["source"].rsplit("/", 1)[-1]]
+    for rank, p in enumerate(data["passages"], start=1):
+        assert set(p) >= {"rank", "doc_id", "source", "title", "start", "end", "score", "text"}
+        assert p["rank"] == rank and isinstance(p["score"], float)
+
+
+def test_unaddressed_question_is_refused_in_json(run):
+    data = json.loads(run("ask", ARCTIC, "--json").stdout)
+    assert data["refused"] is True and data["citations"] == []
+
+
+def test_plain_answer_lists_each_citation_with_its_quote(run):
+    out = run("ask", WANG_YI).stdout
+    assert "[1] FM meets with UN officials on Security Council reform" in out
+    assert '"State Councilor and Foreign Minister Wang Yi met with the co-chairs' in out
+
+
+def test_ingest_reports_and_is_incremental(run, tmp_path):
+    index = tmp_path / "idx"
+    first = run("ingest", str(SEEDS_DIR), "--index", str(index), "--quiet")
+    assert first.exit_code == 0 and "2 added" in first.stderr
+    second = run("ingest", str(SEEDS_DIR), "--index", str(index), "--quiet")
+    assert "0 added, 0 replaced, 2 unchanged" in second.stderr and "0 chunks embedded" in second.stderr
+    listing = run("docs", "--index", str(index)).stdout
+    assert "2 documents" in listing and "2020-12-03" in listing
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "   "], "The question is empty"),
+        (["ask", "reform", "--k", "0"], "between 1 and 50"),
+        (["ask", "reform", "--k", "10000"], "between 1 and 50"),
+        (["ask", "reform", "--index", "{tmp}/missing"], "There is no index at"),
+        (["ask", "reform", "--country", "XYZ"], "No statements in the index match"),
+        (["ask", "reform", "--generator", "oracle"], "Unknown generator 'oracle'"),
+        (["ingest", "{tmp}/nowhere", "--index", "{tmp}/idx"], "does not exist"),
+        (["ingest", "{tmp}", "--index", "{tmp}/idx2"], "No statements found"),
+        (["remove", "nothing.txt", "--index", "{tmp}/missing"], "There is no index at"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_a_nonzero_exit(run, tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    args = [a.replace("{tmp}", str(tmp_path / "empty") if a == "{tmp}" else str(tmp_path)) for a in args]
+    result = run(*args)
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and message in errors[0]
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_installed_command_exits_cleanly_on_bad_input():
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", ""], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "Error: The question is empty; type a question about the statements."
