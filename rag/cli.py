@@ -203,6 +203,83 @@ def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
         click.echo(f"removed {doc.source} ({doc.doc_id})")
 
 
+@cli.command("eval")
+@index_option
+@click.option(
+    "--gold",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold question set (default: eval/gold/seeds.jsonl).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+@click.option(
+    "--check", is_flag=True, help="Exit 1 when a metric falls below its minimum in the thresholds file."
+)
+@click.option(
+    "--thresholds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Minimums per gold set (default: eval/thresholds.toml).",
+)
+@click.option("--k", type=int, default=None, help="Passages per answer (default 5).")
+@click.option("--generator", default=None, help="Generator to score (default: extractive).")
+@click.option("--no-baseline", is_flag=True, help="Skip the LangChain baseline.")
+@click.option(
+    "--reports",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where report folders go (default: eval/reports).",
+)
+def eval_command(
+    index_dir: Path | None,
+    gold: Path | None,
+    as_json: bool,
+    check: bool,
+    thresholds: Path | None,
+    k: int | None,
+    generator: str | None,
+    no_baseline: bool,
+    reports: Path | None,
+) -> None:
+    """Score answers on a gold set, beside the plain LangChain baseline, and write a report."""
+    from rag.evaluation.gold import load_gold
+    from rag.evaluation.report import as_json as report_json
+    from rag.evaluation.report import format_table, write_report
+    from rag.evaluation.runner import check_thresholds, evaluate
+    from rag.pipeline import check_generator
+    from rag.retrieval import check_k
+    from rag.settings import PROJECT_ROOT
+
+    if k is not None:
+        check_k(k)
+    if generator is not None:
+        check_generator(generator)
+    gold = gold or PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl"
+    questions = load_gold(gold)
+    settings = _settings(index_dir=index_dir)
+    pipeline = _pipeline(settings)
+    result = evaluate(
+        pipeline,
+        questions,
+        gold.stem,
+        k=k,
+        generator=generator,
+        baseline=not no_baseline,
+        progress=not as_json,
+    )
+    folder = write_report(result, reports or settings.home / "eval" / "reports")
+    if as_json:
+        click.echo(json.dumps({**report_json(result), "report": str(folder)}, indent=1))
+    else:
+        click.echo(format_table(result))
+        click.echo(f"\nReport: {folder}/report.md")
+    if check:
+        failures = check_thresholds(result, thresholds or PROJECT_ROOT / "eval" / "thresholds.toml")
+        if failures:
+            raise UserError("Below threshold: " + "; ".join(failures) + ".")
+        click.echo("All metrics meet their thresholds.", err=True)
+
+
 def main() -> None:
     cli(prog_name="rag")
 

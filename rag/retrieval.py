@@ -35,6 +35,7 @@ _STOPWORDS = set(
     said say says also""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
 
 _STEMMER = snowballstemmer.stemmer("english")
@@ -165,6 +166,8 @@ class HybridRetriever:
         self._bm25: BM25 | None = None
         self._rows_of: dict[str, np.ndarray] = {}
         self._row_of_chunk: dict[str, int] = {}
+        self._docs_by_year: dict[int, set[str]] = {}
+        self._docs_by_country: dict[str, set[str]] = {}
         self._built_for = -1
 
     def _refresh(self) -> None:
@@ -176,6 +179,15 @@ class HybridRetriever:
             doc_rows.setdefault(chunk.doc_id, []).append(row)
         self._rows_of = {d: np.array(r, dtype=np.int64) for d, r in doc_rows.items()}
         self._row_of_chunk = {c.chunk_id: row for row, c in enumerate(self.index.chunks)}
+        self._docs_by_year = {}
+        self._docs_by_country = {}
+        for doc in self.index.documents.values():
+            meta = doc.metadata
+            if isinstance(meta.get("year"), int):
+                self._docs_by_year.setdefault(meta["year"], set()).add(doc.doc_id)
+            if meta.get("country"):
+                for name in {str(meta["country"]).lower(), str(meta.get("speaker", "")).lower()} - {""}:
+                    self._docs_by_country.setdefault(name, set()).add(doc.doc_id)
         self._built_for = self.index.version
 
     def idf(self, term: str) -> float:
@@ -190,6 +202,33 @@ class HybridRetriever:
         if not docs:
             raise InputError(f"No statements in the index match the filters ({filters.describe()}).")
         return np.sort(np.concatenate([self._rows_of[d.doc_id] for d in docs if d.doc_id in self._rows_of]))
+
+    def mentioned_rows(self, question: str, allowed: np.ndarray | None) -> np.ndarray | None:
+        """Rows of the statements whose year or country the question names ("in 2023",
+        "Brazil"), fused as a third ranking: a preference, not a filter, since a question
+        about "the 2008 Olympics" may be answered by a 2007 speech."""
+        self._refresh()
+        lower = question.lower()
+        words = set(_TOKEN.findall(lower))
+        by_year = [
+            self._docs_by_year[int(y)] for y in _YEAR.findall(question) if int(y) in self._docs_by_year
+        ]
+        by_country = [
+            ids
+            for name, ids in self._docs_by_country.items()
+            if (name in lower if " " in name else name in words)
+        ]
+        if not by_year and not by_country:
+            return None
+        docs = set().union(*by_year) if by_year else set(self.index.documents)
+        if by_country:
+            docs &= set().union(*by_country)
+        if not docs or len(docs) == len(self.index.documents):
+            return None
+        rows = np.sort(np.concatenate([self._rows_of[d] for d in docs if d in self._rows_of]))
+        if allowed is not None:
+            rows = np.intersect1d(rows, allowed)
+        return rows if len(rows) else None
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         question = check_question(question)
@@ -208,9 +247,13 @@ class HybridRetriever:
             bm25 = masked
         top = np.argsort(-bm25, kind="stable")[:n]
         sparse_rows = top[bm25[top] > 0]
+        rankings = [dense_rows, sparse_rows]
+        mentioned = self.mentioned_rows(question, allowed)
+        if mentioned is not None:
+            rankings.append(self.index.search(query, n, mentioned)[1])
 
         fused: dict[int, float] = {}
-        for ranking in (dense_rows, sparse_rows):
+        for ranking in rankings:
             for rank, row in enumerate(ranking):
                 fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (self.rrf_k + rank + 1)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]

@@ -103,3 +103,14 @@ class TestStatementRetrieverStandard(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "What is the priority of Security Council reform?"
+
+
+def test_a_year_named_in_the_question_is_preferred_without_a_filter(china_speeches, embedder, tmp_path):
+    index = open_or_create(tmp_path / "chn", embedder, 800, 200)
+    ingest([china_speeches], index, embedder, china_speeches, progress=False)
+    engine = HybridRetriever(index, embedder)
+    for year in (2015, 2019, 2021):
+        top = engine.retrieve(f"What did China say about development in {year}?", k=3)
+        assert top[0].document.metadata["year"] == year
+    # Only a preference: other years still appear when they match better.
+    assert engine.mentioned_rows("What about 1999?", None) is None

@@ -1,0 +1,1 @@
+"""The evaluation suite: gold sets, deterministic metrics, the baseline, reports."""

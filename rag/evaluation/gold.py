@@ -1,0 +1,74 @@
+"""Gold question sets: JSON lines with the answer, its key facts and verbatim evidence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import InputError
+from rag.evaluation.metrics import Span
+from rag.types import Document
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    answerable: bool
+    answer: str
+    key_facts: tuple[str, ...]
+    evidence: tuple[tuple[str, str], ...]  # (source file name, verbatim quote)
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def load_gold(path: Path) -> list[GoldQuestion]:
+    if not path.is_file():
+        raise InputError(f"There is no gold set at {path}; see eval/gold/ for the format.")
+    questions = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(
+                GoldQuestion(
+                    id=str(row["id"]),
+                    question=row["question"],
+                    answerable=bool(row["answerable"]),
+                    answer=row.get("answer", ""),
+                    key_facts=tuple(row.get("key_facts", ())),
+                    evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
+                    filters=dict(row.get("filters", {})),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"Line {no} of {path} is not a gold question ({exc}).") from None
+    if not questions:
+        raise InputError(f"The gold set {path} has no questions.")
+    return questions
+
+
+def document_named(source: str, documents: dict[str, Document]) -> Document | None:
+    """The indexed document whose source path ends with this file name."""
+    for doc in documents.values():
+        if doc.source == source or doc.source.rsplit("/", 1)[-1] == source:
+            return doc
+    return None
+
+
+def evidence_spans(question: GoldQuestion, documents: dict[str, Document]) -> list[Span]:
+    """Where each evidence quote stands in the indexed text; an error names what is missing."""
+    spans = []
+    for source, quote in question.evidence:
+        doc = document_named(source, documents)
+        if doc is None:
+            raise InputError(
+                f"Gold question {question.id} cites {source}, which is not in the index; ingest it first."
+            )
+        start = doc.text.find(quote)
+        if start < 0:
+            raise InputError(f"Gold question {question.id}: the quote is not in {source} word for word.")
+        spans.append((doc.doc_id, start, start + len(quote)))
+    return spans

@@ -1,0 +1,212 @@
+"""Run a gold set through our pipeline and the baseline; per-question rows and aggregates."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from rag.errors import InputError
+from rag.evaluation import metrics as m
+from rag.evaluation.baseline import LangChainBaseline
+from rag.evaluation.gold import GoldQuestion, evidence_spans
+from rag.pipeline import Pipeline
+from rag.retrieval import Filters, tokenize
+from rag.types import Answer, Passage
+
+CURVE_K = 10
+HEADLINE = [
+    "hit@1",
+    "hit@5",
+    "recall@5",
+    "mrr",
+    "ndcg@5",
+    "key_facts",
+    "token_f1",
+    "faithfulness",
+    "citation_validity",
+    "citation_precision",
+    "citation_recall",
+    "refusal_accuracy",
+]
+
+
+@dataclass
+class SystemRun:
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    aggregate: dict[str, float | None] = field(default_factory=dict)
+    hit_curve: list[float | None] = field(default_factory=list)
+
+
+@dataclass
+class EvalResult:
+    gold: str
+    index: str
+    generator: str
+    k: int
+    systems: dict[str, SystemRun]
+    created: str
+
+
+def _filters(q: GoldQuestion) -> Filters | None:
+    f = q.filters
+    if not f:
+        return None
+    countries = (f["country"],) if "country" in f else ()
+    year_from = f.get("year", f.get("year_from"))
+    year_to = f.get("year", f.get("year_to"))
+    return Filters(countries=countries, year_from=year_from, year_to=year_to)
+
+
+def _score(
+    q: GoldQuestion,
+    evidence: list[m.Span],
+    ranked: list[Passage],
+    answer: Answer,
+    latency_ms: float,
+    texts: dict[str, str],
+) -> dict[str, Any]:
+    spans = [(p.doc_id, p.start, p.end) for p in ranked]
+    cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
+    answer_words = set(tokenize(answer.text))
+    return {
+        "id": q.id,
+        "question": q.question,
+        "answerable": q.answerable,
+        "refused": answer.refused,
+        "answer": answer.text,
+        "latency_ms": round(latency_ms, 1),
+        "hit@1": m.hit_at_k(spans, evidence, 1),
+        "hit@5": m.hit_at_k(spans, evidence, 5),
+        "recall@5": m.recall_at_k(spans, evidence, 5),
+        "mrr": m.mrr(spans, evidence),
+        "ndcg@5": m.ndcg_at_k(spans, evidence, 5),
+        "hit_curve": [m.hit_at_k(spans, evidence, k) for k in range(1, CURVE_K + 1)],
+        "key_facts": m.key_fact_recall(answer.text, q.key_facts, q.answerable, answer.refused),
+        "missed_facts": [f for f in q.key_facts if not set(tokenize(f)) <= answer_words]
+        if q.answerable
+        else [],
+        "token_f1": m.token_f1(answer.text, q.answer, q.answerable, answer.refused),
+        "faithfulness": m.faithfulness(answer.text, {c.n: c.quote for c in answer.citations}, answer.refused),
+        "citation_validity": m.citation_validity(
+            [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations], texts
+        ),
+        "citation_precision": m.citation_precision(cited, evidence),
+        "citation_recall": m.citation_recall(cited, evidence),
+        "refusal_accuracy": m.refusal_correct(q.answerable, answer.refused),
+        "retrieved": [
+            {
+                "source": p.document.source,
+                "start": p.start,
+                "end": p.end,
+                "relevant": any(m.overlaps(s, e) for e in evidence),
+            }
+            for p, s in zip(ranked[:5], spans, strict=False)
+        ],
+        "citations": [c.to_json() for c in answer.citations],
+    }
+
+
+def _aggregate(run: SystemRun) -> None:
+    rows = run.rows
+    agg: dict[str, float | None] = {name: m.mean([r[name] for r in rows]) for name in HEADLINE}
+    latencies = [r["latency_ms"] for r in rows]
+    agg["latency_p50_ms"] = m.percentile(latencies, 50)
+    agg["latency_p95_ms"] = m.percentile(latencies, 95)
+    agg["questions"] = len(rows)
+    agg["false_refusals"] = sum(1 for r in rows if r["answerable"] and r["refused"])
+    agg["missed_refusals"] = sum(1 for r in rows if not r["answerable"] and not r["refused"])
+    run.aggregate = agg
+    run.hit_curve = [m.mean([r["hit_curve"][i] for r in rows]) for i in range(CURVE_K)]
+
+
+def _run_system(
+    name: str,
+    gold: list[GoldQuestion],
+    spans: dict[str, list[m.Span]],
+    texts: dict[str, str],
+    ask: Callable[[GoldQuestion], Answer],
+    rank: Callable[[GoldQuestion], list[Passage]],
+    progress: bool,
+) -> SystemRun:
+    run = SystemRun(name)
+    for q in tqdm(gold, desc=f"Evaluating {name}", unit="question", disable=not progress):
+        started = time.perf_counter()
+        answer = ask(q)
+        latency = (time.perf_counter() - started) * 1000
+        run.rows.append(_score(q, spans[q.id], rank(q), answer, latency, texts))
+    _aggregate(run)
+    return run
+
+
+def evaluate(
+    pipeline: Pipeline,
+    gold: list[GoldQuestion],
+    gold_name: str,
+    k: int | None = None,
+    generator: str | None = None,
+    baseline: bool = True,
+    progress: bool = True,
+) -> EvalResult:
+    documents = pipeline.index.documents
+    spans = {q.id: evidence_spans(q, documents) for q in gold}
+    texts = {d.doc_id: d.text for d in documents.values()}
+    k = k or pipeline.settings.k
+    generator = generator or pipeline.settings.generator
+    systems = {
+        "ours": _run_system(
+            "ours",
+            gold,
+            spans,
+            texts,
+            ask=lambda q: pipeline.ask(q.question, k=k, filters=_filters(q), generator=generator),
+            rank=lambda q: pipeline.engine.retrieve(q.question, CURVE_K, _filters(q)),
+            progress=progress,
+        )
+    }
+    if baseline:
+        plain = LangChainBaseline(list(documents.values()), pipeline.embedder)
+
+        def allowed(q: GoldQuestion) -> set[str] | None:
+            f = _filters(q)
+            return {d.doc_id for d in documents.values() if f.matches(d)} if f else None
+
+        systems["baseline"] = _run_system(
+            "baseline",
+            gold,
+            spans,
+            texts,
+            ask=lambda q: plain.answer(q.question, allowed(q)),
+            rank=lambda q: plain.retrieve(q.question, CURVE_K, allowed(q)),
+            progress=progress,
+        )
+    return EvalResult(
+        gold_name, str(pipeline.settings.index_dir), generator, k, systems, time.strftime("%Y-%m-%d %H:%M:%S")
+    )
+
+
+def check_thresholds(result: EvalResult, path: Path) -> list[str]:
+    """Every metric of ours below its minimum in the thresholds file, as sentences."""
+    if not path.is_file():
+        raise InputError(f"There is no thresholds file at {path}.")
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"The thresholds file {path} is not valid TOML ({exc}).") from None
+    if result.gold not in config:
+        raise InputError(f"{path} has no [{result.gold}] table of minimums for this gold set.")
+    ours = result.systems["ours"].aggregate
+    failures = []
+    for metric, minimum in config[result.gold].items():
+        if metric not in ours:
+            raise InputError(f"{path} names an unknown metric '{metric}'; known: {', '.join(HEADLINE)}.")
+        value = ours[metric]
+        if value is None or value < minimum:
+            failures.append(f"{metric} is {value if value is None else f'{value:.3f}'}, below {minimum}")
+    return failures
