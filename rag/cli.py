@@ -280,6 +280,34 @@ def eval_command(
         click.echo("All metrics meet their thresholds.", err=True)
 
 
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@click.option("--share", is_flag=True, help="Also publish a temporary public link (needs the internet).")
+@click.option("--auth", default=None, metavar="USER:PASSWORD", help="Require this login.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+def serve(
+    index_dir: Path | None, host: str, port: int, share: bool, auth: str | None, open_browser: bool
+) -> None:
+    """Start the web app: chat, citations, sources, uploads, evaluation."""
+    from rag.errors import InputError
+
+    credentials = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not (user and sep and password):
+            raise InputError("--auth takes USER:PASSWORD, both non-empty.")
+        credentials = (user, password)
+    if not 0 < port < 65536:
+        raise InputError(f"The port must be between 1 and 65535, not {port}.")
+    from ui.app import launch
+
+    pipeline = _pipeline(_settings(index_dir=index_dir))
+    click.echo(f"Serving {len(pipeline.index.documents)} statements on http://{host}:{port} (Ctrl-C stops).")
+    launch(pipeline, host=host, port=port, share=share, auth=credentials, open_browser=open_browser)
+
+
 def main() -> None:
     cli(prog_name="rag")
 

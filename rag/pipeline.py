@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class Pipeline:
         self.embedder = embedder
         self.engine = HybridRetriever(index, embedder, candidates=settings.candidates)
         self._generators: dict[str, Generator] = {}
+        # Questions read the index while an upload may be changing it.
+        self.lock = threading.RLock()
 
     @classmethod
     def open(
@@ -68,10 +71,14 @@ class Pipeline:
         question = check_question(question)
         retriever = StatementRetriever(engine=self.engine, k=k or self.settings.k, filters=filters)
         chain = build_chain(retriever, self.generator(generator))
-        return chain.invoke({"question": question})
+        with self.lock:
+            return chain.invoke({"question": question})
 
     def ingest(self, paths: Iterable[Path], prune: bool = False, progress: bool = True) -> IngestReport:
-        return ingest(paths, self.index, self.embedder, self.settings.home, prune=prune, progress=progress)
+        with self.lock:
+            return ingest(
+                paths, self.index, self.embedder, self.settings.home, prune=prune, progress=progress
+            )
 
 
 def is_default_index(settings: Settings) -> bool:

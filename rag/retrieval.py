@@ -24,7 +24,7 @@ from rag.types import Document, Passage
 MAX_QUESTION_CHARS = 5000
 MAX_K = 50
 
-_STOPWORDS = set(
+STOPWORDS = set(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -48,7 +48,7 @@ def _stem(token: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-case, stemmed word tokens without stop words ("funded", "funding" -> "fund")."""
-    return [_stem(tok) for tok in _TOKEN.findall(text.lower()) if tok not in _STOPWORDS]
+    return [_stem(tok) for tok in _TOKEN.findall(text.lower()) if tok not in STOPWORDS]
 
 
 class BM25:

@@ -141,7 +141,7 @@ def _plots(result: EvalResult, folder: Path) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(folder / "metrics.png", dpi=120)
+    fig.savefig(folder / "metrics.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -136,7 +136,7 @@ def _run_system(
     progress: bool,
 ) -> SystemRun:
     run = SystemRun(name)
-    for q in tqdm(gold, desc=f"Evaluating {name}", unit="question", disable=not progress):
+    for q in tqdm(gold, desc=f"Evaluating {name}", unit="question", disable=None if progress else True):
         started = time.perf_counter()
         answer = ask(q)
         latency = (time.perf_counter() - started) * 1000

@@ -1,0 +1,123 @@
+"""The app's logic without a server: streaming, citations, sources, refusals, uploads."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from rag.conversation import standalone_question
+from rag.pipeline import Pipeline
+from rag.store import Index
+from tests.conftest import ARCTIC, WANG_YI
+from ui.app import App, safe_name
+
+HOSTILE = (
+    "Statement of the delegation of Freedonia\n\n"
+    "The delegation of Freedonia proposed <script>alert(1)</script> a moratorium on deep-sea mining "
+    "in international waters. <img src=x onerror=alert(2)> It asked all states to support it.\n"
+)
+
+
+@pytest.fixture
+def app(pipeline, tmp_path):
+    """An app over its own copy of the seed index, so uploads do not leak into other tests."""
+    shutil.copytree(pipeline.settings.index_dir, tmp_path / "index")
+    settings = pipeline.settings.with_overrides(home=tmp_path, index_dir=tmp_path / "index")
+    return App(Pipeline(settings, Index.open(tmp_path / "index"), pipeline.embedder), tmp_path / "reports")
+
+
+def _final(app, question, turns=None, history=None, **kw):
+    steps = list(app.respond(question, history or [], turns or [], **kw))
+    return steps, steps[-1]
+
+
+def test_answer_streams_then_shows_clickable_markers(app):
+    steps, (history, turns, panel, box) = _final(app, WANG_YI)
+    assert len(steps) > 2  # partial answers before the final one
+    assert history[0] == {"role": "user", "content": WANG_YI}
+    final = history[-1]["content"]
+    assert 'href="#cite-0-c-1" class="cite-marker"' in final
+    assert "Alya Ahmed Saif Al-Thani" in final and box == ""
+    assert "FM meets with UN officials on Security Council reform" in panel
+    assert "Open in source" in panel and "characters 56–529" in panel
+
+
+def test_opening_a_citation_highlights_exactly_the_cited_span(app):
+    _, (_, turns, _, _) = _final(app, WANG_YI)
+    view = app.open_span("0:c:1", turns)
+    doc = next(
+        d for d in app.pipeline.index.documents.values() if d.source.endswith("000_f2b96bbd7d06bdb1.txt")
+    )
+    doc_id, start, end = turns[0]["c"][1]
+    assert f"<mark class='cited'>{doc.text[start:end]}</mark>" in view
+    assert "Citation [1]: characters 56–529 highlighted" in view
+    assert "no longer available" in app.open_span("7:c:1", turns)
+
+
+def test_refusal_reads_as_such_and_lists_the_closest_passages(app):
+    _, (history, turns, panel, _) = _final(app, ARCTIC)
+    assert 'class="refusal"' in history[-1]["content"]
+    assert "The statements do not address this question." in history[-1]["content"]
+    assert "The closest ones" in panel and 'href="#cite-0-p-1"' in panel
+    assert "<mark class='cited'>" in app.open_span("0:p:1", turns)
+
+
+def test_follow_up_question_uses_the_conversation(app):
+    _, (history, turns, _, _) = _final(app, WANG_YI)
+    _, (history, turns, _, _) = _final(app, "What did they congratulate China for?", turns, history)
+    assert "Beijing Winter Olympics" in history[-1]["content"]
+    assert standalone_question("What did they congratulate China for?", [WANG_YI]) == (
+        "What did they congratulate China for? (Wang Yi, Security Council)"
+    )
+    assert standalone_question("How should reform be funded?", [WANG_YI]) == "How should reform be funded?"
+
+
+def test_bad_input_shows_one_message_in_the_chat(app):
+    _, (history, turns, _, _) = _final(app, "   ")
+    assert 'class="error"' in history[-1]["content"] and "The question is empty" in history[-1]["content"]
+    _, (history, _, _, _) = _final(app, "reform", countries=["XYZ"])
+    assert "No statements in the index match the filters" in history[-1]["content"]
+    assert turns == []
+
+
+def test_uploaded_document_is_searchable_and_its_markup_is_text(app, tmp_path):
+    upload = tmp_path / "incoming" / "freedonia.txt"
+    upload.parent.mkdir()
+    upload.write_text(HOSTILE)
+    status = app.add_files([str(upload)])
+    assert "1 added" in status and "3 documents" in status
+    _, (history, turns, panel, _) = _final(app, "What did Freedonia propose about deep-sea mining?")
+    final = history[-1]["content"]
+    assert "moratorium on deep-sea mining" in final
+    assert "<script>" not in final and "&lt;script&gt;alert(1)&lt;/script&gt;" in final
+    assert "<img" not in panel and "<script>" not in panel
+    view = app.open_span("0:c:1", turns)
+    assert "<script>" not in view and "&lt;img src=x onerror=alert(2)&gt;" in view
+
+
+def test_user_question_markup_is_shown_as_text(app):
+    _, (history, _, _, _) = _final(app, "<b>Who</b> did Wang Yi meet?")
+    assert history[0]["content"] == "&lt;b&gt;Who&lt;/b&gt; did Wang Yi meet?"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("/abs/path/note.md", "note.md"),
+        ("C:\\x\\a.pdf", "a.pdf"),
+        (".hidden.txt", None),
+        ("..", None),
+        ("ok name (1).txt", "ok name _1_.txt"),
+    ],
+)
+def test_upload_names_cannot_escape_the_upload_folder(name, expected):
+    assert safe_name(name) == expected
+
+
+def test_unsupported_upload_is_refused_with_a_reason(app, tmp_path):
+    bad = tmp_path / "table.csv"
+    bad.write_text("a,b\n")
+    assert "only .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.add_files([str(bad)])
+    assert app.add_files([]) == "Choose one or more files first."

@@ -1,0 +1,166 @@
+"""The real app in real headless Chromium: ask, click a citation, read it in its source."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation.gold import load_gold
+from rag.evaluation.report import write_report
+from rag.evaluation.runner import evaluate
+from rag.pipeline import Pipeline
+from rag.settings import PROJECT_ROOT
+from rag.store import Index
+from tests.conftest import ARCTIC, WANG_YI
+from tests.test_app import HOSTILE
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    # CI installs it (scripts/setup --test); elsewhere a missing browser only skips.
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(pipeline, tmp_path_factory):
+    from ui.app import launch
+
+    home = tmp_path_factory.mktemp("app-home")
+    shutil.copytree(pipeline.settings.index_dir, home / "index")
+    settings = pipeline.settings.with_overrides(home=home, index_dir=home / "index")
+    app_pipeline = Pipeline(settings, Index.open(home / "index"), pipeline.embedder)
+    gold = load_gold(PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl")
+    write_report(evaluate(app_pipeline, gold, "seeds", progress=False), home / "eval" / "reports")
+    port = _free_port()
+    demo = launch(app_pipeline, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", home
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server, capsys):
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    started = time.perf_counter()
+    page.goto(server[0])
+    page.locator("#question textarea").wait_for()
+    with capsys.disabled():
+        print(f"\n[browser] page ready in {time.perf_counter() - started:.2f} s")
+    yield page
+    page.close()
+
+
+def _ask(page, question: str):
+    before = page.locator("#chat .message-row, #chat [data-testid='bot']").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    bot = page.locator("#chat [data-testid='bot']")
+    page.wait_for_function(
+        "([n]) => { const bots = document.querySelectorAll(\"#chat [data-testid='bot']\");"
+        " return bots.length > 0 && !bots[bots.length-1].innerText.trim().endsWith('…')"
+        " && document.querySelectorAll(\"#chat .message-row, #chat [data-testid='bot']\").length > n; }",
+        arg=[before],
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)
+    return bot.last
+
+
+def test_citation_click_opens_the_source_with_the_span_highlighted(page):
+    answer = _ask(page, WANG_YI)
+    assert "Alya Ahmed Saif Al-Thani" in answer.inner_text()
+    marker = answer.locator("a.cite-marker").first
+    assert marker.inner_text() == "[1]"
+    card = page.locator("#citations .cite-card").first
+    assert "FM meets with UN officials on Security Council reform" in card.inner_text()
+    page.screenshot(path=str(SHOTS / "answer.png"))
+    marker.click()
+    mark = page.locator("#source-view mark.cited")
+    mark.wait_for(timeout=15_000)
+    page.wait_for_timeout(400)
+    assert mark.inner_text().startswith("State Councilor and Foreign Minister Wang Yi met with the co-chairs")
+    assert mark.inner_text().rstrip().endswith("permanent representative of Denmark to the UN.")
+    # Scrolled into view inside the source pane.
+    inside = page.evaluate(
+        "() => { const m = document.querySelector('#source-view mark.cited').getBoundingClientRect();"
+        " const box = document.querySelector('#source-view .source-text').getBoundingClientRect();"
+        " return m.top >= box.top - 1 && m.top < box.bottom; }"
+    )
+    assert inside
+    page.screenshot(path=str(SHOTS / "source.png"))
+
+
+def test_follow_up_and_refusal(page):
+    _ask(page, WANG_YI)
+    follow = _ask(page, "What did they congratulate China for?")
+    assert "Beijing Winter Olympics" in follow.inner_text()
+    refusal = _ask(page, ARCTIC)
+    assert "The statements do not address this question." in refusal.inner_text()
+    assert "The closest ones" in page.locator("#citations").inner_text()
+    page.screenshot(path=str(SHOTS / "refusal.png"))
+    page.locator("#citations a.cite-marker").first.click()
+    page.locator("#source-view mark.cited").wait_for(timeout=15_000)
+
+
+def test_upload_makes_a_document_searchable_and_its_markup_stays_text(page, tmp_path):
+    upload = tmp_path / "freedonia.txt"
+    upload.write_text(HOSTILE)
+    page.get_by_role("tab", name="Add documents").click()
+    page.locator("#upload-files input[type=file]").set_input_files(str(upload))
+    page.locator("#upload-go").click()
+    page.wait_for_function(
+        "() => document.querySelector('#upload-status')?.innerText.includes('1 added')", timeout=60_000
+    )
+    assert "3 statements" in page.locator("#corpus-summary").inner_text()
+    page.screenshot(path=str(SHOTS / "upload.png"))
+    answer = _ask(page, "What did Freedonia propose about deep-sea mining?")
+    text = answer.inner_text()
+    assert "moratorium on deep-sea mining" in text
+    assert "<script>alert(1)</script>" in text
+    answer.locator("a.cite-marker").first.click()
+    page.locator("#source-view mark.cited").wait_for(timeout=15_000)
+    assert "<img src=x onerror=alert(2)>" in page.locator("#source-view").inner_text()
+    assert page.locator("#source-view img, #chat img[src='x'], #citations script").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == []  # no script from the document ever ran
+
+
+def test_evaluation_view_shows_the_latest_report(page):
+    page.get_by_role("tab", name="Evaluation").click()
+    page.get_by_text("retrieval hit@5").first.wait_for(timeout=15_000)
+    assert page.locator("img").count() >= 2
+    page.screenshot(path=str(SHOTS / "evaluation.png"), full_page=True)
