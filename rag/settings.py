@@ -39,6 +39,14 @@ class Settings:
     # Calibrated on the seed statements: see docs/refusal.md.
     min_relevance: float = 0.5
     max_answer_sentences: int = 3
+    # Generative answers (docs: README "Generative answers").
+    local_model: str = "gemma3-270m"
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str = ""
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 2
+    max_new_tokens: int = 160
 
     def with_overrides(self, **overrides: Any) -> Settings:
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -55,7 +63,15 @@ _ENV = {
     "k": "RAG_K",
     "generator": "RAG_GENERATOR",
     "min_relevance": "RAG_MIN_RELEVANCE",
+    "local_model": "RAG_LOCAL_MODEL",
+    "openai_base_url": "RAG_OPENAI_BASE_URL",
+    "openai_model": "RAG_OPENAI_MODEL",
+    "openai_api_key": "RAG_OPENAI_API_KEY",
+    "llm_timeout": "RAG_LLM_TIMEOUT",
+    "max_new_tokens": "RAG_MAX_NEW_TOKENS",
 }
+# The OpenAI client's own variables count too, below the RAG_ ones.
+_FALLBACK_ENV = {"openai_base_url": "OPENAI_BASE_URL", "openai_api_key": "OPENAI_API_KEY"}
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
@@ -90,5 +106,6 @@ def load_settings(**flags: Any) -> Settings:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"The config file {config} is not valid TOML: {exc}.") from None
         settings = settings.with_overrides(**values)
-    env = {name: os.environ[var] for name, var in _ENV.items() if os.environ.get(var)}
+    env = {name: os.environ[var] for name, var in _FALLBACK_ENV.items() if os.environ.get(var)}
+    env.update({name: os.environ[var] for name, var in _ENV.items() if os.environ.get(var)})
     return settings.with_overrides(**env).with_overrides(**flags)

@@ -99,6 +99,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer, the citations after it, and whether they support it."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer whose ``[n]`` markers index ``citations``; refused when nothing fits."""
 
@@ -108,6 +120,12 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = ()
     generator: str = "extractive"
+    sentences: tuple[Sentence, ...] = ()
+    note: str = ""  # e.g. why a generative answer fell back to quoting
+
+    @property
+    def unsupported(self) -> tuple[Sentence, ...]:
+        return tuple(s for s in self.sentences if not s.supported)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +133,8 @@ class Answer:
             "answer": self.text,
             "refused": self.refused,
             "generator": self.generator,
+            "note": self.note,
+            "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],
         }

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.conversation import standalone_question
 from rag.errors import RagError
 from rag.loading import SUPPORTED
-from rag.pipeline import GENERATORS, Pipeline
+from rag.pipeline import Pipeline, available_generators
 from rag.retrieval import Filters
 from rag.types import Answer, Document
 
@@ -38,6 +37,8 @@ a.cite-marker:hover { text-decoration: underline; }
 .cite-card blockquote { margin: 4px 0 6px 0; padding-left: 10px; border-left: 3px solid #93c5fd;
   font-family: Georgia, 'Times New Roman', serif; }
 .panel-note { color: #555; font-size: 0.9em; }
+.unsupported { background: #fee2e2; text-decoration: underline dotted #b91c1c; }
+.note { color: #6b7280; font-size: 0.85em; margin-top: 6px; }
 #source-view .source-text { white-space: pre-wrap; max-height: 62vh; overflow-y: auto; padding: 10px 14px;
   border: 1px solid #d9dee7; border-radius: 8px; font-family: Georgia, 'Times New Roman', serif;
   line-height: 1.6; }
@@ -90,16 +91,31 @@ def _marker(turn: int, kind: str, n: int, label: str) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """The answer as the chat shows it: document words escaped, [n] markers clickable."""
+    """The answer as the chat shows it: document words escaped, [n] markers clickable,
+    sentences its citations do not support marked, and any note on how it was written."""
     if answer.refused:
         return (
             f'<div class="refusal"><strong>{_escape(answer.text)}</strong> '
             "The closest passages are listed beside the chat for you to judge.</div>"
         )
-    text = re.sub(
-        r"\[(\d+)\]", lambda m: _marker(turn, "c", int(m.group(1)), f"[{m.group(1)}]"), _escape(answer.text)
+    parts = []
+    for sentence in answer.sentences or ():
+        markers = "".join(f" {_marker(turn, 'c', n, f'[{n}]')}" for n in sentence.citations)
+        text = _escape(sentence.text) + markers
+        if not sentence.supported:
+            text = (
+                f'<span class="unsupported" title="Its citations do not support this sentence">'
+                f"⚠ {text}</span>"
+            )
+        parts.append(text)
+    body = " ".join(parts) if parts else _escape(answer.text)
+    note = f'<div class="note">{_escape(answer.note)}</div>' if answer.note else ""
+    flagged = (
+        '<div class="note">⚠ marks a sentence that its citations do not support.</div>'
+        if answer.unsupported
+        else ""
     )
-    return f'<div class="answer">{text}</div>'
+    return f'<div class="answer">{body}</div>{flagged}{note}'
 
 
 def citations_html(answer: Answer | None, turn: int) -> str:
@@ -181,38 +197,48 @@ class App:
         year_to: Any = None,
         generator: str | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]]:
-        """Yield (chat, turns, citations panel, input box) as the answer streams in."""
+        """Yield (chat, turns, citations panel, input box) as the answer streams in.
+
+        Earlier questions of the conversation go with the new one, so follow-ups work.
+        """
         history = [*history, {"role": "user", "content": _escape(message)}]
         previous = [t["question"] for t in turns]
+        empty_panel = citations_html(None, 0)
         try:
-            question = standalone_question(message, previous) if message.strip() else message
-            answer = self.pipeline.ask(
-                question,
+            stream = self.pipeline.ask_stream(
+                message,
                 k=int(k),
                 filters=_filters(documents, countries, year_from, year_to),
                 generator=generator,
+                history=previous,
             )
+            history.append({"role": "assistant", "content": ""})
+            written = ""
+            answer = None
+            for item in stream:
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                written += item
+                history[-1] = {"role": "assistant", "content": _escape(written) + " …"}
+                yield history, turns, empty_panel, ""
         except RagError as exc:
-            history.append({"role": "assistant", "content": f'<div class="error">{_escape(str(exc))}</div>'})
-            yield history, turns, citations_html(None, 0), ""
+            history[-1:] = [{"role": "assistant", "content": f'<div class="error">{_escape(str(exc))}</div>'}]
+            yield history, turns, empty_panel, ""
             return
+        assert answer is not None
         turn = len(turns)
         turns = [*turns, {"question": message, **_turn_record(answer)}]
-        panel = citations_html(answer, turn)
-        if answer.refused:
-            history.append({"role": "assistant", "content": answer_html(answer, turn)})
-            yield history, turns, panel, ""
-            return
-        # Stream the words, then replace them with the answer whose markers are links.
-        words = answer.text.split(" ")
-        history.append({"role": "assistant", "content": ""})
-        step = max(1, len(words) // 12)
-        for i in range(step, len(words), step):
-            history[-1] = {"role": "assistant", "content": _escape(" ".join(words[:i])) + " …"}
-            yield history, turns, citations_html(None, 0), ""
-            time.sleep(0.02)
+        if not written and not answer.refused:
+            # Quoted answers arrive whole; show them word by word all the same.
+            words = answer.text.split(" ")
+            step = max(1, len(words) // 12)
+            for i in range(step, len(words), step):
+                history[-1] = {"role": "assistant", "content": _escape(" ".join(words[:i])) + " …"}
+                yield history, turns, empty_panel, ""
+                time.sleep(0.02)
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
-        yield history, turns, panel, ""
+        yield history, turns, citations_html(answer, turn), ""
 
     def open_span(self, request: str, turns: list[dict[str, Any]]) -> str:
         """The source view for a "turn:kind:n" request from a clicked marker."""
@@ -331,11 +357,14 @@ class App:
                         with gr.Row():
                             year_from = gr.Number(label="From year", precision=0)
                             year_to = gr.Number(label="To year", precision=0)
+                        writers = available_generators(self.pipeline.settings)
                         generator = gr.Dropdown(
-                            list(GENERATORS),
+                            writers,
                             value=self.pipeline.settings.generator,
                             label="Answer written by",
-                            visible=len(GENERATORS) > 1,
+                            info="extractive quotes the statements; a model writes fluent answers that "
+                            "are checked against their citations",
+                            visible=len(writers) > 1,
                         )
                     clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
