@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from rag.conversation import standalone_question
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, available_generators
 from rag.store import Index
 from tests.conftest import ARCTIC, WANG_YI
 from ui.app import App, safe_name
@@ -121,3 +121,27 @@ def test_unsupported_upload_is_refused_with_a_reason(app, tmp_path):
     bad.write_text("a,b\n")
     assert "only .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.add_files([str(bad)])
     assert app.add_files([]) == "Choose one or more files first."
+
+
+def test_generator_choice_streams_model_text_and_marks_unsupported_sentences(app):
+    from tests.fake_llm import FakeLLM, passage_containing
+
+    with FakeLLM() as llm:
+        app.pipeline.settings = app.pipeline.settings.with_overrides(
+            openai_base_url=llm.url, llm_max_retries=0
+        )
+        assert "openai" in available_generators(app.pipeline.settings)
+        llm.replies.append(
+            lambda r: (
+                f"Wang Yi met the co-chairs Alya Ahmed Saif Al-Thani and Martin Bille Hermann "
+                f"[{passage_containing(r, 'Co-chairs were')}]. "
+                "They also pledged a fund of ten billion dollars."
+            )
+        )
+        steps, (history, turns, panel, _) = _final(app, WANG_YI, generator="openai")
+    partial = [h[-1]["content"] for h, *_ in steps[:-1]]
+    assert any(p.startswith("Wang Yi met the co-chairs") and p.endswith("…") for p in partial)
+    final = history[-1]["content"]
+    assert 'href="#cite-0-c-1" class="cite-marker"' in final
+    assert '<span class="unsupported"' in final and "ten billion dollars" in final
+    assert "⚠ marks a sentence that its citations do not support." in final

@@ -396,11 +396,20 @@ class App:
 
             inputs = [box, chat, turns, k, documents, countries, year_from, year_to, generator]
             outputs = [chat, turns, panel, box]
-            for trigger in (box.submit, send.click):
-                trigger(self.respond, inputs, outputs, concurrency_limit=8).then(
-                    lambda: gr.Tabs(selected="citations"), None, tabs
-                )
-            go.click(self.open_span, [request, turns], source).then(
+            # One public endpoint, /ask, for API clients; Enter in the box does the same.
+            for trigger, name, visibility in (
+                (send.click, "ask", "public"),
+                (box.submit, "ask_enter", "private"),
+            ):
+                trigger(
+                    self.respond,
+                    inputs,
+                    outputs,
+                    concurrency_limit=8,
+                    api_name=name,
+                    api_visibility=visibility,
+                ).then(lambda: gr.Tabs(selected="citations"), None, tabs, api_visibility="private")
+            go.click(self.open_span, [request, turns], source, api_name="open_citation").then(
                 lambda: gr.Tabs(selected="source"), None, tabs
             ).then(None, None, None, js=SCROLL_TO_MARK)
             clear.click(lambda: ([], [], citations_html(None, 0)), None, [chat, turns, panel])
@@ -414,7 +423,9 @@ class App:
                     gr.Dropdown(choices=self.country_choices(), visible=bool(self.country_choices())),
                 )
 
-            add.click(upload, files, [status, summary, documents, countries], concurrency_limit=1)
+            add.click(
+                upload, files, [status, summary, documents, countries], concurrency_limit=1, api_name="upload"
+            )
             refresh.click(self.latest_report, None, [report_md, bars, curve])
         return demo
 

@@ -27,7 +27,7 @@ LABELS = {
     "false_refusals": "false refusals",
     "missed_refusals": "missed refusals",
 }
-ROWS = [*HEADLINE, "false_refusals", "missed_refusals", "latency_p50_ms", "latency_p95_ms"]
+ROWS = [*HEADLINE, "false_refusals", "missed_refusals", "fallbacks", "latency_p50_ms", "latency_p95_ms"]
 
 
 def _fmt(value: Any, metric: str) -> str:

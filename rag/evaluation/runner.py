@@ -81,6 +81,8 @@ def _score(
         "answerable": q.answerable,
         "refused": answer.refused,
         "answer": answer.text,
+        "generator": answer.generator,
+        "note": answer.note,
         "latency_ms": round(latency_ms, 1),
         "hit@1": m.hit_at_k(spans, evidence, 1),
         "hit@5": m.hit_at_k(spans, evidence, 5),
@@ -122,6 +124,7 @@ def _aggregate(run: SystemRun) -> None:
     agg["questions"] = len(rows)
     agg["false_refusals"] = sum(1 for r in rows if r["answerable"] and r["refused"])
     agg["missed_refusals"] = sum(1 for r in rows if not r["answerable"] and not r["refused"])
+    agg["fallbacks"] = sum(1 for r in rows if r["note"])
     run.aggregate = agg
     run.hit_curve = [m.mean([r["hit_curve"][i] for r in rows]) for i in range(CURVE_K)]
 

@@ -1,0 +1,287 @@
+"""Faults and hostile input: killed ingestion, damaged or unwritable indexes, full disks,
+strange questions and files, no unsafe deserialisation, and many clients at once."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+from rag.errors import IndexCorruptError
+from rag.ingest import ingest
+from rag.pipeline import Pipeline
+from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
+from rag.store import Index
+from tests.conftest import WANG_YI
+from ui.app import App
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def index_copy(seed_index_dir, tmp_path) -> Path:
+    shutil.copytree(seed_index_dir, tmp_path / "index")
+    return tmp_path / "index"
+
+
+def _snapshot(path: Path) -> tuple[list[str], int]:
+    index = Index.open(path)
+    return sorted(index.documents), len(index.chunks)
+
+
+def _many_statements(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    base = (SEEDS_DIR / "003_3b78ed55776d1c96.txt").read_text(encoding="utf-8")
+    for i in range(count):
+        (folder / f"statement_{i:03d}.txt").write_text(f"Statement number {i}\n\n{base}\nClosing remark {i}.")
+    return folder
+
+
+def _rag(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", *args],
+        env=ENV,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
+
+
+def test_killed_ingestion_leaves_the_previous_index_intact_and_usable(index_copy, tmp_path):
+    before = _snapshot(index_copy)
+    folder = _many_statements(tmp_path / "many", 40)
+    child = _rag("ingest", str(folder), "--index", str(index_copy))
+    seen = b""
+    deadline = time.monotonic() + 120
+    # Kill it for real (SIGKILL) once it is embedding, part-way through.
+    while time.monotonic() < deadline:
+        seen += child.stderr.read1(4096) if hasattr(child.stderr, "read1") else child.stderr.read(1)
+        if re.search(rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/", seen):
+            break
+        if child.poll() is not None:
+            pytest.fail(f"ingestion ended before it could be killed: {seen[-300:]!r}")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert _snapshot(index_copy) == before  # nothing half-written, checksums intact
+    settings = load_settings().with_overrides(home=tmp_path, index_dir=index_copy)
+    answer = Pipeline.open(settings).ask(WANG_YI)
+    assert "Alya Ahmed Saif Al-Thani" in answer.text
+    # The next run completes.
+    done = _rag("ingest", str(folder), "--index", str(index_copy), "--quiet")
+    out, err = done.communicate(timeout=600)
+    assert done.returncode == 0, err
+    assert len(Index.open(index_copy).documents) == 42
+
+
+def test_a_writer_dying_between_its_two_renames_is_recovered(index_copy):
+    before = _snapshot(index_copy)
+    # The state a crash leaves: the old copy moved aside, the new one not yet in place.
+    os.rename(index_copy, index_copy.parent / f".{index_copy.name}.old-999-1")
+    (index_copy.parent / f".{index_copy.name}.tmp-dead").mkdir()
+    assert _snapshot(index_copy) == before
+
+
+def test_truncated_index_file_is_reported_with_the_fix(index_copy):
+    vectors = index_copy / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match="vectors.faiss is missing or does not match its checksum"):
+        Index.open(index_copy)
+    result = CliRunner().invoke(cli, ["ask", WANG_YI, "--index", str(index_copy)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(f"rebuild it with: rag ingest PATH --index {index_copy} --rebuild.")
+
+
+def test_unwritable_index_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(cli, ["ingest", str(SEEDS_DIR), "--index", str(blocker / "index"), "-q"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: Cannot write the index folder {blocker / 'index'}")
+    assert "Traceback" not in result.stderr
+
+
+def test_full_disk_while_saving_keeps_the_previous_index(index_copy, tmp_path):
+    before = _snapshot(index_copy)
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "long.txt").write_text("The Council met again to discuss reform. " * 5000)
+
+    def small_disk() -> None:
+        # Files may not grow past 64 KB: writes fail as on a full disk (EFBIG, not a signal).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+
+    child = _rag("ingest", str(big), "--index", str(index_copy), "-q", preexec_fn=small_disk)
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 1
+    message = err.decode().strip().splitlines()[-1]
+    assert message.startswith(f"Error: Could not write the index at {index_copy} (File too large)")
+    assert message.endswith("the previous index is unchanged.")
+    assert _snapshot(index_copy) == before
+    assert not list(index_copy.parent.glob(f".{index_copy.name}.tmp-*"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "安理会改革的优先事项是什么？",
+        "ما هي أولوية إصلاح مجلس الأمن؟",
+        "🌍🕊️ reform?",
+        "What\x00 about\x1b[31m reform\x07?",
+    ],
+)
+def test_any_script_or_control_character_gets_an_answer_or_a_refusal(pipeline, question):
+    answer = pipeline.ask(question)
+    assert answer.refused or answer.citations
+    for c in answer.citations:
+        assert c.quote == c.document.text[c.start : c.end]
+
+
+def test_a_100_kb_question_is_refused_in_one_sentence():
+    result = CliRunner().invoke(cli, ["ask", "reform " * 15_000])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: The question is 104,999 characters long; keep it under 5,000."
+
+
+def test_huge_single_line_file_is_indexed_in_bounded_chunks(pipeline, tmp_path):
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    (folder / "one-line.txt").write_text("word " * 400_000)  # 2 MB, no line break, no full stop
+    index = Index(
+        tmp_path / "idx", pipeline.embedder.name, pipeline.embedder.dimension, {"size": 800, "overlap": 200}
+    )
+    ingest([folder], index, pipeline.embedder, tmp_path, progress=False, batch=1024)
+    assert len(index.chunks) > 2000
+    doc = next(iter(index.documents.values()))
+    assert all(len(c.text) <= 800 and doc.text[c.start : c.end] == c.text for c in index.chunks)
+
+
+def test_upload_names_cannot_leave_the_upload_folder(pipeline, index_copy, tmp_path):
+    settings = pipeline.settings.with_overrides(home=tmp_path / "home", index_dir=index_copy)
+    app = App(Pipeline(settings, Index.open(index_copy), pipeline.embedder))
+    src = tmp_path / "incoming.txt"
+    src.write_text("Statement on uploads. The delegation supports safe file handling in every system.")
+
+    class Upload:
+        name = str(src)
+        orig_name = "../../../../etc/evil.txt"
+
+    status = app.add_files([Upload()])
+    assert "1 added" in status
+    assert (tmp_path / "home" / "uploads" / "evil.txt").is_file()
+    assert not Path("/etc/evil.txt").exists()
+
+
+def test_no_pickle_eval_or_exec_on_anything_read():
+    """What we read from disk or the page is parsed as JSON, text or FAISS's own format only."""
+    unsafe = re.compile(r"\bpickle\b|\beval\(|\bexec\(|allow_pickle\s*=\s*True|torch\.load\(|yaml\.load\(")
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)}:{no}"
+        for folder in ("rag", "ui")
+        for path in (PROJECT_ROOT / folder).rglob("*.py")
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if unsafe.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert offenders == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LOAD_QUESTIONS = {
+    "Who did Wang Yi meet to discuss Security Council reform?": "Alya Ahmed Saif Al-Thani",
+    "How should security sector reform be funded?": "big gaps of funding",
+    "Which sporting event did the co-chairs congratulate China on?": "Beijing Winter Olympics",
+    "Who should own security sector reform?": "owned and led by countries concerned",
+    "What did China say about Arctic shipping routes?": "do not address this question",
+    "What security threats do post-conflict countries face?": "violent extremism",
+}
+
+
+def _text(message: dict) -> str:
+    """A chat message's text as the API returns it (a string, or a list of typed parts)."""
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+CLIENTS = 6
+ROUNDS = 4  # questions per client
+
+
+def test_many_concurrent_clients_get_their_own_right_answers(pipeline, index_copy, tmp_path, capsys):
+    """Bounded load on 127.0.0.1: 6 clients x 4 questions through the app's API, with an
+    upload in the middle; every answer must be the right one for its own question."""
+    from gradio_client import Client, handle_file
+
+    from ui.app import launch
+
+    settings = pipeline.settings.with_overrides(home=tmp_path / "home", index_dir=index_copy)
+    port = _free_port()
+    demo = launch(Pipeline(settings, Index.open(index_copy), pipeline.embedder), port=port, block=False)
+    url = f"http://127.0.0.1:{port}/"
+    questions = list(LOAD_QUESTIONS)
+    latencies: list[float] = []
+    errors: list[str] = []
+    wrong: list[str] = []
+
+    def client(c: int) -> None:
+        api = Client(url, verbose=False)
+        for r in range(ROUNDS):
+            question = questions[(c + r) % len(questions)]
+            started = time.perf_counter()
+            try:
+                chat, _, _ = api.predict(question, [], 5, [], [], None, None, "extractive", api_name="/ask")
+            except Exception as exc:  # noqa: BLE001 - counted and reported below
+                errors.append(f"{question}: {exc}")
+                continue
+            latencies.append(time.perf_counter() - started)
+            if LOAD_QUESTIONS[question] not in _text(chat[-1]) or _text(chat[0]) != question:
+                wrong.append(question)
+
+    def uploader() -> None:
+        time.sleep(1.0)
+        doc = tmp_path / "during-load.txt"
+        doc.write_text(
+            "Statement during load. The delegation welcomed the new working methods of the Council."
+        )
+        try:
+            status = Client(url, verbose=False).predict([handle_file(str(doc))], api_name="/upload")
+            assert "1 added" in status[0]
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"upload: {exc}")
+
+    try:
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+        threads.append(threading.Thread(target=uploader))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+    finally:
+        demo.close()
+    total = CLIENTS * ROUNDS
+    p95 = sorted(latencies)[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("nan")
+    with capsys.disabled():
+        print(
+            f"\n[load] {CLIENTS} clients, {total} questions, 1 upload: {len(errors)} errors, "
+            f"{len(wrong)} wrong; latency p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s"
+        )
+    assert errors == [] and wrong == [] and len(latencies) == total
