@@ -149,23 +149,23 @@ class LLMGenerator:
                 self._load_error = _reason(exc)
         return self._model
 
-    def _fallback(self, question: str, passages: list[Passage], why: str) -> Answer:
-        answer = self.fallback.generate(question, passages)
-        return replace(answer, note=f"{self.label} {why}; these are the statements' own sentences instead.")
+    def _fallback(self, quoted: Answer, why: str) -> Answer:
+        return replace(quoted, note=f"{self.label} {why}; these are the statements' own sentences instead.")
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         return _last(self.stream(question, passages))
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked Answer."""
-        # The same relevance gate as the extractive answer: no model call for a refusal.
+        # The statements' own (quoted) answer: its refusal gate spares a model call, it is
+        # the reference a model's answer must agree with, and the fallback.
         gate = self.fallback.generate(question, passages)
         if gate.refused:
             yield gate
             return
         model = self.chat_model()
         if model is None:
-            yield self._fallback(question, passages, f"could not be loaded ({self._load_error})")
+            yield self._fallback(gate, f"could not be loaded ({self._load_error})")
             return
         pieces: list[str] = []
         try:
@@ -174,14 +174,14 @@ class LLMGenerator:
                 pieces.append(piece)
                 yield piece
         except Exception as exc:  # noqa: BLE001 - any model or network failure falls back
-            yield self._fallback(question, passages, f"failed ({_reason(exc)})")
+            yield self._fallback(gate, f"failed ({_reason(exc)})")
             return
         answer = ground(question, "".join(pieces), passages, self.name)
         if answer is None:
-            yield self._fallback(question, passages, "gave no answer its passages support")
+            yield self._fallback(gate, "gave no answer its passages support")
             return
         if not answer.refused and self._agreement(gate, answer) < MIN_AGREEMENT:
-            yield self._fallback(question, passages, "gave an answer that does not address the question")
+            yield self._fallback(gate, "gave an answer that does not address the question")
             return
         yield answer
 

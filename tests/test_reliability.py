@@ -69,7 +69,7 @@ def test_killed_ingestion_leaves_the_previous_index_intact_and_usable(index_copy
     deadline = time.monotonic() + 120
     # Kill it for real (SIGKILL) once it is embedding, part-way through.
     while time.monotonic() < deadline:
-        seen += child.stderr.read1(4096) if hasattr(child.stderr, "read1") else child.stderr.read(1)
+        seen += child.stderr.read1(4096)
         if re.search(rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/", seen):
             break
         if child.poll() is not None:

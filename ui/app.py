@@ -221,10 +221,10 @@ class App:
                     break
                 written += item
                 history[-1] = {"role": "assistant", "content": _escape(written) + " …"}
-                yield history, turns, empty_panel, ""
+                yield list(history), turns, empty_panel, ""
         except RagError as exc:
             history[-1:] = [{"role": "assistant", "content": f'<div class="error">{_escape(str(exc))}</div>'}]
-            yield history, turns, empty_panel, ""
+            yield list(history), turns, empty_panel, ""
             return
         assert answer is not None
         turn = len(turns)
@@ -235,10 +235,10 @@ class App:
             step = max(1, len(words) // 12)
             for i in range(step, len(words), step):
                 history[-1] = {"role": "assistant", "content": _escape(" ".join(words[:i])) + " …"}
-                yield history, turns, empty_panel, ""
+                yield list(history), turns, empty_panel, ""
                 time.sleep(0.02)
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
-        yield history, turns, citations_html(answer, turn), ""
+        yield list(history), turns, citations_html(answer, turn), ""
 
     def open_span(self, request: str, turns: list[dict[str, Any]]) -> str:
         """The source view for a "turn:kind:n" request from a clicked marker."""
@@ -253,7 +253,7 @@ class App:
         label = f"Citation [{n}]" if kind == "c" else f"Passage {n}"
         return source_html(doc, start, end, label)
 
-    def add_files(self, files: list[Any] | None, progress: Any = None) -> str:
+    def add_files(self, files: list[Any] | None) -> str:
         """Copy uploads under the app's home (by base name only) and index them."""
         if not files:
             return "Choose one or more files first."
@@ -415,7 +415,8 @@ class App:
             clear.click(lambda: ([], [], citations_html(None, 0)), None, [chat, turns, panel])
 
             def upload(chosen: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008
-                message = self.add_files(chosen, progress)
+                # gr.Progress(track_tqdm=True) shows the ingestion's own progress bar.
+                message = self.add_files(chosen)
                 return (
                     message,
                     self.summary(),
