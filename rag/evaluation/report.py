@@ -26,6 +26,7 @@ LABELS = {
     "latency_p95_ms": "latency p95 (ms)",
     "false_refusals": "false refusals",
     "missed_refusals": "missed refusals",
+    "fallbacks": "fell back to quotes",
 }
 ROWS = [*HEADLINE, "false_refusals", "missed_refusals", "fallbacks", "latency_p50_ms", "latency_p95_ms"]
 
