@@ -155,11 +155,16 @@ class LLMGenerator:
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         return _last(self.stream(question, passages))
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
-        """Yield the model's text as it arrives, then the checked Answer."""
-        # The statements' own (quoted) answer: its refusal gate spares a model call, it is
-        # the reference a model's answer must agree with, and the fallback.
-        gate = self.fallback.generate(question, passages)
+    def stream(
+        self, question: str, passages: list[Passage], quoted: Answer | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the model's text as it arrives, then the checked Answer.
+
+        ``quoted`` is the statements' own (extractive) answer, computed here when not given:
+        its refusal spares a model call, a model's answer must agree with it, and it is the
+        fallback.
+        """
+        gate = quoted if quoted is not None else self.fallback.generate(question, passages)
         if gate.refused:
             yield gate
             return

@@ -137,17 +137,25 @@ class Pipeline:
         generator: str | None = None,
         history: Sequence[str] = (),
     ) -> Iterator[str | Answer]:
-        """The answer's text as a model writes it, then the checked Answer."""
+        """The answer's text as a model writes it, then the checked Answer.
+
+        The lock covers only what reads the index (retrieval, the quoted answer); it is
+        never held across a yield, since a streaming caller may resume this generator on
+        another thread, or never finish it.
+        """
         question = standalone_question(check_question(question), history)
         chosen = self.generator(generator)
         with self.lock:
             retriever = self._retriever(k, filters)
             passages = [self.engine.passage_of(d) for d in retriever.invoke(question)]
-            if not isinstance(chosen, LLMGenerator):
-                yield check_sentences(verify_citations(chosen.generate(question, passages)))
-                return
-            for item in chosen.stream(question, passages):
-                yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
+            quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
+                question, passages
+            )
+        if not isinstance(chosen, LLMGenerator):
+            yield check_sentences(verify_citations(quoted))
+            return
+        for item in chosen.stream(question, passages, quoted):
+            yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
 
     def ingest(self, paths: Iterable[Path], prune: bool = False, progress: bool = True) -> IngestReport:
         with self.lock:
