@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,13 @@ def serve(
         credentials = (user, password)
     if not 0 < port < 65536:
         raise InputError(f"The port must be between 1 and 65535, not {port}.")
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --port."
+            ) from None
     from ui.app import launch
 
     pipeline = _pipeline(_settings(index_dir=index_dir))

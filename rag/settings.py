@@ -91,7 +91,8 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             else:
                 out[name] = str(value)
         except (TypeError, ValueError):
-            raise InputError(f"Setting '{name}' must be a {kind}, not {value!r}.") from None
+            words = {"int": "a whole number", "float": "a number", "Path": "a path"}.get(kind, "text")
+            raise InputError(f"Setting '{name}' must be {words}, not {value!r}.") from None
     return out
 
 

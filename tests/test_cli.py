@@ -91,6 +91,27 @@ def test_bad_input_is_one_sentence_and_a_nonzero_exit(run, tmp_path, args, messa
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_serving_on_a_busy_port_is_one_sentence(run):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: Cannot listen on 127.0.0.1:{port} (Address already in use); choose another --port."
+    )
+
+
+def test_bad_setting_in_the_environment_is_one_sentence(run, monkeypatch):
+    monkeypatch.setenv("RAG_K", "abc")
+    result = run("ask", "reform")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: Setting 'k' must be a whole number, not 'abc'."
+
+
 def test_installed_command_exits_cleanly_on_bad_input():
     proc = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", ""], capture_output=True, text=True, timeout=120
