@@ -355,8 +355,8 @@ class App:
                             visible=bool(self.country_choices()),
                         )
                         with gr.Row():
-                            year_from = gr.Number(label="From year", precision=0)
-                            year_to = gr.Number(label="To year", precision=0)
+                            year_from = gr.Number(None, label="From year", precision=0)
+                            year_to = gr.Number(None, label="To year", precision=0)
                         writers = available_generators(self.pipeline.settings)
                         generator = gr.Dropdown(
                             writers,
