@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Protocol
@@ -85,7 +86,14 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        return self._embed_query(text)
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - one embedder per process, kept for its life
+    def _embed_query(self, text: str) -> np.ndarray:
+        # Retrieval and the answer both need the question's vector: compute it once.
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)
+        return vector
 
 
 def load_embedder(name: str, device: str = "auto", batch_size: int = 64) -> Embedder:

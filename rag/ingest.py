@@ -110,22 +110,26 @@ def ingest(
     with tqdm(
         total=total, unit="chunk", desc="Embedding", disable=not progress or total == 0, dynamic_ncols=True
     ) as bar:
+
+        def flush(queue: list[tuple[Document, list[Chunk]]]) -> None:
+            texts = [c.text for _, chunks in queue for c in chunks]
+            vectors = embedder.embed(texts)
+            offset = 0
+            for doc, chunks in queue:
+                index.add(doc, chunks, vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+            bar.update(len(texts))
+            report.chunks_embedded += len(texts)
+
+        # Whole documents per embedding call, about ``batch`` chunks at a time.
         queue: list[tuple[Document, list[Chunk]]] = []
-        queued = 0
-        for doc, chunks in pending + [(None, [])]:  # type: ignore[list-item]
-            if doc is not None:
-                queue.append((doc, chunks))
-                queued += len(chunks)
-            if queue and (queued >= batch or doc is None):
-                texts = [c.text for _, cs in queue for c in cs]
-                vectors = embedder.embed(texts)
-                offset = 0
-                for qdoc, qchunks in queue:
-                    index.add(qdoc, qchunks, vectors[offset : offset + len(qchunks)])
-                    offset += len(qchunks)
-                bar.update(len(texts))
-                report.chunks_embedded += len(texts)
-                queue, queued = [], 0
+        for doc, chunks in pending:
+            queue.append((doc, chunks))
+            if sum(len(c) for _, c in queue) >= batch:
+                flush(queue)
+                queue = []
+        if queue:
+            flush(queue)
     if report.changed or not (index.path / "manifest.json").exists():
         index.save()
     return report

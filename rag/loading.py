@@ -81,7 +81,7 @@ def strip_furniture(text: str) -> str:
     return "\n".join(lines[head:tail])
 
 
-def _decode(data: bytes, path: Path) -> tuple[str | None, str | None]:
+def _decode(data: bytes) -> tuple[str | None, str | None]:
     """Text of the bytes, or the reason they are not text."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -191,7 +191,6 @@ def country_name(code: str) -> str:
         "YUG": "Yugoslavia",
         "CSK": "Czechoslovakia",
         "DDR": "German Democratic Republic",
-        "YDYE": "Democratic Yemen",
         "YMD": "Democratic Yemen",
         "SUN": "USSR",
         "EU": "European Union",
@@ -212,7 +211,7 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
             data = path.read_bytes()
         except OSError as exc:
             return Skipped(path, f"unreadable ({exc.strerror or exc})")
-        raw, reason = _decode(data, path)
+        raw, reason = _decode(data)
         if raw is not None and suffix in {".html", ".htm"}:
             raw, title = _html_text(raw)
     if raw is None:

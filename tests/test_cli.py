@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
+from rag.loading import load_file
 from rag.settings import SEEDS_DIR
 from tests.conftest import ARCTIC, WANG_YI
 
@@ -35,8 +36,6 @@ def test_first_ask_builds_the_seed_index_and_prints_the_json_contract(run, tmp_p
         assert set(c) >= {"n", "doc_id", "source", "title", "start", "end", "quote"}
         assert isinstance(c["n"], int) and isinstance(c["start"], int)
         # The quote is the exact text of the source between start and end.
-        from rag.loading import load_file
-
         doc = load_file(SEEDS_DIR / c["source"].rsplit("/", 1)[-1])
         assert doc.text[c["start"] : c["end"]] == c["quote"]
         assert c["quote"] in texts[c["source"].rsplit("/", 1)[-1]]

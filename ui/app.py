@@ -348,11 +348,9 @@ class App:
                         documents = gr.Dropdown(
                             self.document_choices(), multiselect=True, label="Only these documents"
                         )
+                        places = self.country_choices()
                         countries = gr.Dropdown(
-                            self.country_choices(),
-                            multiselect=True,
-                            label="Countries",
-                            visible=bool(self.country_choices()),
+                            places, multiselect=True, label="Countries", visible=bool(places)
                         )
                         with gr.Row():
                             year_from = gr.Number(None, label="From year", precision=0)
@@ -417,11 +415,12 @@ class App:
             def upload(chosen: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008
                 # gr.Progress(track_tqdm=True) shows the ingestion's own progress bar.
                 message = self.add_files(chosen)
+                found = self.country_choices()
                 return (
                     message,
                     self.summary(),
                     gr.Dropdown(choices=self.document_choices()),
-                    gr.Dropdown(choices=self.country_choices(), visible=bool(self.country_choices())),
+                    gr.Dropdown(choices=found, visible=bool(found)),
                 )
 
             add.click(
