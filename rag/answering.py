@@ -10,9 +10,10 @@ from typing import Any, Protocol
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from rag.embedding import Embedder
-from rag.retrieval import Filters, StatementRetriever, tokenize
+from rag.retrieval import Filters, StatementRetriever
 from rag.splitting import split_sentences
 from rag.support import is_supported, split_claims
+from rag.terms import tokenize
 from rag.types import Answer, Citation, Document, Passage, Sentence
 
 REFUSAL = "The statements do not address this question."

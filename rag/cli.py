@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,19 @@ def cli() -> None:
     "--prune", is_flag=True, help="Drop indexed documents whose files are gone from the given folders."
 )
 @click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
+@click.option(
+    "--store",
+    type=click.Choice(["faiss", "qdrant"]),
+    default=None,
+    help="Vector store of a new index (default: faiss; an existing index keeps its own).",
+)
+@click.option(
+    "--batch",
+    "ingest_batch",
+    type=click.IntRange(1),
+    default=None,
+    help="Chunks embedded and saved together (default 512); an interruption loses at most one batch.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def ingest(
     paths: tuple[Path, ...],
@@ -84,21 +98,50 @@ def ingest(
     embedding_model: str | None,
     prune: bool,
     rebuild: bool,
+    store: str | None,
+    ingest_batch: int | None,
     quiet: bool,
 ) -> None:
     """Add statements (files or folders; default: the seed statements) to an index.
 
-    Unchanged files cost nothing; a changed file replaces its old chunks.
+    Unchanged files cost nothing; a changed file replaces its old chunks. Work is saved
+    batch by batch: after Ctrl-C or a crash, run the same command again to continue.
     """
     from rag.embedding import load_embedder
     from rag.ingest import ingest as run_ingest
     from rag.ingest import open_or_create
 
-    settings = _settings(index_dir=index_dir, embedding_model=embedding_model)
+    settings = _settings(
+        index_dir=index_dir, embedding_model=embedding_model, store=store, ingest_batch=ingest_batch
+    )
     targets = list(paths) or [settings.seeds_dir]
     embedder = load_embedder(settings.embedding_model, settings.device, settings.batch_size)
-    index = open_or_create(settings.index_dir, embedder, settings.chunk_size, settings.chunk_overlap, rebuild)
-    report = run_ingest(targets, index, embedder, settings.home, prune=prune, progress=not quiet)
+    index = open_or_create(
+        settings.index_dir,
+        embedder,
+        settings.chunk_size,
+        settings.chunk_overlap,
+        rebuild,
+        settings.store,
+        settings.store_options(),
+    )
+    try:
+        report = run_ingest(
+            targets,
+            index,
+            embedder,
+            settings.home,
+            prune=prune,
+            progress=not quiet,
+            batch=settings.ingest_batch,
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nInterrupted: {len(index.chunks):,} chunks of {len(index.documents):,} documents are saved "
+            "in the index; run the same command again to continue.",
+            err=True,
+        )
+        sys.exit(130)
     for line in report.lines():
         click.echo(line, err=True)
     click.echo(f"Index {settings.index_dir}: {len(index.documents)} documents, {len(index.chunks)} chunks.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.retrieval import STOPWORDS, tokenize
+from rag.terms import STOPWORDS, tokenize
 
 _REFERS_BACK = {
     "it",

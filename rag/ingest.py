@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from rag.embedding import Embedder
 from rag.errors import InputError
-from rag.loading import Skipped, display_source, load_documents
+from rag.loading import Skipped, display_source, find_files, load_documents
 from rag.splitting import split_document
 from rag.store import Index
 from rag.types import Chunk, Document
@@ -41,11 +43,20 @@ class IngestReport:
 
 
 def open_or_create(
-    path: Path, embedder: Embedder, chunk_size: int, overlap: int, rebuild: bool = False
+    path: Path,
+    embedder: Embedder,
+    chunk_size: int,
+    overlap: int,
+    rebuild: bool = False,
+    store: str = "faiss",
+    store_options: dict[str, Any] | None = None,
 ) -> Index:
+    """The index at ``path``, or a new one on ``store`` (an existing index keeps its own)."""
     chunking = {"size": chunk_size, "overlap": overlap}
     if rebuild or not Index.exists(path):
-        return Index(path, embedder.name, embedder.dimension, chunking)
+        index = Index(path, embedder.name, embedder.dimension, chunking, store, store_options)
+        index.start_afresh()
+        return index
     index = Index.open(path, model=embedder.name)
     if index.chunking != chunking:
         raise InputError(
@@ -62,38 +73,62 @@ def ingest(
     home: Path,
     prune: bool = False,
     progress: bool = True,
-    batch: int = 256,
+    batch: int = 512,
 ) -> IngestReport:
-    """Bring the index up to date with the files under ``paths`` and save it."""
+    """Bring the index up to date with the files under ``paths``.
+
+    Files stream through in batches of about ``batch`` chunks (whole documents); each batch
+    is embedded and committed as one segment, so memory stays bounded and an interrupted
+    run loses at most the batch in flight: the next run finds the rest unchanged.
+    """
     paths = list(paths)
     report = IngestReport()
     by_source = index.by_source()
     seen_ids: dict[str, str] = {}
-    pending: list[tuple[Document, list[Chunk]]] = []
-    for item in load_documents(paths, home):
-        if isinstance(item, Skipped):
-            report.skipped.append(item)
-            continue
-        doc = item
-        if doc.doc_id in seen_ids:
-            report.duplicates.append((doc, seen_ids[doc.doc_id]))
-            continue
-        seen_ids[doc.doc_id] = doc.source
-        if doc.doc_id in index.documents:
-            existing = index.documents[doc.doc_id]
-            if existing.source == doc.source:
-                report.unchanged.append(doc)
+    size, overlap = index.chunking["size"], index.chunking["overlap"]
+    files = sum(1 for _ in find_files(paths))
+    queue: list[tuple[Document, list[Chunk]]] = []
+    with tqdm(
+        total=files, unit="file", desc="Embedding", disable=not progress, dynamic_ncols=True, smoothing=0.1
+    ) as bar:
+        started = time.monotonic()
+
+        def flush() -> None:
+            texts = [c.text for _, chunks in queue for c in chunks]
+            index.add_batch(queue, embedder.embed(texts))
+            index.commit()
+            report.chunks_embedded += len(texts)
+            bar.update(len(queue))
+            rate = report.chunks_embedded / max(time.monotonic() - started, 1e-9)
+            bar.set_postfix_str(f"{report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False)
+            queue.clear()
+
+        for item in load_documents(paths, home):
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                bar.update(1)
+                continue
+            doc = item
+            if doc.doc_id in seen_ids or doc.doc_id in index.documents:
+                first = seen_ids.get(doc.doc_id) or index.documents[doc.doc_id].source
+                if first == doc.source:
+                    report.unchanged.append(doc)
+                else:
+                    report.duplicates.append((doc, first))
+                seen_ids.setdefault(doc.doc_id, doc.source)
+                bar.update(1)
+                continue
+            seen_ids[doc.doc_id] = doc.source
+            if doc.source in by_source:
+                index.remove({by_source.pop(doc.source)})
+                report.replaced.append(doc)
             else:
-                report.duplicates.append((doc, existing.source))
-            continue
-        if doc.source in by_source:
-            old = index.documents[by_source[doc.source]]
-            index.remove({old.doc_id})
-            report.replaced.append(doc)
-        else:
-            report.added.append(doc)
-        size, overlap = index.chunking["size"], index.chunking["overlap"]
-        pending.append((doc, split_document(doc, size, overlap)))
+                report.added.append(doc)
+            queue.append((doc, split_document(doc, size, overlap)))
+            if sum(len(chunks) for _, chunks in queue) >= batch:
+                flush()
+        if queue:
+            flush()
 
     if prune:
         roots = [display_source(p, home) for p in paths if p.is_dir()]
@@ -105,32 +140,7 @@ def ingest(
         ]
         index.remove({d.doc_id for d in gone})
         report.removed.extend(gone)
-
-    total = sum(len(chunks) for _, chunks in pending)
-    with tqdm(
-        total=total, unit="chunk", desc="Embedding", disable=not progress or total == 0, dynamic_ncols=True
-    ) as bar:
-
-        def flush(queue: list[tuple[Document, list[Chunk]]]) -> None:
-            texts = [c.text for _, chunks in queue for c in chunks]
-            vectors = embedder.embed(texts)
-            offset = 0
-            for doc, chunks in queue:
-                index.add(doc, chunks, vectors[offset : offset + len(chunks)])
-                offset += len(chunks)
-            bar.update(len(texts))
-            report.chunks_embedded += len(texts)
-
-        # Whole documents per embedding call, about ``batch`` chunks at a time.
-        queue: list[tuple[Document, list[Chunk]]] = []
-        for doc, chunks in pending:
-            queue.append((doc, chunks))
-            if sum(len(c) for _, c in queue) >= batch:
-                flush(queue)
-                queue = []
-        if queue:
-            flush(queue)
-    if report.changed or not (index.path / "manifest.json").exists():
+    if report.changed or not Index.exists(index.path):
         index.save()
     return report
 

@@ -101,9 +101,17 @@ class Pipeline:
         """Open the index in the settings; build the seed index first if it is the default."""
         embedder = embedder or load_embedder(settings.embedding_model, settings.device, settings.batch_size)
         if not Index.exists(settings.index_dir) and build_default and is_default_index(settings):
-            index = open_or_create(settings.index_dir, embedder, settings.chunk_size, settings.chunk_overlap)
+            index = open_or_create(
+                settings.index_dir,
+                embedder,
+                settings.chunk_size,
+                settings.chunk_overlap,
+                store=settings.store,
+                store_options=settings.store_options(),
+            )
             ingest([settings.seeds_dir], index, embedder, settings.home, progress=False)
-        index = Index.open(settings.index_dir, model=embedder.name)
+        secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
+        index = Index.open(settings.index_dir, model=embedder.name, store_options=secrets)
         return cls(settings, index, embedder)
 
     def generator(self, name: str | None = None) -> Generator:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import snowballstemmer
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
@@ -19,62 +16,35 @@ from scipy import sparse
 from rag.embedding import Embedder
 from rag.errors import InputError
 from rag.store import Index
+from rag.terms import TOKEN, Vocabulary, tokenize
 from rag.types import Document, Passage
 
 MAX_QUESTION_CHARS = 5000
 MAX_K = 50
 
-STOPWORDS = set(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    said say says also""".split()
-)
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 _YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
 
-_STEMMER = snowballstemmer.stemmer("english")
-
-
-@functools.lru_cache(maxsize=200_000)
-def _stem(token: str) -> str:
-    return _STEMMER.stemWord(token)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case, stemmed word tokens without stop words ("funded", "funding" -> "fund")."""
-    return [_stem(tok) for tok in _TOKEN.findall(text.lower()) if tok not in STOPWORDS]
-
-
 class BM25:
-    """Okapi BM25 over the chunk texts as a sparse term-weight matrix."""
+    """Okapi BM25 from per-chunk term counts, scored per query over just the query's columns."""
 
-    def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75):
-        docs = [Counter(tokenize(t)) for t in texts]
-        self.vocab: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
-        for i, counts in enumerate(docs):
-            for term, tf in counts.items():
-                rows.append(i)
-                cols.append(self.vocab.setdefault(term, len(self.vocab)))
-                tfs.append(tf)
-        n = len(texts)
-        lengths = np.array([sum(c.values()) for c in docs], dtype=np.float32)
+    def __init__(self, counts: sparse.csr_matrix, terms: list[str], k1: float = 1.5, b: float = 0.75):
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.k1 = k1
+        self.matrix = counts.tocsc()
+        n = counts.shape[0]
+        self.rows = n
+        lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
         avg = float(lengths.mean()) if n else 1.0
-        tf = np.array(tfs, dtype=np.float32)
-        rows_a, cols_a = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
-        df = np.bincount(cols_a, minlength=len(self.vocab)).astype(np.float32)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        norm = k1 * (1 - b + b * lengths[rows_a] / max(avg, 1e-9))
-        weights = idf[cols_a] * tf * (k1 + 1) / (tf + norm)
-        self.matrix = sparse.csc_matrix((weights, (rows_a, cols_a)), shape=(n, len(self.vocab)))
-        self._idf = idf
+        self._norm = (k1 * (1 - b + b * lengths / max(avg, 1e-9))).astype(np.float32)
+        df = np.diff(self.matrix.indptr).astype(np.float32)
+        self._idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self._max_idf = float(np.log1p((n + 0.5) / 0.5))
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> BM25:
+        counts, terms = Vocabulary().count(texts)
+        return cls(counts, terms)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a token; unseen tokens count as rarest."""
@@ -82,10 +52,13 @@ class BM25:
         return self._max_idf if col is None else float(self._idf[col])
 
     def scores(self, query: str) -> np.ndarray:
-        cols = [self.vocab[t] for t in tokenize(query) if t in self.vocab]
-        if not cols:
-            return np.zeros(self.matrix.shape[0], dtype=np.float32)
-        return np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
+        out = np.zeros(self.rows, dtype=np.float32)
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        for col in {self.vocab[t] for t in tokenize(query) if t in self.vocab}:
+            rows = indices[indptr[col] : indptr[col + 1]]
+            tf = data[indptr[col] : indptr[col + 1]]
+            out[rows] += self._idf[col] * tf * (self.k1 + 1) / (tf + self._norm[rows])
+        return out
 
 
 @dataclass(frozen=True)
@@ -173,7 +146,7 @@ class HybridRetriever:
     def _refresh(self) -> None:
         if self._built_for == self.index.version and self._bm25 is not None:
             return
-        self._bm25 = BM25([c.text for c in self.index.chunks])
+        self._bm25 = BM25(*self.index.term_counts())
         doc_rows: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.index.chunks):
             doc_rows.setdefault(chunk.doc_id, []).append(row)
@@ -209,7 +182,7 @@ class HybridRetriever:
         about "the 2008 Olympics" may be answered by a 2007 speech."""
         self._refresh()
         lower = question.lower()
-        words = set(_TOKEN.findall(lower))
+        words = set(TOKEN.findall(lower))
         by_year = [
             self._docs_by_year[int(y)] for y in _YEAR.findall(question) if int(y) in self._docs_by_year
         ]
@@ -245,8 +218,10 @@ class HybridRetriever:
             masked = np.full_like(bm25, -1.0)
             masked[allowed] = bm25[allowed]
             bm25 = masked
-        top = np.argsort(-bm25, kind="stable")[:n]
-        sparse_rows = top[bm25[top] > 0]
+        top = np.flatnonzero(bm25 > 0)
+        if len(top) > n:
+            top = top[np.argpartition(-bm25[top], n - 1)[:n]]
+        sparse_rows = top[np.lexsort((top, -bm25[top]))]
         rankings = [dense_rows, sparse_rows]
         mentioned = self.mentioned_rows(question, allowed)
         if mentioned is not None:

@@ -33,6 +33,13 @@ class Settings:
     batch_size: int = 64
     chunk_size: int = 800
     chunk_overlap: int = 200
+    # Chunks per saved ingestion batch: an interrupted run loses at most one batch.
+    ingest_batch: int = 512
+    # Where vectors live (docs/scaling.md): "faiss" in the index folder, or "qdrant".
+    store: str = "faiss"
+    ann_threshold: int = 50_000
+    qdrant_url: str = ""
+    qdrant_api_key: str = ""
     k: int = 5
     candidates: int = 50
     generator: str = "extractive"
@@ -48,6 +55,12 @@ class Settings:
     llm_max_retries: int = 2
     max_new_tokens: int = 160
 
+    def store_options(self) -> dict[str, Any]:
+        """What a new index's vector store is given (an existing index keeps its own)."""
+        if self.store == "qdrant":
+            return {"url": self.qdrant_url or None, "api_key": self.qdrant_api_key or None}
+        return {"ann_threshold": self.ann_threshold}
+
     def with_overrides(self, **overrides: Any) -> Settings:
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **_coerce(given))
@@ -60,6 +73,11 @@ _ENV = {
     "batch_size": "RAG_BATCH_SIZE",
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
+    "ingest_batch": "RAG_INGEST_BATCH",
+    "store": "RAG_STORE",
+    "ann_threshold": "RAG_ANN_THRESHOLD",
+    "qdrant_url": "RAG_QDRANT_URL",
+    "qdrant_api_key": "RAG_QDRANT_API_KEY",
     "k": "RAG_K",
     "generator": "RAG_GENERATOR",
     "min_relevance": "RAG_MIN_RELEVANCE",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.retrieval import tokenize
 from rag.splitting import split_sentences
+from rag.terms import tokenize
 
 # A sentence is supported when at least this share of its distinct content words
 # (lower-cased, stemmed, stop words removed) occurs in the quotes it cites.

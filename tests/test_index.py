@@ -1,4 +1,5 @@
-"""The on-disk index: manifest, incremental re-ingest, removal, refusals, checksums."""
+"""The on-disk index on each vector store (FAISS, Qdrant): manifest, append-only segments,
+incremental re-ingest, removal, refusals, checksums, search against exact scores."""
 
 from __future__ import annotations
 
@@ -6,12 +7,29 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
 from rag.ingest import ingest, open_or_create, remove_documents
 from rag.settings import SEEDS_DIR
 from rag.store import Index
+
+STORES = ["faiss", "qdrant"]
+
+
+@pytest.fixture(params=STORES)
+def store(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module", params=STORES)
+def seeds_on(request, tmp_path_factory, embedder) -> Path:
+    """The seed statements indexed on each store."""
+    path = tmp_path_factory.mktemp(f"seeds-{request.param}") / "index"
+    index = open_or_create(path, embedder, 800, 200, store=request.param)
+    ingest([SEEDS_DIR], index, embedder, SEEDS_DIR.parent, progress=False)
+    return path
 
 
 class CountingEmbedder:
@@ -38,48 +56,77 @@ def corpus(tmp_path) -> Path:
     return folder
 
 
-def _ingest(folder: Path, index_dir: Path, embedder, **kw):
-    index = open_or_create(index_dir, embedder, 800, 200)
+def _ingest(folder: Path, index_dir: Path, embedder, store: str = "faiss", **kw):
+    index = open_or_create(index_dir, embedder, 800, 200, store=store)
     return index, ingest([folder], index, embedder, folder.parent, progress=False, **kw)
 
 
-def test_manifest_records_model_dimension_chunking_and_documents(seed_index_dir):
-    manifest = json.loads((seed_index_dir / "manifest.json").read_text())
+def test_manifest_records_model_dimension_chunking_and_documents(seeds_on):
+    manifest = json.loads((seeds_on / "manifest.json").read_text())
     assert manifest["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
     assert manifest["normalized"] is True
     assert manifest["chunking"] == {"size": 800, "overlap": 200}
     assert manifest["counts"]["documents"] == 2
-    assert set(manifest["checksums"]) == {"documents.jsonl", "chunks.jsonl", "vectors.faiss"}
-    # Nothing in the folder is a pickle: JSON text and FAISS's own binary format only.
-    for path in seed_index_dir.iterdir():
-        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    assert manifest["counts"]["chunks"] == sum(s["chunks"] for s in manifest["segments"])
+    for segment in manifest["segments"]:
+        assert set(segment["checksums"]) == {"documents.jsonl", "chunks.jsonl", "vectors.npy", "terms.npz"}
+    # Nothing in the folder is a pickle: JSON text, NumPy arrays and the engines' own formats.
+    for path in seeds_on.rglob("*"):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
 
 
-def test_reopened_index_chunks_are_exact_spans(seed_index_dir):
-    index = Index.open(seed_index_dir)
+def test_reopened_index_chunks_are_exact_spans(seeds_on):
+    index = Index.open(seeds_on)
     assert index.vectors.ntotal == len(index.chunks) > 0
     for chunk in index.chunks:
         assert index.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
 
 
-def test_reingesting_unchanged_files_embeds_nothing(corpus, tmp_path, embedder):
+def test_search_matches_exact_inner_products(seeds_on, embedder):
+    index = Index.open(seeds_on)
+    query = embedder.embed_query("Security Council reform and the veto")
+    exact = index.vectors_of(np.arange(len(index.chunks))) @ query
+    scores, rows = index.search(query, 5)
+    assert list(rows) == list(np.argsort(-exact)[:5])
+    assert np.allclose(scores, exact[rows], atol=1e-5)
+    allowed = np.array([1, 3, 4])
+    scores, rows = index.search(query, 10, allowed)
+    assert sorted(rows) == [1, 3, 4] and np.allclose(scores, exact[rows], atol=1e-5)
+
+
+def test_reingesting_unchanged_files_embeds_nothing(corpus, tmp_path, embedder, store):
     counting = CountingEmbedder(embedder)
-    index, first = _ingest(corpus, tmp_path / "idx", counting)
+    index, first = _ingest(corpus, tmp_path / "idx", counting, store)
     assert len(first.added) == 2 and counting.embedded == len(index.chunks)
     before = counting.embedded
-    index, second = _ingest(corpus, tmp_path / "idx", counting)
+    index, second = _ingest(corpus, tmp_path / "idx", counting, store)
     assert counting.embedded == before
     assert len(second.unchanged) == 2 and not second.changed
 
 
-def test_changed_file_replaces_its_old_chunks(corpus, tmp_path, embedder):
-    index, _ = _ingest(corpus, tmp_path / "idx", embedder)
+def test_new_files_append_a_segment_and_leave_saved_ones_untouched(corpus, tmp_path, embedder, store):
+    moved = tmp_path / "later.txt"
+    shutil.move(corpus / "003_3b78ed55776d1c96.txt", moved)
+    _ingest(corpus, tmp_path / "idx", embedder, store)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "idx").glob("seg-*")}
+    shutil.move(moved, corpus / "003_3b78ed55776d1c96.txt")
+    index, report = _ingest(corpus, tmp_path / "idx", embedder, store)
+    assert len(report.added) == 1 and len(report.unchanged) == 1
+    after = {p.name: p.read_bytes() for p in (tmp_path / "idx").glob("seg-*")}
+    assert all(after[name] == data for name, data in before.items())
+    assert len(after) == 2 * len(before)
+    assert Index.open(tmp_path / "idx").vectors.ntotal == len(index.chunks)
+
+
+def test_changed_file_replaces_its_old_chunks(corpus, tmp_path, embedder, store):
+    index, _ = _ingest(corpus, tmp_path / "idx", embedder, store)
     news = corpus / "000_f2b96bbd7d06bdb1.txt"
     old_id = next(d for d in index.documents.values() if d.source.endswith(news.name)).doc_id
     news.write_text(news.read_text() + "\nThe meeting ended with a joint press statement.")
     counting = CountingEmbedder(embedder)
-    index, report = _ingest(corpus, tmp_path / "idx", counting)
+    index, report = _ingest(corpus, tmp_path / "idx", counting, store)
     assert len(report.replaced) == 1 and len(report.unchanged) == 1
     assert old_id not in index.documents
     assert all(c.doc_id != old_id for c in index.chunks)
@@ -89,12 +136,15 @@ def test_changed_file_replaces_its_old_chunks(corpus, tmp_path, embedder):
     reopened = Index.open(tmp_path / "idx")
     assert reopened.vectors.ntotal == len(reopened.chunks)
     assert any("joint press statement" in c.text for c in reopened.chunks)
+    # Rows moved up when the old chunks went: every row's vector is still its own chunk's.
+    vectors = reopened.vectors_of(np.arange(len(reopened.chunks)))
+    assert np.allclose(vectors, embedder.embed([c.text for c in reopened.chunks]), atol=1e-4)
 
 
-def test_removed_file_is_dropped_with_prune_and_by_name(corpus, tmp_path, embedder):
-    _ingest(corpus, tmp_path / "idx", embedder)
+def test_removed_file_is_dropped_with_prune_and_by_name(corpus, tmp_path, embedder, store):
+    _ingest(corpus, tmp_path / "idx", embedder, store)
     (corpus / "000_f2b96bbd7d06bdb1.txt").unlink()
-    index, report = _ingest(corpus, tmp_path / "idx", embedder, prune=True)
+    index, report = _ingest(corpus, tmp_path / "idx", embedder, store, prune=True)
     assert [d.source for d in report.removed] == ["statements/000_f2b96bbd7d06bdb1.txt"]
     assert len(Index.open(tmp_path / "idx").documents) == 1
     remove_documents(index, ["statements/003_3b78ed55776d1c96.txt"])
@@ -104,22 +154,22 @@ def test_removed_file_is_dropped_with_prune_and_by_name(corpus, tmp_path, embedd
         remove_documents(reopened, ["nope"])
 
 
-def test_duplicate_text_under_another_name_is_not_indexed_twice(corpus, tmp_path, embedder):
+def test_duplicate_text_under_another_name_is_not_indexed_twice(corpus, tmp_path, embedder, store):
     shutil.copy(corpus / "000_f2b96bbd7d06bdb1.txt", corpus / "copy_of_news.txt")
-    index, report = _ingest(corpus, tmp_path / "idx", embedder)
+    index, report = _ingest(corpus, tmp_path / "idx", embedder, store)
     assert len(index.documents) == 2
     assert [d.source for d, _ in report.duplicates] == ["statements/copy_of_news.txt"]
 
 
-def test_index_built_with_another_model_is_refused(seed_index_dir):
+def test_index_built_with_another_model_is_refused(seeds_on):
     with pytest.raises(ModelMismatchError, match="was built with the embedding model"):
-        Index.open(seed_index_dir, model="sentence-transformers/all-mpnet-base-v2")
+        Index.open(seeds_on, model="sentence-transformers/all-mpnet-base-v2")
 
 
-def test_damaged_index_file_is_detected_by_checksum(seed_index_dir, tmp_path):
+def test_damaged_index_file_is_detected_by_checksum(seeds_on, tmp_path):
     copy = tmp_path / "copy"
-    shutil.copytree(seed_index_dir, copy)
-    with (copy / "chunks.jsonl").open("a") as fh:
+    shutil.copytree(seeds_on, copy)
+    with (copy / "seg-000001.chunks.jsonl").open("a") as fh:
         fh.write('{"chunk_id": "x"}\n')
     with pytest.raises(IndexCorruptError, match="does not match its checksum.*--rebuild"):
         Index.open(copy)
@@ -130,6 +180,15 @@ def test_missing_index_is_a_clear_error(tmp_path):
         Index.open(tmp_path / "none")
 
 
-def test_changed_chunking_asks_for_a_rebuild(seed_index_dir, embedder):
+def test_changed_chunking_asks_for_a_rebuild(seeds_on, embedder):
     with pytest.raises(InputError, match="--rebuild"):
-        open_or_create(seed_index_dir, embedder, 500, 100)
+        open_or_create(seeds_on, embedder, 500, 100)
+
+
+def test_a_second_writer_is_refused_instead_of_losing_the_first_ones_work(corpus, tmp_path, embedder, store):
+    first = open_or_create(tmp_path / "idx", embedder, 800, 200, store=store)
+    second = open_or_create(tmp_path / "idx", embedder, 800, 200, store=store)
+    ingest([corpus], first, embedder, corpus.parent, progress=False)
+    with pytest.raises(InputError, match="changed by another process"):
+        ingest([corpus], second, embedder, corpus.parent, progress=False)
+    assert len(Index.open(tmp_path / "idx").documents) == 2

@@ -3,6 +3,7 @@ strange questions and files, no unsafe deserialisation, and many clients at once
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -61,45 +62,55 @@ def _rag(*args: str, **kw) -> subprocess.Popen:
     )
 
 
-def test_killed_ingestion_leaves_the_previous_index_intact_and_usable(index_copy, tmp_path):
-    before = _snapshot(index_copy)
+def test_killed_ingestion_keeps_what_it_saved_and_the_next_run_continues(index_copy, tmp_path):
+    before_docs, before_chunks = _snapshot(index_copy)
     folder = _many_statements(tmp_path / "many", 40)
-    child = _rag("ingest", str(folder), "--index", str(index_copy))
+    child = _rag("ingest", str(folder), "--index", str(index_copy), "--batch", "40")
     seen = b""
-    deadline = time.monotonic() + 120
-    # Kill it for real (SIGKILL) once it is embedding, part-way through.
+    deadline = time.monotonic() + 180
+    # Kill it for real (SIGKILL) part-way through, once it has saved a batch or more.
     while time.monotonic() < deadline:
         seen += child.stderr.read1(4096)
-        if re.search(rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/", seen):
+        if re.search(rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/.*\b[1-9][\d,]* chunks", seen):
             break
         if child.poll() is not None:
             pytest.fail(f"ingestion ended before it could be killed: {seen[-300:]!r}")
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
-    assert _snapshot(index_copy) == before  # nothing half-written, checksums intact
+    # The index opens (checksums intact) with everything it had plus the saved batches.
+    docs, chunks = _snapshot(index_copy)
+    assert set(before_docs) < set(docs) and len(docs) < 42
     settings = load_settings().with_overrides(home=tmp_path, index_dir=index_copy)
     answer = Pipeline.open(settings).ask(WANG_YI)
     assert "Alya Ahmed Saif Al-Thani" in answer.text
-    # The next run completes.
-    done = _rag("ingest", str(folder), "--index", str(index_copy), "--quiet")
+    # The next run embeds only the statements the killed one had not saved.
+    done = _rag("ingest", str(folder), "--index", str(index_copy))
     out, err = done.communicate(timeout=600)
     assert done.returncode == 0, err
+    saved = len(docs) - len(before_docs)
+    assert f"{40 - saved} added, 0 replaced, {saved} unchanged" in err.decode()
     assert len(Index.open(index_copy).documents) == 42
 
 
-def test_a_writer_dying_between_its_two_renames_is_recovered(index_copy):
+def test_a_writer_killed_before_its_manifest_switch_leaves_the_index_as_it_was(index_copy, embedder):
     before = _snapshot(index_copy)
-    # The state a crash leaves: the old copy moved aside, the new one not yet in place.
-    os.rename(index_copy, index_copy.parent / f".{index_copy.name}.old-999-1")
-    (index_copy.parent / f".{index_copy.name}.tmp-dead").mkdir()
+    # The state a crash leaves: a batch's files written, the manifest not yet replaced.
+    (index_copy / "seg-999999.chunks.jsonl").write_text('{"chunk_id": "half"')
+    (index_copy / ".manifest.json.tmp").write_text("{")
     assert _snapshot(index_copy) == before
+    # The next change clears the leftovers.
+    index = Index.open(index_copy)
+    index.remove({next(iter(index.documents))})
+    index.save()
+    assert not (index_copy / "seg-999999.chunks.jsonl").exists()
+    assert not (index_copy / ".manifest.json.tmp").exists()
 
 
 def test_truncated_index_file_is_reported_with_the_fix(index_copy):
-    vectors = index_copy / "vectors.faiss"
+    vectors = index_copy / "seg-000001.vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[:100])
-    with pytest.raises(IndexCorruptError, match="vectors.faiss is missing or does not match its checksum"):
+    with pytest.raises(IndexCorruptError, match="vectors.npy is missing or does not match its checksum"):
         Index.open(index_copy)
     result = CliRunner().invoke(cli, ["ask", WANG_YI, "--index", str(index_copy)])
     assert result.exit_code == 1
@@ -131,9 +142,14 @@ def test_full_disk_while_saving_keeps_the_previous_index(index_copy, tmp_path):
     assert child.returncode == 1
     message = err.decode().strip().splitlines()[-1]
     assert message.startswith(f"Error: Could not write the index at {index_copy} (File too large)")
-    assert message.endswith("the previous index is unchanged.")
+    assert message.endswith("everything saved before this batch is intact.")
     assert _snapshot(index_copy) == before
-    assert not list(index_copy.parent.glob(f".{index_copy.name}.tmp-*"))
+    referenced = {
+        f"{s['name']}.{part}"
+        for s in json.loads((index_copy / "manifest.json").read_text())["segments"]
+        for part in s["checksums"]
+    }
+    assert {p.name for p in index_copy.glob("seg-*")} == referenced  # no half-written batch left
 
 
 @pytest.mark.parametrize(

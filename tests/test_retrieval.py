@@ -18,7 +18,7 @@ def test_bm25_scores_match_a_hand_computation():
     # Two documents; "veto" occurs once in the first only. With n=2, df=1:
     # idf = ln(1 + (2 - 1 + 0.5) / (1 + 0.5)) = ln 2. Both documents have 2 tokens
     # (stop words dropped), so the length norm is 1 and tf=1 gives weight idf * 2.5 / 2.5.
-    bm25 = BM25(["the veto power", "council reform"])
+    bm25 = BM25.from_texts(["the veto power", "council reform"])
     scores = bm25.scores("veto")
     assert scores[0] == pytest.approx(0.693147, abs=1e-5)
     assert scores[1] == 0

@@ -10,8 +10,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.retrieval import tokenize
 from rag.support import is_supported, split_claims
+from rag.terms import tokenize
 
 Span = tuple[str, int, int]
 

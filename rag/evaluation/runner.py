@@ -16,7 +16,8 @@ from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
 from rag.evaluation.gold import GoldQuestion, evidence_spans
 from rag.pipeline import Pipeline
-from rag.retrieval import Filters, tokenize
+from rag.retrieval import Filters
+from rag.terms import tokenize
 from rag.types import Answer, Passage
 
 CURVE_K = 10

@@ -1,0 +1,172 @@
+"""FAISS vector store: exact search while the index is small, an IVF index past a size
+(``ann_threshold``) with its candidates re-scored exactly; the vectors stay in memory."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import uuid
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rag.store import sha256
+
+# Measured with `rag bench` on a 2-core CPU (docs/scaling.md): exact search over 50,000
+# vectors takes about 5 ms; past that the IVF index keeps retrieval flat.
+ANN_THRESHOLD = 50_000
+NPROBE = 24
+# Filters that leave fewer rows than this are searched exactly over just those rows.
+EXACT_SUBSET = 20_000
+
+
+def ivf_lists(rows: int) -> int:
+    """About 4·√n inverted lists, a power of two: 1,024 at 65,000 rows, 2,048 at 260,000."""
+    return int(2 ** round(math.log2(max(64, 4 * math.sqrt(rows)))))
+
+
+class FaissVectors:
+    kind = "faiss"
+
+    def __init__(
+        self,
+        dimension: int,
+        folder: Path,
+        record: dict[str, Any] | None = None,
+        ann_threshold: int = ANN_THRESHOLD,
+        nprobe: int = NPROBE,
+        **_: Any,  # another store's options (a Qdrant key from the settings)
+    ):
+        self.dimension = dimension
+        self.folder = folder
+        self.ann_threshold = int(ann_threshold)
+        self.nprobe = int(nprobe)
+        self._blocks: list[np.ndarray] = []
+        self._matrix: np.ndarray | None = np.zeros((0, dimension), dtype=np.float32)
+        self.ntotal = 0
+        self.ann: faiss.Index | None = None
+        self.trained_on = 0
+        self._saved = (record or {}).get("ann")
+
+    # -- contents ------------------------------------------------------------------------
+
+    @property
+    def matrix(self) -> np.ndarray:
+        if self._matrix is None:
+            self._matrix = np.ascontiguousarray(np.concatenate(self._blocks), dtype=np.float32)
+            self._blocks = [self._matrix]
+        return self._matrix
+
+    def sync(self, blocks: list[np.ndarray], renumbered: bool = False) -> None:
+        self._blocks = [np.asarray(b, dtype=np.float32) for b in blocks if len(b)] or [
+            np.zeros((0, self.dimension), dtype=np.float32)
+        ]
+        self._matrix = None
+        self.ntotal = sum(len(b) for b in self._blocks)
+        if renumbered:
+            # Rows moved (a removal): keep the learnt lists, refill them.
+            if self.ann is not None:
+                self.ann.reset()
+                self.ann.add(self.matrix)
+            self._saved = None
+            return
+        saved, self._saved = self._saved, None
+        self.ann = None
+        if saved and self.ntotal >= saved["rows"]:
+            with contextlib.suppress(OSError, RuntimeError):
+                path = self.folder / saved["file"]
+                if sha256(path) == saved["sha256"]:
+                    self.ann = faiss.read_index(str(path))
+                    self.trained_on = saved["trained_on"]
+        if self.ann is not None and self.ann.ntotal < self.ntotal:
+            self.ann.add(self.matrix[self.ann.ntotal :])  # batches committed after it was saved
+        self._saved = saved if self.ann is not None else None
+
+    def append(self, vectors: np.ndarray) -> None:
+        if not len(vectors):
+            return
+        self._blocks.append(np.ascontiguousarray(vectors, dtype=np.float32))
+        self._matrix = None
+        self.ntotal += len(vectors)
+        if self.ann is not None:
+            self.ann.add(self._blocks[-1])
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.matrix[rows] if len(rows) else np.zeros((0, self.dimension), dtype=np.float32)
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(
+        self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.ann is None or (allowed is not None and len(allowed) <= EXACT_SUBSET):
+            return self.exact(query, n, allowed)
+        params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        if allowed is not None:
+            params.sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
+        _, ids = self.ann.search(query.reshape(1, -1), max(n, 2 * n), params=params)
+        candidates = ids[0][ids[0] >= 0]
+        # The IVF index stores 8-bit codes: re-score its candidates with the exact vectors.
+        scores = self.matrix[candidates] @ query
+        order = np.argsort(-scores, kind="stable")[:n]
+        return scores[order], candidates[order]
+
+    def exact(
+        self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rows = allowed
+        scores = (self.matrix if rows is None else self.matrix[rows]) @ query
+        n = min(n, len(scores))
+        if n <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        found = top if rows is None else rows[top]
+        return scores[top], found.astype(np.int64)
+
+    # -- the approximate index -------------------------------------------------------------
+
+    def build_ann(self) -> None:
+        """Train an IVF index (8-bit scalar codes) on a sample of the vectors and add them all."""
+        lists = ivf_lists(self.ntotal)
+        rng = np.random.default_rng(0)
+        sample = min(self.ntotal, max(40 * lists, 20_000))
+        train = self.matrix[np.sort(rng.choice(self.ntotal, sample, replace=False))]
+        ann = faiss.index_factory(self.dimension, f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+        ann.train(train)
+        ann.add(self.matrix)
+        self.ann, self.trained_on = ann, self.ntotal
+
+    def persist(self, folder: Path) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "kind": self.kind,
+            "options": {"ann_threshold": self.ann_threshold, "nprobe": self.nprobe},
+            "rows": self.ntotal,
+            "ann": None,
+        }
+        if self.ntotal < self.ann_threshold:
+            self.ann = None
+            return record
+        stale = self.ann is None or self.ann.ntotal != self.ntotal or self.ntotal > 2 * self.trained_on
+        if stale:
+            # Retrain once the index has doubled since the lists were learnt.
+            self.build_ann()
+        elif self._saved and self._saved["rows"] == self.ntotal:
+            record["ann"] = self._saved
+            return record
+        name = f"ann-{uuid.uuid4().hex[:12]}.faiss"
+        faiss.write_index(self.ann, str(folder / name))
+        self._saved = {
+            "file": name,
+            "rows": self.ntotal,
+            "trained_on": self.trained_on,
+            "lists": int(self.ann.nlist),
+            "sha256": sha256(folder / name),
+        }
+        record["ann"] = self._saved
+        return record
+
+    def files(self) -> set[str]:
+        return {self._saved["file"]} if self._saved else set()
