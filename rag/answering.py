@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from rag.embedding import Embedder
@@ -17,6 +19,7 @@ from rag.terms import tokenize
 from rag.types import Answer, Citation, Document, Passage, Sentence
 
 REFUSAL = "The statements do not address this question."
+SENTENCE_CACHE = 20_000  # candidate sentence vectors kept between answers (about 30 MB)
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+")
 _DATE = re.compile(
@@ -33,6 +36,20 @@ _NUMBER = re.compile(
 
 class Generator(Protocol):
     name: str
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors of candidate sentences; the ones met in earlier answers come from a cache
+        (related questions retrieve the same passages)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
+                self._cache[text] = vector
+        vectors = np.vstack([self._cache[t] for t in texts])
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > SENTENCE_CACHE:
+            self._cache.popitem(last=False)
+        return vectors
 
     def generate(self, question: str, passages: list[Passage]) -> Answer: ...
 
@@ -90,6 +107,7 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin
         self.idf = idf or (lambda term: 1.0)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def candidates(self, passages: list[Passage]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
@@ -112,7 +130,7 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         query = self.embedder.embed_query(question)
-        sims = self.embedder.embed([c.text for c in candidates]) @ query
+        sims = self._sentence_vectors([c.text for c in candidates]) @ query
         asked = set(tokenize(question))
         weight = {t: self.idf(t) for t in asked}
         total = sum(weight.values()) or 1.0
@@ -125,6 +143,20 @@ class ExtractiveGenerator:
             score = float(sim) + 0.3 * overlap + _answer_type_bonus(question, c.text)
             scored.append(replace(c, similarity=float(sim), score=score))
         return scored
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors of candidate sentences; the ones met in earlier answers come from a cache
+        (related questions retrieve the same passages)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
+                self._cache[text] = vector
+        vectors = np.vstack([self._cache[t] for t in texts])
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > SENTENCE_CACHE:
+            self._cache.popitem(last=False)
+        return vectors
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         scored = self.score(question, self.candidates(passages))

@@ -107,7 +107,7 @@ def ingest(
     Unchanged files cost nothing; a changed file replaces its old chunks. Work is saved
     batch by batch: after Ctrl-C or a crash, run the same command again to continue.
     """
-    from rag.embedding import load_embedder
+    from rag.embedding import embedder_from
     from rag.ingest import ingest as run_ingest
     from rag.ingest import open_or_create
 
@@ -115,7 +115,7 @@ def ingest(
         index_dir=index_dir, embedding_model=embedding_model, store=store, ingest_batch=ingest_batch
     )
     targets = list(paths) or [settings.seeds_dir]
-    embedder = load_embedder(settings.embedding_model, settings.device, settings.batch_size)
+    embedder = embedder_from(settings)
     index = open_or_create(
         settings.index_dir,
         embedder,
@@ -366,6 +366,100 @@ def serve(
     pipeline = _pipeline(_settings(index_dir=index_dir))
     click.echo(f"Serving {len(pipeline.index.documents)} statements on http://{host}:{port} (Ctrl-C stops).")
     launch(pipeline, host=host, port=port, share=share, auth=credentials, open_browser=open_browser)
+
+
+@cli.command()
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Folder of statements for the ingestion figures (default: China's General Debate "
+    "speeches from ../shared/corpora).",
+)
+@click.option("--files", type=click.IntRange(1), default=40, show_default=True, help="Files to ingest.")
+@click.option(
+    "--base-index",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Index whose real vectors the query sizes start from (default: the ingested slice).",
+)
+@click.option(
+    "--sizes",
+    default="50000,100000,200000",
+    show_default=True,
+    help="Index sizes (chunks) to time questions at, besides the base index's own size.",
+)
+@click.option("--questions", type=click.IntRange(5), default=120, show_default=True)
+@click.option("--noise", type=float, default=0.005, show_default=True, help="σ of the copies' noise.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON report (default: $RAG_HOME/bench/bench.json, with bench.md beside it).",
+)
+def bench(
+    corpus: Path | None,
+    files: int,
+    base_index: Path | None,
+    sizes: str,
+    questions: int,
+    noise: float,
+    out: Path | None,
+) -> None:
+    """Measure ingestion, retrieval, answers and cold start; print one table, write JSON."""
+    import tempfile
+
+    from rag.bench import run_bench, table, write
+    from rag.embedding import embedder_from
+    from rag.errors import InputError
+    from rag.loading import Skipped, find_files
+
+    settings = _settings()
+    try:
+        wanted = sorted({int(s.replace("_", "")) for s in sizes.split(",") if s.strip()})
+    except ValueError:
+        raise InputError(f"--sizes takes whole numbers separated by commas, not '{sizes}'.") from None
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        work = Path(tmp)
+        folder = corpus or _china_speeches(work / "corpus")
+        found = [p for p in find_files([folder]) if not isinstance(p, Skipped)][:files]
+        embedder = embedder_from(settings)
+        base_size = len(__import__("rag.store").store.Index.open(base_index).chunks) if base_index else None
+        report = run_bench(
+            settings,
+            embedder,
+            found,
+            base_index,
+            ([base_size] if base_size else []) + wanted,
+            questions,
+            noise,
+            work / "run",
+        )
+    out = out or settings.home / "bench" / "bench.json"
+    write(report, out)
+    text = table(report)
+    out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
+    click.echo(f"\nWrote {out} and {out.with_suffix('.md')}.", err=True)
+
+
+def _china_speeches(folder: Path) -> Path:
+    import tarfile
+
+    from rag.errors import InputError
+    from rag.settings import PROJECT_ROOT
+
+    tarball = PROJECT_ROOT.parent / "shared" / "corpora" / "ungdc-1946-2024.tar.gz"
+    if not tarball.is_file():
+        raise InputError(f"The UN General Debate Corpus is not at {tarball}; give --corpus FOLDER.")
+    folder.mkdir(parents=True)
+    with tarfile.open(tarball) as tar:
+        for member in tar:
+            name = Path(member.name).name
+            if member.isfile() and name.startswith("CHN_") and name.endswith(".txt"):
+                member.name = name
+                tar.extract(member, folder, filter="data")
+    return folder
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from rag.store import sha256
 # Measured with `rag bench` on a 2-core CPU (docs/scaling.md): exact search over 50,000
 # vectors takes about 5 ms; past that the IVF index keeps retrieval flat.
 ANN_THRESHOLD = 50_000
-NPROBE = 24
+NPROBE = 64
 # Filters that leave fewer rows than this are searched exactly over just those rows.
 EXACT_SUBSET = 20_000
 

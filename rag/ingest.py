@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,23 +86,48 @@ def ingest(
     paths = list(paths)
     report = IngestReport()
     by_source = index.by_source()
+    known = {doc_id: doc.source for doc_id, doc in index.documents.items()}
     seen_ids: dict[str, str] = {}
     size, overlap = index.chunking["size"], index.chunking["overlap"]
     files = sum(1 for _ in find_files(paths))
     queue: list[tuple[Document, list[Chunk]]] = []
-    with tqdm(
-        total=files, unit="file", desc="Embedding", disable=not progress, dynamic_ncols=True, smoothing=0.1
-    ) as bar:
+    # One writer thread counts terms and commits batch N while batch N+1 is embedded
+    # (the model releases the GIL); it runs jobs in order, so the index sees them in order.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer")
+    pending: list[Future[None]] = []
+
+    def in_order(job: Callable[[], None]) -> None:
+        while pending and pending[0].done():
+            pending.pop(0).result()  # raise a writer error here, in the caller
+        pending.append(writer.submit(job))
+
+    with (
+        tqdm(
+            total=files,
+            unit="file",
+            desc="Embedding",
+            disable=not progress,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        ) as bar,
+        writer,
+    ):
         started = time.monotonic()
 
         def flush() -> None:
-            texts = [c.text for _, chunks in queue for c in chunks]
-            index.add_batch(queue, embedder.embed(texts))
-            index.commit()
-            report.chunks_embedded += len(texts)
-            bar.update(len(queue))
-            rate = report.chunks_embedded / max(time.monotonic() - started, 1e-9)
-            bar.set_postfix_str(f"{report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False)
+            batch_docs = list(queue)
+            texts = [c.text for _, chunks in batch_docs for c in chunks]
+            vectors = embedder.embed(texts)
+
+            def save() -> None:
+                index.add_batch(batch_docs, vectors)
+                index.commit()
+                report.chunks_embedded += len(texts)
+                bar.update(len(batch_docs))
+                rate = report.chunks_embedded / max(time.monotonic() - started, 1e-9)
+                bar.set_postfix_str(f"{report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False)
+
+            in_order(save)
             queue.clear()
 
         for item in load_documents(paths, home):
@@ -109,8 +136,8 @@ def ingest(
                 bar.update(1)
                 continue
             doc = item
-            if doc.doc_id in seen_ids or doc.doc_id in index.documents:
-                first = seen_ids.get(doc.doc_id) or index.documents[doc.doc_id].source
+            if doc.doc_id in seen_ids or doc.doc_id in known:
+                first = seen_ids.get(doc.doc_id) or known[doc.doc_id]
                 if first == doc.source:
                     report.unchanged.append(doc)
                 else:
@@ -120,7 +147,7 @@ def ingest(
                 continue
             seen_ids[doc.doc_id] = doc.source
             if doc.source in by_source:
-                index.remove({by_source.pop(doc.source)})
+                in_order(functools.partial(index.remove, {by_source.pop(doc.source)}))
                 report.replaced.append(doc)
             else:
                 report.added.append(doc)
@@ -129,6 +156,8 @@ def ingest(
                 flush()
         if queue:
             flush()
+        for job in pending:
+            job.result()
 
     if prune:
         roots = [display_source(p, home) for p in paths if p.is_dir()]

@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.answering import ExtractiveGenerator, Generator, build_chain, check_sentences, verify_citations
 from rag.conversation import standalone_question
-from rag.embedding import Embedder, load_embedder
+from rag.embedding import Embedder, embedder_from
 from rag.errors import InputError
 from rag.grounded import LLMGenerator
 from rag.ingest import IngestReport, ingest, open_or_create
@@ -99,7 +99,7 @@ class Pipeline:
         cls, settings: Settings, embedder: Embedder | None = None, build_default: bool = True
     ) -> Pipeline:
         """Open the index in the settings; build the seed index first if it is the default."""
-        embedder = embedder or load_embedder(settings.embedding_model, settings.device, settings.batch_size)
+        embedder = embedder or embedder_from(settings)
         if not Index.exists(settings.index_dir) and build_default and is_default_index(settings):
             index = open_or_create(
                 settings.index_dir,

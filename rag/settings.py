@@ -30,6 +30,9 @@ class Settings:
     seeds_dir: Path = SEEDS_DIR
     embedding_model: str = DEFAULT_MODEL
     device: str = "auto"
+    # "auto", "torch", "onnx" or "onnx-int8": docs/scaling.md has the rates and the
+    # gold-set check. "auto" is torch for batches, ONNX Runtime for a few texts.
+    embedding_backend: str = "auto"
     batch_size: int = 64
     chunk_size: int = 800
     chunk_overlap: int = 200
@@ -70,6 +73,7 @@ _ENV = {
     "index_dir": "RAG_INDEX",
     "embedding_model": "RAG_EMBEDDING_MODEL",
     "device": "RAG_DEVICE",
+    "embedding_backend": "RAG_EMBEDDING_BACKEND",
     "batch_size": "RAG_BATCH_SIZE",
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",

@@ -1,0 +1,402 @@
+"""`rag bench`: ingestion, query and cold-start figures, all measured in one run.
+
+Index sizes past what the corpus slice holds are made of the slice's real vectors and
+chunks, copied with small noise added to each copy's vectors; the output says so.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from rag.embedding import Embedder
+from rag.evaluation.gold import load_gold
+from rag.faiss_store import FaissVectors
+from rag.ingest import ingest, open_or_create
+from rag.pipeline import Pipeline
+from rag.settings import PROJECT_ROOT, Settings
+from rag.store import Block, Index
+from rag.types import Chunk, Document
+
+GOLD_SETS = ("eval/gold/seeds.jsonl", "eval/gold/ungdc-china.jsonl")
+TOPICS = (
+    "Security Council reform",
+    "climate change and small island states",
+    "nuclear disarmament",
+    "the Sustainable Development Goals",
+    "peacekeeping operations",
+    "terrorism",
+    "the COVID-19 pandemic",
+    "refugees and migration",
+    "the situation in the Middle East",
+    "development finance and debt",
+)
+COUNTRIES = ("China", "Brazil", "India", "France", "Nigeria", "Japan", "Mexico", "Egypt")
+
+
+def questions(count: int) -> list[str]:
+    """The gold questions, then questions of the kind users ask of the General Debate."""
+    asked = [q.question for name in GOLD_SETS for q in load_gold(PROJECT_ROOT / name)]
+    years = range(2015, 2025)
+    for i, (topic, country) in enumerate((t, c) for c in COUNTRIES for t in TOPICS):
+        year = years[i % len(years)]
+        asked.append(f"What did {country} say about {topic} in {year}?")
+        asked.append(f"Which countries raised {topic}?")
+    return list(dict.fromkeys(asked))[:count]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4096 / 2**20
+
+
+def percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "p50_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))], 2),
+    }
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    with open("/proc/meminfo") as fh:
+        mem_kb = int(fh.readline().split()[1])
+    return {
+        "cpu": cpu,
+        "cores": len(__import__("os").sched_getaffinity(0)),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "faiss": faiss.__version__,
+    }
+
+
+# -- ingestion ----------------------------------------------------------------------------
+
+
+def bench_ingestion(files: list[Path], embedder: Embedder, settings: Settings, work: Path) -> dict[str, Any]:
+    """The whole pipeline (load, split, embed, count terms, save) against bare encode."""
+    folder = work / "slice"
+    folder.mkdir(parents=True)
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    index = open_or_create(work / "ingest-index", embedder, settings.chunk_size, settings.chunk_overlap)
+    embedder.embed(["warm-up"] * 8)
+    start = time.perf_counter()
+    ingest([folder], index, embedder, work, progress=False, batch=settings.ingest_batch)
+    pipeline_s = time.perf_counter() - start
+    texts = [c.text for c in index.chunks]
+    model = embedder.model  # type: ignore[attr-defined]
+    tokens = sum(min(len(ids), model.max_seq_length) for ids in model.tokenizer(texts)["input_ids"])
+    gc.collect()
+    start = time.perf_counter()
+    model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    raw_s = time.perf_counter() - start
+    return {
+        "documents": len(index.documents),
+        "chunks": len(texts),
+        "tokens": tokens,
+        "pipeline_s": round(pipeline_s, 2),
+        "pipeline_chunks_per_s": round(len(texts) / pipeline_s, 1),
+        "pipeline_tokens_per_s": round(tokens / pipeline_s, 0),
+        "encode_s": round(raw_s, 2),
+        "encode_chunks_per_s": round(len(texts) / raw_s, 1),
+        "encode_tokens_per_s": round(tokens / raw_s, 0),
+        "ratio_to_encode": round(raw_s / pipeline_s, 3),
+    }
+
+
+def bench_backends(texts: list[str], settings: Settings, work: Path) -> list[dict[str, Any]]:
+    """Each embedding backend: its rate on the ingestion slice, a question's embedding time,
+    and retrieval hit@5 / key facts on the seed gold set with an index it built itself."""
+    from rag.embedding import BACKENDS, load_embedder
+    from rag.evaluation.runner import evaluate
+
+    gold = load_gold(PROJECT_ROOT / GOLD_SETS[0])
+    rows = []
+    for backend in BACKENDS:
+        embedder = load_embedder(
+            settings.embedding_model, settings.device, settings.batch_size, backend, settings.home / "models"
+        )
+        embedder.embed(texts[:16])
+        seconds = timed(lambda embedder=embedder: embedder.embed(texts))
+        query = [timed(lambda q=q, embedder=embedder: embedder.embed([q])) for q in questions(40)]
+        folder = work / f"seeds-{backend}"
+        index = open_or_create(folder, embedder, settings.chunk_size, settings.chunk_overlap)
+        ingest([settings.seeds_dir], index, embedder, settings.home, progress=False)
+        pipeline = Pipeline(settings.with_overrides(index_dir=folder), Index.open(folder), embedder)
+        result = evaluate(pipeline, gold, "seeds", baseline=False, progress=False).systems["ours"].aggregate
+        rows.append(
+            {
+                "backend": backend,
+                "chunks_per_s": round(len(texts) / seconds, 1),
+                "query_embedding": percentiles(query),
+                "seeds_hit@5": round(result["hit@5"] or 0.0, 3),
+                "seeds_key_facts": round(result["key_facts"] or 0.0, 3),
+            }
+        )
+    return rows
+
+
+# -- indexes of many sizes ----------------------------------------------------------------
+
+
+def grow(base: Index, size: int, path: Path, noise: float, ann_threshold: int) -> Index:
+    """An index of ``size`` chunks: the base's real rows, then copies of them whose vectors
+    carry Gaussian noise (then re-normalised), under distinct document ids and sources."""
+    index = Index(path, base.model, base.dimension, base.chunking, "faiss", {"ann_threshold": ann_threshold})
+    index.start_afresh()
+    rng = np.random.default_rng(0)
+    copy = 0
+    with tqdm(total=size, unit="chunk", desc=f"Building {size:,}", leave=False) as bar:
+        while len(index.chunks) < size:
+            for block in base.blocks:
+                room = size - len(index.chunks)
+                if room <= 0:
+                    break
+                docs, chunks = block.documents, block.chunks
+                if len(chunks) > room:  # whole documents only, cut at the size
+                    keep_docs = {c.doc_id for c in chunks[:room]}
+                    docs = [d for d in docs if d.doc_id in keep_docs]
+                    chunks = [c for c in chunks if c.doc_id in keep_docs][:room]
+                rows = len(chunks)
+                vectors = np.asarray(block.vectors[:rows], dtype=np.float32)
+                if copy:
+                    vectors = vectors + rng.normal(0, noise, vectors.shape).astype(np.float32)
+                    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                    suffix = f"~{copy}"
+                    docs = [Document(d.doc_id + suffix, d.source + suffix, d.text, d.metadata) for d in docs]
+                    chunks = [
+                        Chunk(c.chunk_id + suffix, c.doc_id + suffix, c.start, c.end, c.text) for c in chunks
+                    ]
+                index.add_rows(
+                    Block(docs, chunks, vectors, block.counts[:rows], [] if copy else block.new_terms)
+                )
+                bar.update(rows)
+            copy += 1
+    index.save()
+    return index
+
+
+@dataclass
+class SizeResult:
+    chunks: int
+    copies: bool
+    store: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def bench_queries(
+    index: Index, embedder: Embedder, settings: Settings, asked: list[str], copies: bool
+) -> SizeResult:
+    result = SizeResult(len(index.chunks), copies, "ivf" if getattr(index.vectors, "ann", None) else "exact")
+    pipeline = Pipeline(settings, index, embedder)
+    engine = pipeline.engine
+    clear = getattr(embedder, "clear_cache", lambda: None)
+    engine.retrieve(asked[0], settings.k)  # builds BM25 and the per-document tables
+    matrix = index.vectors_of(np.arange(len(index.chunks)))
+    flat = faiss.IndexFlatIP(index.dimension)
+    flat.add(matrix)
+    queries = np.vstack([embedder.embed([q]) for q in asked])
+    bare = [timed(lambda q=q: flat.search(q.reshape(1, -1), settings.candidates)) for q in queries]
+    clear()
+    embed = [timed(lambda q=q: embedder.embed_query(q)) for q in asked]
+    clear()
+    retrieval = [timed(lambda q=q: engine.retrieve(q, settings.k)) for q in asked]
+    clear()
+    answer = [timed(lambda q=q: pipeline.ask(q)) for q in asked]
+    vectors = index.vectors
+    figures: dict[str, Any] = {
+        "bare_faiss_flat": percentiles(bare),
+        "query_embedding": percentiles(embed),
+        "retrieval": percentiles(retrieval),
+        "answer_extractive": percentiles(answer),
+        "bytes_per_chunk": round(folder_bytes(index.path) / len(index.chunks)),
+        "rss_mb": round(rss_mb()),
+    }
+    if isinstance(vectors, FaissVectors) and vectors.ann is not None:
+        ann = [timed(lambda q=q: vectors.search(q, 10)) for q in queries]
+        exact = [set(vectors.exact(q, 10)[1]) for q in queries]
+        found = [set(vectors.search(q, 10)[1]) for q in queries]
+        figures["ann_search"] = percentiles(ann)
+        figures["ann_recall_at_10"] = round(
+            float(np.mean([len(e & f) / 10 for e, f in zip(exact, found, strict=True)])), 4
+        )
+        figures["ann_lists"] = int(vectors.ann.nlist)
+        figures["ann_nprobe"] = vectors.nprobe
+    result.figures = figures
+    return result
+
+
+def cold_start(index_dir: Path, question: str, home: Path) -> float:
+    """Seconds from starting `rag ask` to its answer, the index already built."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", question, "--index", str(index_dir)],
+        check=True,
+        capture_output=True,
+        env={**__import__("os").environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"},
+    )
+    return time.perf_counter() - start
+
+
+# -- the whole run -------------------------------------------------------------------------
+
+
+def run_bench(
+    settings: Settings,
+    embedder: Embedder,
+    corpus_files: list[Path],
+    base_index: Path | None,
+    sizes: list[int],
+    question_count: int,
+    noise: float,
+    work: Path | None = None,
+) -> dict[str, Any]:
+    owned = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    try:
+        report: dict[str, Any] = {
+            "machine": machine(),
+            "settings": {
+                "embedding_model": embedder.name,
+                "chunk_size": settings.chunk_size,
+                "chunk_overlap": settings.chunk_overlap,
+                "batch_size": settings.batch_size,
+                "ingest_batch": settings.ingest_batch,
+                "k": settings.k,
+                "candidates": settings.candidates,
+                "ann_threshold": settings.ann_threshold,
+            },
+        }
+        print(f"Ingestion: {len(corpus_files)} files...", file=sys.stderr)
+        report["ingestion"] = bench_ingestion(corpus_files, embedder, settings, work)
+        print("Embedding backends...", file=sys.stderr)
+        slice_texts = [c.text for c in Index.open(work / "ingest-index").chunks]
+        report["backends"] = bench_backends(slice_texts, settings, work)
+        base = Index.open(base_index) if base_index else Index.open(work / "ingest-index")
+        report["base_index"] = {"path": str(base_index or "the ingestion slice"), "chunks": len(base.chunks)}
+        asked = questions(question_count)
+        report["questions"] = len(asked)
+        report["sizes"] = []
+        for size in sizes:
+            print(f"Queries at {size:,} chunks...", file=sys.stderr)
+            if size == len(base.chunks):
+                index, copies = base, False
+            else:
+                index = grow(base, size, work / f"index-{size}", noise, settings.ann_threshold)
+                copies = size > len(base.chunks)
+            result = bench_queries(index, embedder, settings, asked, copies)
+            if size == sizes[-1]:
+                report["cold_start_s"] = {
+                    "chunks": len(index.chunks),
+                    "rag_ask": round(cold_start(index.path, asked[0], work), 2),
+                }
+            report["sizes"].append(
+                {"chunks": result.chunks, "copies": result.copies, "search": result.store, **result.figures}
+            )
+            if index is not base:
+                shutil.rmtree(index.path, ignore_errors=True)
+            del index
+            gc.collect()
+        report["noise_sigma"] = noise
+        return report
+    finally:
+        if owned:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report as Markdown, the way README and docs/scaling.md show it."""
+    m = report["machine"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB"
+        + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU")
+        + f"; Python {m['python']}, torch {m['torch']}, FAISS {m['faiss']}.",
+        "",
+    ]
+    ing = report["ingestion"]
+    lines += [
+        "| ingestion | chunks | tokens | seconds | chunks/s | tokens/s |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| whole pipeline (`rag ingest`) | {ing['chunks']:,} | {ing['tokens']:,} | {ing['pipeline_s']} "
+        f"| {ing['pipeline_chunks_per_s']} | {ing['pipeline_tokens_per_s']:,.0f} |",
+        f"| bare `SentenceTransformer.encode` | {ing['chunks']:,} | {ing['tokens']:,} | {ing['encode_s']} "
+        f"| {ing['encode_chunks_per_s']} | {ing['encode_tokens_per_s']:,.0f} |",
+        f"| **pipeline / encode** | | | | **{ing['ratio_to_encode']:.2f}** | |",
+        "",
+        "| embedding backend | chunks/s | question embedding p50 / p95 ms | seeds hit@5 | seeds key facts |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {b['backend']} | {b['chunks_per_s']} | {b['query_embedding']['p50_ms']:.1f} / "
+            f"{b['query_embedding']['p95_ms']:.1f} | {b['seeds_hit@5']:.3f} | {b['seeds_key_facts']:.3f} |"
+            for b in report.get("backends", [])
+        ),
+        "",
+        f"Queries: {report['questions']} questions per size, p50 / p95 in ms; "
+        f"sizes marked * hold copies of the base index's real vectors with noise σ={report['noise_sigma']}.",
+        "",
+        "| chunks | search | bare FAISS flat | query embedding | retrieval | extractive answer "
+        "| IVF recall@10 | bytes/chunk | process MB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in report["sizes"]:
+
+        def pp(key: str, s: dict[str, Any] = s) -> str:
+            return f"{s[key]['p50_ms']:.1f} / {s[key]['p95_ms']:.1f}"
+
+        recall = f"{s['ann_recall_at_10']:.3f}" if "ann_recall_at_10" in s else "exact"
+        lines.append(
+            f"| {s['chunks']:,}{'*' if s['copies'] else ''} | {s['search']} | {pp('bare_faiss_flat')} "
+            f"| {pp('query_embedding')} | {pp('retrieval')} | {pp('answer_extractive')} | {recall} "
+            f"| {s['bytes_per_chunk']:,} | {s['rss_mb']:,} |"
+        )
+    if "cold_start_s" in report:
+        c = report["cold_start_s"]
+        lines += [
+            "",
+            f"Cold start: `rag ask` to its answer with an existing {c['chunks']:,}-chunk index: "
+            f"{c['rag_ask']} s.",
+        ]
+    return "\n".join(lines)
+
+
+def write(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1), encoding="utf-8")

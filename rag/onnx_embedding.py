@@ -1,0 +1,149 @@
+"""The embedding model run by ONNX Runtime: exported once from the shipped weights (offline)
+into ``$RAG_HOME/models/onnx``, optionally with int8 weights (dynamic quantisation).
+
+sentence-transformers' own ``backend="onnx"`` needs optimum-onnx, whose releases pin
+transformers below 4.58; this exports with torch's ONNX exporter instead. Mean pooling and
+L2 normalisation are the model's own (its ``modules.json``); fp32 vectors match the torch
+ones to about 1e-6.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from rag.embedding import CachedQueries
+from rag.errors import ModelLoadError
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _export(source: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    model = AutoModel.from_pretrained(source).eval()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    sample = tokenizer(
+        ["A statement.", "The Council met again to discuss reform."], padding=True, return_tensors="pt"
+    )
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes: not for users
+        torch.onnx.export(
+            Encoder(model),
+            tuple(sample[name] for name in INPUTS),
+            str(target),
+            input_names=list(INPUTS),
+            output_names=["token_embeddings"],
+            dynamic_axes={**dynamic, "token_embeddings": {0: "batch", 1: "tokens"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def onnx_model(source: Path, cache: Path, quantized: bool) -> Path:
+    """The exported (and, if asked, int8) model file, built on first use; atomic."""
+    folder = cache / "onnx" / source.name
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    wanted = int8 if quantized else fp32
+    if wanted.is_file():
+        return wanted
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
+    try:
+        if not fp32.is_file():
+            _export(source, tmp / "model.onnx")
+            os.replace(tmp / "model.onnx", fp32)
+        if quantized:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # it logs a pre-processing hint on every run
+            try:
+                quantize_dynamic(str(fp32), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8)
+            finally:
+                root.setLevel(level)
+            os.replace(tmp / "model-int8.onnx", int8)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return wanted
+
+
+class OnnxEmbedder(CachedQueries):
+    """Same interface and vectors as SentenceTransformerEmbedder; ONNX Runtime underneath."""
+
+    def __init__(
+        self,
+        name: str,
+        source: Path,
+        cache: Path,
+        quantized: bool = False,
+        device: str = "cpu",
+        batch_size: int = 64,
+    ):
+        try:
+            import onnxruntime as ort
+            from transformers import AutoTokenizer
+        except ImportError:
+            raise ModelLoadError(
+                "The ONNX embedding backend needs onnxruntime and onnx; "
+                "run: pip install 'rag-statements[onnx]'"
+            ) from None
+        try:
+            path = onnx_model(source, cache, quantized)
+        except Exception as exc:  # the exporter raises many kinds; all mean "no ONNX model"
+            first = str(exc).strip().split("\n")[0]
+            raise ModelLoadError(f"Could not export the embedding model to ONNX ({first}).") from None
+        self.name = name
+        self.backend = "onnx-int8" if quantized else "onnx"
+        self.batch_size = batch_size
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        config = json.loads((source / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self.max_length = int(config.get("max_seq_length", 256))
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.dimension = int(self.embed(["dimension"]).shape[1])
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Longest first, as sentence-transformers does: batches pad to similar lengths.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = [texts[i] for i in order[start : start + self.batch_size]]
+            enc = self.tokenizer(
+                batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+            )
+            feeds = {name: enc[name].astype(np.int64) for name in INPUTS}
+            tokens = self.session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            pooled = (tokens * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            parts.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
+        vectors = np.concatenate(parts).astype(np.float32)
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out

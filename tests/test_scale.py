@@ -1,0 +1,146 @@
+"""Scale: batched segments give the same index as one batch, the IVF index finds what exact
+search finds and survives reopening, ONNX vectors match torch's, Ctrl-C keeps saved work,
+and `rag bench` prints its table and writes its JSON (figures are printed, not asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+from rag.embedding import load_embedder
+from rag.faiss_store import FaissVectors
+from rag.ingest import ingest, open_or_create
+from rag.retrieval import BM25
+from rag.settings import PROJECT_ROOT, SEEDS_DIR
+from rag.store import Index
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
+
+
+def _clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 40 centres: a corpus has topics, not uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, dim))
+    vectors = centres[rng.integers(0, 40, n)] + 0.6 * rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_small_batches_make_the_same_index_as_one_batch(tmp_path, embedder):
+    one = open_or_create(tmp_path / "one", embedder, 800, 200)
+    ingest([SEEDS_DIR], one, embedder, SEEDS_DIR.parent, progress=False, batch=10_000)
+    many = open_or_create(tmp_path / "many", embedder, 800, 200)
+    ingest([SEEDS_DIR], many, embedder, SEEDS_DIR.parent, progress=False, batch=1)
+    one, many = Index.open(tmp_path / "one"), Index.open(tmp_path / "many")
+    assert len(many.blocks) == 2 and len(one.blocks) == 1  # one segment per document here
+    assert [c.chunk_id for c in one.chunks] == [c.chunk_id for c in many.chunks]
+    rows = np.arange(len(one.chunks))
+    assert np.allclose(one.vectors_of(rows), many.vectors_of(rows), atol=1e-5)
+    # BM25 over term counts stacked from two segments scores as BM25 over the texts.
+    question = "Who chaired the intergovernmental negotiations on Security Council reform?"
+    from_texts = BM25.from_texts([c.text for c in one.chunks]).scores(question)
+    assert np.allclose(BM25(*many.term_counts()).scores(question), from_texts, atol=1e-5)
+    assert from_texts.max() > 0
+
+
+def test_ivf_index_finds_what_exact_search_finds_and_respects_filters(tmp_path):
+    vectors = _clustered(6000)
+    store = FaissVectors(64, tmp_path, ann_threshold=1000)
+    store.sync([vectors[:4000]])
+    store.append(vectors[4000:])
+    record = store.persist(tmp_path)
+    assert record["ann"]["rows"] == 6000 and store.ann is not None
+    queries = _clustered(50, seed=1)
+    recall = np.mean([len(set(store.search(q, 10)[1]) & set(store.exact(q, 10)[1])) / 10 for q in queries])
+    assert recall >= 0.95
+    allowed = np.arange(0, 6000, 7)
+    for q in queries[:5]:
+        scores, rows = store.search(q, 10, allowed)
+        assert set(rows) <= set(allowed) and len(rows) == 10
+        assert np.allclose(scores, vectors[rows] @ q, atol=1e-5)  # exact scores, re-ranked
+
+
+def test_saved_ivf_index_is_reused_and_caught_up_after_an_unsaved_batch(tmp_path):
+    vectors = _clustered(3000)
+    store = FaissVectors(64, tmp_path, ann_threshold=1000)
+    store.sync([vectors[:2500]])
+    record = store.persist(tmp_path)
+    # Reopened with more committed rows than the saved IVF index holds (a run killed
+    # after its last batch but before the final save): the missing rows are added.
+    reopened = FaissVectors(64, tmp_path, record, ann_threshold=1000)
+    reopened.sync([vectors[:2500], vectors[2500:]])
+    assert reopened.ann is not None and reopened.ann.ntotal == 3000
+    q = vectors[2900]
+    assert reopened.search(q, 1)[1][0] == 2900
+    # A damaged IVF file is not trusted: search falls back to exact until the next save.
+    (tmp_path / record["ann"]["file"]).write_bytes(b"broken")
+    damaged = FaissVectors(64, tmp_path, record, ann_threshold=1000)
+    damaged.sync([vectors])
+    assert damaged.ann is None and damaged.search(q, 1)[1][0] == 2900
+
+
+def test_onnx_backends_give_the_torch_vectors(tmp_path, embedder):
+    texts = [
+        "The Council met again to discuss reform.",
+        "China supports the central role of the United Nations in international affairs.",
+    ]
+    onnx = load_embedder("all-MiniLM-L6-v2", device="cpu", backend="onnx", cache=tmp_path)
+    assert onnx.name == embedder.name and onnx.dimension == 384
+    assert np.allclose(onnx.embed(texts), embedder.embed(texts), atol=1e-5)
+    int8 = load_embedder("all-MiniLM-L6-v2", device="cpu", backend="onnx-int8", cache=tmp_path)
+    cosine = (int8.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    assert (cosine > 0.85).all() and (cosine < 0.9999).all()  # quantised: close, not equal
+
+
+def test_ctrl_c_during_ingestion_keeps_saved_batches_and_says_how_to_continue(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    base = (SEEDS_DIR / "003_3b78ed55776d1c96.txt").read_text(encoding="utf-8")
+    for i in range(30):
+        (folder / f"statement_{i:02d}.txt").write_text(f"Statement {i}\n\n{base}\nClosing remark {i}.")
+    index = tmp_path / "index"
+    args = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--index", str(index), "--batch", "20"]
+    child = subprocess.Popen(args, env=ENV, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not re.search(rb"\b[1-9][\d,]* chunks", seen):
+        seen += child.stderr.read1(4096)
+        if child.poll() is not None:
+            pytest.fail(f"ingestion ended before Ctrl-C: {seen[-300:]!r}")
+    child.send_signal(signal.SIGINT)
+    _, rest = child.communicate(timeout=120)
+    message = (seen + rest).decode()
+    assert child.returncode == 130, message[-500:]
+    assert "run the same command again to continue" in message and "Traceback" not in message
+    saved = len(Index.open(index).documents)
+    assert 0 < saved < 30
+    done = subprocess.run(args + ["-q"], env=ENV, cwd=PROJECT_ROOT, capture_output=True, timeout=600)
+    assert f"{30 - saved} added, 0 replaced, {saved} unchanged" in done.stderr.decode()
+
+
+def test_bench_prints_its_table_and_writes_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_ANN_THRESHOLD", "2000")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS_DIR, corpus)
+    out = tmp_path / "bench.json"
+    args = ["bench", "--corpus", str(corpus), "--sizes", "3000", "--questions", "8", "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["ingestion"]["chunks"] > 0 and report["ingestion"]["ratio_to_encode"] > 0
+    sizes = [s["chunks"] for s in report["sizes"]]
+    assert sizes[-1] >= 3000 and report["sizes"][-1]["copies"] is True
+    assert 0 <= report["sizes"][-1]["ann_recall_at_10"] <= 1
+    assert report["cold_start_s"]["rag_ask"] > 0
+    assert "| **pipeline / encode** |" in result.output and "IVF recall@10" in result.output
+    assert out.with_suffix(".md").read_text().strip() in result.output
