@@ -37,6 +37,9 @@ _NUMBER = re.compile(
 class Generator(Protocol):
     name: str
 
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Vectors of candidate sentences; the ones met in earlier answers come from a cache
         (related questions retrieve the same passages)."""
@@ -143,6 +146,9 @@ class ExtractiveGenerator:
             score = float(sim) + 0.3 * overlap + _answer_type_bonus(question, c.text)
             scored.append(replace(c, similarity=float(sim), score=score))
         return scored
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Vectors of candidate sentences; the ones met in earlier answers come from a cache

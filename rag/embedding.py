@@ -143,20 +143,33 @@ def load_embedder(
         return embedder
     if backend not in BACKENDS:
         raise ModelLoadError(f"Unknown embedding backend '{backend}'; available: {', '.join(BACKENDS)}.")
-    from rag.onnx_embedding import OnnxEmbedder
-
     source = Path(_resolve(name))
     if not (source / "config.json").is_file():
         raise ModelLoadError(f"The ONNX backend needs a local model folder; '{name}' is not one.")
-    device = pick_device(device)
-    return OnnxEmbedder(
-        canonical_model_name(name),
-        source,
-        cache or Path(tempfile.gettempdir()) / "rag-models",
-        quantized=backend == "onnx-int8",
-        device=device,
-        batch_size=batch_size,
-    )
+    return _onnx(name, source, backend, pick_device(device), batch_size, cache)
+
+
+_ONNX: dict[tuple[Path, str, str, int], Embedder] = {}
+
+
+def _onnx(
+    name: str, source: Path, backend: str, device: str, batch_size: int, cache: Path | None
+) -> Embedder:
+    """One ONNX Runtime session per model and backend in a process, shared by the CLI, the
+    app and the extractive scorer; ``cache`` is where the first one exports the model."""
+    from rag.onnx_embedding import OnnxEmbedder
+
+    key = (source, backend, device, batch_size)
+    if key not in _ONNX:
+        _ONNX[key] = OnnxEmbedder(
+            canonical_model_name(name),
+            source,
+            cache or Path(tempfile.gettempdir()) / "rag-models",
+            quantized=backend == "onnx-int8",
+            device=device,
+            batch_size=batch_size,
+        )
+    return _ONNX[key]
 
 
 def embedder_from(settings: Settings) -> Embedder:

@@ -33,6 +33,8 @@ class Settings:
     # "auto", "torch", "onnx" or "onnx-int8": docs/scaling.md has the rates and the
     # gold-set check. "auto" is torch for batches, ONNX Runtime for a few texts.
     embedding_backend: str = "auto"
+    # The extractive answer's sentence scoring: a backend, or "same" as the index's.
+    answer_embedding_backend: str = "onnx-int8"
     batch_size: int = 64
     chunk_size: int = 800
     chunk_overlap: int = 200
@@ -74,6 +76,7 @@ _ENV = {
     "embedding_model": "RAG_EMBEDDING_MODEL",
     "device": "RAG_DEVICE",
     "embedding_backend": "RAG_EMBEDDING_BACKEND",
+    "answer_embedding_backend": "RAG_ANSWER_EMBEDDING_BACKEND",
     "batch_size": "RAG_BATCH_SIZE",
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
