@@ -15,7 +15,7 @@ from rag.grounded import LLMGenerator
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, StatementRetriever, check_question
 from rag.settings import Settings
-from rag.store import Index
+from rag.store import FORMAT_VERSION, Index
 from rag.types import Answer
 
 GENERATORS = ("extractive", "local", "openai")
@@ -118,16 +118,24 @@ class Pipeline:
     ) -> Pipeline:
         """Open the index in the settings; build the seed index first if it is the default."""
         embedder = embedder or embedder_from(settings)
-        if not Index.exists(settings.index_dir) and build_default and is_default_index(settings):
+        default = build_default and is_default_index(settings)
+        found = Index.format_of(settings.index_dir) if Index.exists(settings.index_dir) else None
+        older = isinstance(found, int) and found < FORMAT_VERSION
+        if default and (older or not Index.exists(settings.index_dir)):
+            # The seed index is ours to build; one in an older layout is rebuilt from the
+            # seeds and the app's saved uploads rather than refused.
             index = open_or_create(
                 settings.index_dir,
                 embedder,
                 settings.chunk_size,
                 settings.chunk_overlap,
+                rebuild=older,
                 store=settings.store,
                 store_options=settings.store_options(),
             )
-            ingest([settings.seeds_dir], index, embedder, settings.home, progress=False)
+            uploads = settings.home / "uploads"
+            sources = [settings.seeds_dir] + ([uploads] if older and uploads.is_dir() else [])
+            ingest(sources, index, embedder, settings.home, progress=False)
         secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
         index = Index.open(settings.index_dir, model=embedder.name, store_options=secrets)
         return cls(settings, index, embedder)

@@ -145,6 +145,13 @@ class Index:
         return (path / MANIFEST).is_file()
 
     @classmethod
+    def format_of(cls, path: Path) -> int | None:
+        try:
+            return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("format_version")
+        except (OSError, ValueError):
+            return None
+
+    @classmethod
     def open(cls, path: Path, model: str | None = None, store_options: dict[str, Any] | None = None) -> Index:
         """Open an index; refuse, in one sentence, a different embedding model or damage."""
         for attempt in range(3):
