@@ -161,11 +161,14 @@ def _onnx(
 
     key = (source, backend, device, batch_size)
     if key not in _ONNX:
+        # int8 weights give other vectors (cosine 0.9-0.97 to the fp32 ones): an index
+        # records them under their own name, so it is never queried with the fp32 model.
+        quantized = backend == "onnx-int8"
         _ONNX[key] = OnnxEmbedder(
-            canonical_model_name(name),
+            canonical_model_name(name) + ("@int8" if quantized else ""),
             source,
             cache or Path(tempfile.gettempdir()) / "rag-models",
-            quantized=backend == "onnx-int8",
+            quantized=quantized,
             device=device,
             batch_size=batch_size,
         )

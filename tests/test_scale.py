@@ -98,6 +98,7 @@ def test_onnx_backends_give_the_torch_vectors(tmp_path, embedder):
     assert onnx.name == embedder.name and onnx.dimension == 384
     assert np.allclose(onnx.embed(texts), embedder.embed(texts), atol=1e-5)
     int8 = load_embedder("all-MiniLM-L6-v2", device="cpu", backend="onnx-int8", cache=tmp_path)
+    assert int8.name == embedder.name + "@int8"  # an index records which vectors it holds
     cosine = (int8.embed(texts) * embedder.embed(texts)).sum(axis=1)
     assert (cosine > 0.85).all() and (cosine < 0.9999).all()  # quantised: close, not equal
 
