@@ -37,23 +37,6 @@ _NUMBER = re.compile(
 class Generator(Protocol):
     name: str
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Vectors of candidate sentences; the ones met in earlier answers come from a cache
-        (related questions retrieve the same passages)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
-                self._cache[text] = vector
-        vectors = np.vstack([self._cache[t] for t in texts])
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > SENTENCE_CACHE:
-            self._cache.popitem(last=False)
-        return vectors
-
     def generate(self, question: str, passages: list[Passage]) -> Answer: ...
 
 
