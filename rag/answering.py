@@ -83,7 +83,7 @@ class ExtractiveGenerator:
     def __init__(
         self,
         embedder: Embedder,
-        min_relevance: float = 0.5,
+        min_relevance: float = 0.52,
         max_sentences: int = 3,
         margin: float = 0.12,
         idf: Callable[[str], float] | None = None,

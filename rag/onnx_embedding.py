@@ -39,7 +39,8 @@ def _export(source: Path, target: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    model = AutoModel.from_pretrained(source).eval()
+    model = AutoModel.from_pretrained(source)
+    model.train(False)  # inference mode: no dropout
     tokenizer = AutoTokenizer.from_pretrained(source)
     sample = tokenizer(
         ["A statement.", "The Council met again to discuss reform."], padding=True, return_tensors="pt"

@@ -49,7 +49,7 @@ class Settings:
     candidates: int = 50
     generator: str = "extractive"
     # Calibrated on the seed statements: see docs/refusal.md.
-    min_relevance: float = 0.5
+    min_relevance: float = 0.52
     max_answer_sentences: int = 3
     # Generative answers (docs: README "Generative answers").
     local_model: str = "gemma3-270m"
