@@ -111,7 +111,16 @@ def test_ctrl_c_during_ingestion_keeps_saved_batches_and_says_how_to_continue(tm
         (folder / f"statement_{i:02d}.txt").write_text(f"Statement {i}\n\n{base}\nClosing remark {i}.")
     index = tmp_path / "index"
     args = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--index", str(index), "--batch", "20"]
-    child = subprocess.Popen(args, env=ENV, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    child = subprocess.Popen(
+        args,
+        env=ENV,
+        cwd=PROJECT_ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        # As from a terminal: a test runner started in the background ignores SIGINT,
+        # and its children would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen = b""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not re.search(rb"\b[1-9][\d,]* chunks", seen):
