@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -100,7 +101,7 @@ def machine() -> dict[str, Any]:
         mem_kb = int(fh.readline().split()[1])
     return {
         "cpu": cpu,
-        "cores": len(__import__("os").sched_getaffinity(0)),
+        "cores": len(os.sched_getaffinity(0)),
         "memory_gb": round(mem_kb / 2**20, 1),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
@@ -285,7 +286,7 @@ def cold_start(index_dir: Path, question: str, home: Path) -> float:
         [sys.executable, "-m", "rag.cli", "ask", question, "--index", str(index_dir)],
         check=True,
         capture_output=True,
-        env={**__import__("os").environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"},
     )
     return time.perf_counter() - start
 

@@ -413,6 +413,7 @@ def bench(
     from rag.embedding import embedder_from
     from rag.errors import InputError
     from rag.loading import Skipped, find_files
+    from rag.store import Index
 
     settings = _settings()
     try:
@@ -424,7 +425,7 @@ def bench(
         folder = corpus or _china_speeches(work / "corpus")
         found = [p for p in find_files([folder]) if not isinstance(p, Skipped)][:files]
         embedder = embedder_from(settings)
-        base_size = len(__import__("rag.store").store.Index.open(base_index).chunks) if base_index else None
+        base_size = len(Index.open(base_index).chunks) if base_index else None
         report = run_bench(
             settings,
             embedder,

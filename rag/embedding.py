@@ -84,7 +84,8 @@ class SentenceTransformerEmbedder(CachedQueries):
             from sentence_transformers import SentenceTransformer
 
             transformers.utils.logging.disable_progress_bar()
-            self.model = SentenceTransformer(_resolve(name), device=pick_device(device))
+            self.device = pick_device(device)
+            self.model = SentenceTransformer(_resolve(name), device=self.device)
         except (OSError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().split("\n")[0]
             raise ModelLoadError(
