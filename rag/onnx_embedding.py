@@ -106,8 +106,7 @@ class OnnxEmbedder(CachedQueries):
             from transformers import AutoTokenizer
         except ImportError:
             raise ModelLoadError(
-                "The ONNX embedding backend needs onnxruntime and onnx; "
-                "run: pip install 'rag-statements[onnx]'"
+                "The ONNX embedding backend needs onnxruntime and onnx; run: pip install onnxruntime onnx"
             ) from None
         try:
             path = onnx_model(source, cache, quantized)

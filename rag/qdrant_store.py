@@ -65,13 +65,13 @@ class QdrantVectors:
         api_key: str | None = None,
         **_: Any,
     ):
+        record = record or {}
+        self.url = url or record.get("url") or None
+        self.client = _client(folder, self.url, api_key)  # names the package when it is missing
         from qdrant_client import models
 
         self.models = models
         self.dimension = dimension
-        record = record or {}
-        self.url = url or record.get("url") or None
-        self.client = _client(folder, self.url, api_key)
         self.base = record.get("base") or f"statements_{uuid.uuid4().hex[:8]}"
         self.epoch = int(record.get("epoch", 0))
         self.ntotal = 0
