@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from rag.store import sha256
+from rag.store import sha256, store_file
 
 # Measured with `rag bench` on a 2-core CPU (docs/scaling.md): exact search over 50,000
 # vectors takes about 5 ms; past that the IVF index keeps retrieval flat.
@@ -139,7 +138,7 @@ class FaissVectors:
         ann.add(self.matrix)
         self.ann, self.trained_on = ann, self.ntotal
 
-    def persist(self, folder: Path) -> dict[str, Any]:
+    def persist(self, folder: Path, tag: str) -> dict[str, Any]:
         record: dict[str, Any] = {
             "kind": self.kind,
             "options": {"ann_threshold": self.ann_threshold, "nprobe": self.nprobe},
@@ -156,7 +155,7 @@ class FaissVectors:
         elif self._saved and self._saved["rows"] == self.ntotal:
             record["ann"] = self._saved
             return record
-        name = f"ann-{uuid.uuid4().hex[:12]}.faiss"
+        name = store_file(tag)
         faiss.write_index(self.ann, str(folder / name))
         self._saved = {
             "file": name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,9 +15,9 @@ from tqdm import tqdm
 
 from rag.embedding import Embedder
 from rag.errors import InputError
-from rag.loading import Skipped, display_source, find_files, load_documents
-from rag.splitting import split_document
-from rag.store import Index
+from rag.loading import Skipped, display_source, find_files, load_documents, printable
+from rag.splitting import iter_chunks
+from rag.store import Index, check_new_index_folder, owned_names
 from rag.types import Chunk, Document
 
 
@@ -25,6 +26,7 @@ class IngestReport:
     added: list[Document] = field(default_factory=list)
     replaced: list[Document] = field(default_factory=list)
     unchanged: list[Document] = field(default_factory=list)
+    continued: list[Document] = field(default_factory=list)  # finished after an interruption
     duplicates: list[tuple[Document, str]] = field(default_factory=list)
     removed: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -32,13 +34,16 @@ class IngestReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.replaced or self.removed)
+        return bool(self.added or self.replaced or self.removed or self.continued)
 
     def lines(self) -> list[str]:
-        out = [f"skipped {s.path}: {s.reason}" for s in self.skipped]
-        out += [f"skipped {d.source}: same text as {other}" for d, other in self.duplicates]
+        out = [f"skipped {printable(str(s.path))}: {s.reason}" for s in self.skipped]
+        out += [
+            f"skipped {printable(d.source)}: same text as {printable(other)}" for d, other in self.duplicates
+        ]
+        continued = f", {len(self.continued)} continued" if self.continued else ""
         out.append(
-            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} "
+            f"{len(self.added)} added, {len(self.replaced)} replaced{continued}, {len(self.unchanged)} "
             f"unchanged, {len(self.removed)} removed; {self.chunks_embedded} chunks embedded"
         )
         return out
@@ -56,6 +61,8 @@ def open_or_create(
     """The index at ``path``, or a new one on ``store`` (an existing index keeps its own)."""
     chunking = {"size": chunk_size, "overlap": overlap}
     if rebuild or not Index.exists(path):
+        # Before any embedding: refuse a folder that is not an index, or a damaged one.
+        check_new_index_folder(path, owned_names(store, store_options))
         index = Index(path, embedder.name, embedder.dimension, chunking, store, store_options)
         index.start_afresh()
         return index
@@ -89,9 +96,13 @@ def ingest(
     by_source = index.by_source()
     known = {doc_id: doc.source for doc_id, doc in index.documents.items()}
     seen_ids: dict[str, str] = {}
-    size, overlap = index.chunking["size"], index.chunking["overlap"]
+    size, chunk_overlap = index.chunking["size"], index.chunking["overlap"]
     files = sum(1 for _ in find_files(paths))
-    queue: list[tuple[Document, list[Chunk]]] = []
+    # What the next segment holds: the documents that start in it, the chunks (of those or
+    # of a long document begun in an earlier batch), and how far each document has got.
+    batch_docs: list[Document] = []
+    batch_chunks: list[Chunk] = []
+    progress_of: dict[str, int | None] = {}
     # With the model on a GPU, one writer thread counts terms and commits batch N while
     # batch N+1 is embedded, in order. On a CPU the model's threads already fill the cores:
     # measured, the thread gained nothing there and made the rate vary by 10-15 %.
@@ -122,20 +133,36 @@ def ingest(
         started = time.monotonic()
 
         def flush() -> None:
-            batch_docs = list(queue)
-            texts = [c.text for _, chunks in batch_docs for c in chunks]
-            vectors = embedder.embed(texts)
+            docs, chunks, marks = list(batch_docs), list(batch_chunks), dict(progress_of)
+            vectors = embedder.embed([c.text for c in chunks])
 
             def save() -> None:
-                index.add_batch(batch_docs, vectors)
+                index.add_batch(docs, chunks, vectors, marks)
                 index.commit()
-                report.chunks_embedded += len(texts)
-                bar.update(len(batch_docs))
+                report.chunks_embedded += len(chunks)
+                bar.update(sum(1 for saved in marks.values() if saved is None))
                 rate = report.chunks_embedded / max(time.monotonic() - started, 1e-9)
                 bar.set_postfix_str(f"{report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False)
 
             in_order(save)
-            queue.clear()
+            batch_docs.clear()
+            batch_chunks.clear()
+            progress_of.clear()
+
+        def feed(doc: Document, saved: int) -> None:
+            """Queue the document's chunks after the first ``saved``, saving whenever a
+            batch is full, so even one huge document is held a batch at a time."""
+            if not saved:
+                batch_docs.append(doc)
+            chunks = itertools.islice(iter_chunks(doc, size, chunk_overlap), saved, None)
+            following = next(chunks, None)
+            while following is not None:
+                chunk, following = following, next(chunks, None)
+                batch_chunks.append(chunk)
+                saved += 1
+                progress_of[doc.doc_id] = None if following is None else saved
+                if len(batch_chunks) >= batch:
+                    flush()
 
         for item in load_documents(paths, home):
             if isinstance(item, Skipped):
@@ -143,6 +170,12 @@ def ingest(
                 bar.update(1)
                 continue
             doc = item
+            if doc.doc_id in index.incomplete and doc.doc_id not in seen_ids:
+                # Begun by an interrupted run: continue after the chunks it saved.
+                seen_ids[doc.doc_id] = doc.source
+                report.continued.append(doc)
+                feed(doc, index.incomplete[doc.doc_id])
+                continue
             if doc.doc_id in seen_ids or doc.doc_id in known:
                 first = seen_ids.get(doc.doc_id) or known[doc.doc_id]
                 if first == doc.source:
@@ -158,10 +191,8 @@ def ingest(
                 report.replaced.append(doc)
             else:
                 report.added.append(doc)
-            queue.append((doc, split_document(doc, size, overlap)))
-            if sum(len(chunks) for _, chunks in queue) >= batch:
-                flush()
-        if queue:
+            feed(doc, 0)
+        if batch_chunks:
             flush()
         for job in pending:
             job.result()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,14 +55,31 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+# Control characters and line/paragraph separators become plain spaces (newlines stay).
+_TO_SPACE = {
+    code: " "
+    for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), 0xA0, 0x2028, 0x2029]
+    if code != 0x0A
+}
+_BLOCK = 1 << 20  # characters normalised at a time: a 200 MB file is never held as lines
+
+
 def normalise_text(text: str) -> str:
-    """Line endings to LF, no BOM, controls and non-breaking spaces to plain spaces."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    text = "".join(
-        " " if (ch != "\n" and (unicodedata.category(ch) == "Cc" or ch in "\u00a0\u2028\u2029")) else ch
-        for ch in text
-    )
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    """Line endings to LF, no BOM, controls and non-breaking spaces to plain spaces.
+
+    Works in blocks of whole lines and never builds a list of every line or character,
+    so memory stays a small multiple of the text however long it is.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").translate(_TO_SPACE)
+    parts = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _BLOCK)
+        end = len(text) if end < 0 else end
+        parts.append("\n".join(line.rstrip() for line in text[start:end].split("\n")))
+        start = end + 1
+    text = "\n".join(parts)
+    del parts
     text = re.sub(r"\n{4,}", "\n\n\n", text)
     return text.strip("\n ")
 
@@ -89,16 +108,38 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
         except UnicodeDecodeError:
             return None, "not valid UTF-16 despite its byte-order mark"
     if b"\x00" in data[:8192]:
-        return None, "binary content, not text"
+        return _utf16_without_bom(data)
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         pass
     text = data.decode("cp1252", errors="replace")
-    controls = sum(1 for ch in text[:8192] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    if controls > 8:
+    if _controls(text[:8192]) > 8:
         return None, "binary content, not text"
     return text, None
+
+
+def _controls(sample: str) -> int:
+    """Control characters other than line and page breaks: many mean binary content."""
+    return sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str | None, str | None]:
+    """UTF-16 text saved without a byte-order mark: Latin-script text has a zero byte in
+    every other position (odd ones for little-endian, even ones for big-endian)."""
+    sample = data[:8192]
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) < 4 or len(sample) % 2:
+        return None, "binary content, not text"
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) > 0.3 * len(zeros) and other.count(0) < 0.02 * len(other):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None, f"looks like {encoding.upper()} without a byte-order mark, but is not valid"
+            if _controls(text[:4096]) <= 8:
+                return text, None
+    return None, "binary content, not text"
 
 
 def _html_text(raw: str) -> tuple[str, str | None]:
@@ -117,19 +158,24 @@ def _html_text(raw: str) -> tuple[str, str | None]:
 
 def _pdf_text(path: Path) -> tuple[str | None, str | None]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             return None, "encrypted PDF (decrypt it first)"
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError, TypeError) as exc:
-        return None, f"unreadable PDF ({str(exc).strip() or type(exc).__name__})"
+    except Exception as exc:  # noqa: BLE001 - a hostile PDF makes pypdf raise almost anything
+        return None, f"unreadable PDF ({_reason(exc)})"
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         return None, "PDF has no extractable text (scanned images need OCR first)"
     return text, None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a few words for a skip line."""
+    message = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _title_of(text: str) -> str | None:
@@ -203,6 +249,11 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         return Skipped(path, f"unsupported file type '{suffix or path.name}'")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return Skipped(path, f"not a regular file ({_kind(path)})")
+    except OSError as exc:
+        return Skipped(path, f"unreadable ({exc.strerror or exc})")
     title = None
     if suffix == ".pdf":
         raw, reason = _pdf_text(path)
@@ -212,8 +263,12 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
         except OSError as exc:
             return Skipped(path, f"unreadable ({exc.strerror or exc})")
         raw, reason = _decode(data)
+        del data
         if raw is not None and suffix in {".html", ".htm"}:
-            raw, title = _html_text(raw)
+            try:
+                raw, title = _html_text(raw)
+            except Exception as exc:  # noqa: BLE001 - the parser on hostile markup
+                raw, reason = None, f"unreadable HTML ({_reason(exc)})"
     if raw is None:
         return Skipped(path, reason or "unreadable")
     text = normalise_text(raw)
@@ -230,21 +285,81 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
-    """Every candidate file under the paths, in a stable order; hidden ones reported."""
+    """Every candidate file under the paths, in a stable order, with a reason for each
+    thing passed over.
+
+    A file named on the command line is read wherever a link takes it: that is the user's
+    choice. Inside a folder, links are followed only to files in the same folder tree, so
+    a link to ``/etc/passwd`` in a shared folder never reaches the index; hidden files,
+    FIFOs, devices and broken links are reported and skipped.
+    """
     for root in paths:
         if not root.exists():
-            raise InputError(f"{root} does not exist; give a file or a folder of statements.")
-        if root.is_file():
-            yield root
-            continue
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts):
-                if path.is_file():
-                    yield Skipped(path, "hidden file")
+            if root.is_symlink():
+                yield Skipped(root, f"broken link (to {os.readlink(root)})")
                 continue
-            if path.is_file():
-                yield path
+            raise InputError(f"{root} does not exist; give a file or a folder of statements.")
+        if root.is_dir():
+            yield from _walk(root, Path(os.path.realpath(root)))
+        elif root.is_file():
+            yield root
+        else:
+            yield Skipped(root, f"not a regular file ({_kind(root)})")
+
+
+def _walk(root: Path, real_root: Path) -> Iterator[Path | Skipped]:
+    found: list[Path | Skipped] = []
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            found.append(Skipped(folder, f"unreadable folder ({exc.strerror or exc})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                found.append(Skipped(path, "hidden folder" if entry.is_dir() else "hidden file"))
+            elif entry.is_symlink():
+                found.append(_followed_link(path, real_root))
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(path)
+            elif entry.is_file(follow_symlinks=False):
+                found.append(path)
+            else:
+                found.append(Skipped(path, f"not a regular file ({_kind(path)})"))
+    yield from sorted(found, key=lambda item: item.path if isinstance(item, Skipped) else item)
+
+
+def _followed_link(path: Path, real_root: Path) -> Path | Skipped:
+    """The link itself when it leads to a regular file inside the folder given."""
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        return Skipped(path, f"broken link (to {os.readlink(path)})")
+    if not target.is_relative_to(real_root):
+        return Skipped(path, f"link to {target}, outside the folder given (name that file to index it)")
+    if target.is_dir():
+        return Skipped(path, "link to a folder in the same tree (its files are read where they are)")
+    if not target.is_file():
+        return Skipped(path, f"link to something that is not a regular file ({_kind(target)})")
+    return path
+
+
+def _kind(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "unreadable"
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def display_source(path: Path, home: Path) -> str:
@@ -257,18 +372,31 @@ def display_source(path: Path, home: Path) -> str:
 
 
 def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Skipped]:
-    """Documents from files and folder trees; raises when nothing at all is loadable."""
+    """Documents from files and folder trees; raises when nothing at all is loadable,
+    naming why each file given was passed over."""
     paths = list(paths)
     found = False
+    skipped: list[Skipped] = []
     for item in find_files(paths):
-        if isinstance(item, Skipped):
-            yield item
-            continue
-        loaded = load_file(item, display_source(item, home))
+        loaded = item if isinstance(item, Skipped) else load_file(item, display_source(item, home))
+        if isinstance(loaded, Skipped):
+            skipped.append(loaded)
         found = found or isinstance(loaded, Document)
         yield loaded
     if not found:
-        names = ", ".join(str(p) for p in paths)
+        names = ", ".join(printable(str(p)) for p in paths)
+        why = "; ".join(f"{printable(s.path.name)}: {s.reason}" for s in skipped[:5])
+        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
         raise NoDocumentsError(
-            f"No statements found in {names}: give .txt, .md, .html or .pdf files with text in them."
+            f"No statements found in {names}"
+            + (f" ({why}{more})" if why else "")
+            + ": give .txt, .md, .html or .pdf files with text in them."
         )
+
+
+def printable(name: str) -> str:
+    """A file name safe to print on one terminal line: control characters (newlines,
+    escape sequences) shown as escapes instead of acting on the terminal."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)

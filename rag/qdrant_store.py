@@ -155,7 +155,7 @@ class QdrantVectors:
             np.array([int(h.id) for h in hits], dtype=np.int64),
         )
 
-    def persist(self, folder: Path) -> dict[str, Any]:
+    def persist(self, folder: Path, tag: str) -> dict[str, Any]:
         for name in self._retired:
             if self.client.collection_exists(name):
                 self.client.delete_collection(name)
@@ -169,4 +169,4 @@ class QdrantVectors:
         }
 
     def files(self) -> set[str]:
-        return set()
+        return set() if self.url else {"qdrant"}

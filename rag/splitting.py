@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rag.types import Chunk, Document
@@ -100,32 +101,38 @@ def _is_sentence_end(text: str, end_match: re.Match[str]) -> bool:
     return not (len(token) == 1 and token.isalpha())
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
+def iter_paragraphs(text: str) -> Iterator[tuple[int, int]]:
     """Paragraph spans: blank lines separate, except a page break inside a sentence."""
-    spans = []
     start = 0
     for m in _PARAGRAPH.finditer(text):
         before = text[start : m.start()].rstrip()
         after = text[m.end() : m.end() + 1]
         if (
             before
-            and not re.search(r"[.!?:;,\"”’)…]$|^\S.{0,80}$", before.split("\n")[-1])
+            and not re.search(r"[.!?:;,\"”’)…]$|^\S.{0,80}$", before[before.rfind("\n") + 1 :])
             and after.islower()
         ):
             continue  # "we are\n\nalso embracing": a page break, not a paragraph end
         if before:
-            spans.append((start, start + len(before)))
+            yield start, start + len(before)
         start = m.end()
     tail = text[start:].rstrip()
     if tail:
-        spans.append((start, start + len(tail)))
-    return spans
+        yield start, start + len(tail)
+
+
+def iter_sentences(text: str) -> Iterator[Span]:
+    """Sentence spans of a text, one at a time; hard-wrapped lines stay inside their sentence."""
+    return _merge_fragments(text, _raw_sentences(text))
 
 
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans of a text; hard-wrapped lines stay inside their sentence."""
-    spans: list[Span] = []
-    for p_start, p_end in _paragraphs(text):
+    return list(iter_sentences(text))
+
+
+def _raw_sentences(text: str) -> Iterator[Span]:
+    for p_start, p_end in iter_paragraphs(text):
         first = True
         start = p_start
         pos = p_start
@@ -135,18 +142,16 @@ def split_sentences(text: str) -> list[Span]:
                 break
             gap = _NEXT_STARTS.match(text, m.end(), p_end)
             if gap and _is_sentence_end(text, m):
-                spans.append(Span(start, m.end(), first))
+                yield Span(start, m.end(), first)
                 first = False
                 start = gap.end()
             pos = m.end()
         if start < p_end:
-            spans.append(Span(start, p_end, first))
-    return _merge_fragments(text, spans)
+            yield Span(start, p_end, first)
 
 
-def _merge_fragments(text: str, spans: list[Span]) -> list[Span]:
+def _merge_fragments(text: str, spans: Iterable[Span]) -> Iterator[Span]:
     """Join numbering like "61." to the sentence it opens."""
-    merged: list[Span] = []
     pending: Span | None = None
     for span in spans:
         if pending is not None:
@@ -155,10 +160,9 @@ def _merge_fragments(text: str, spans: list[Span]) -> list[Span]:
         if re.fullmatch(r"\(?[\dIVXivx]{1,4}[.)]?", text[span.start : span.end].strip()):
             pending = span
             continue
-        merged.append(span)
+        yield span
     if pending is not None:
-        merged.append(pending)
-    return merged
+        yield pending
 
 
 def _pieces(text: str, span: Span, size: int) -> list[Span]:
@@ -187,30 +191,74 @@ def split_document(document: Document, size: int = 800, overlap: int = 200) -> l
 
     Every chunk is a span of the document: ``document.text[c.start:c.end] == c.text``.
     """
+    return list(iter_chunks(document, size, overlap))
+
+
+def iter_chunks(document: Document, size: int = 800, overlap: int = 200) -> Iterator[Chunk]:
+    """The chunks of ``split_document`` one at a time, holding only a chunk's worth of
+    sentences, so a document of any length is split in bounded memory."""
     if size < 50 or not 0 <= overlap < size:
         raise ValueError("chunk size must be at least 50 and overlap smaller than it")
     text = document.text
-    units = [p for s in split_sentences(text) for p in _pieces(text, s, size)]
-    chunks: list[Chunk] = []
+    units = _Window(p for s in iter_sentences(text) for p in _pieces(text, s, size))
+    number = 0
     i = 0
-    while i < len(units):
+    while units.has(i):
         j = i + 1
-        while j < len(units) and units[j].end - units[i].start <= size:
+        while units.has(j) and units[j].end - units[i].start <= size:
             # Close at a paragraph end once the chunk is reasonably full.
             if units[j].paragraph_start and units[j - 1].end - units[i].start >= size * 0.6:
-                next_para_end = j + 1
-                while next_para_end < len(units) and not units[next_para_end].paragraph_start:
-                    next_para_end += 1
-                if units[next_para_end - 1].end - units[i].start > size:
+                if _paragraph_overflows(units, i, j, size):
                     break
             j += 1
         start, end = units[i].start, units[j - 1].end
-        chunks.append(Chunk(f"{document.doc_id}:{len(chunks)}", document.doc_id, start, end, text[start:end]))
-        if j >= len(units):
+        yield Chunk(f"{document.doc_id}:{number}", document.doc_id, start, end, text[start:end])
+        number += 1
+        if not units.has(j):
             break
         # Step back over whole sentences that fit in the overlap, always moving forward.
         back = j
         while back - 1 > i and end - units[back - 1].start <= overlap:
             back -= 1
         i = back
-    return chunks
+        units.forget_before(i)
+
+
+def _paragraph_overflows(units: _Window, i: int, j: int, size: int) -> bool:
+    """Whether the paragraph opening at unit ``j`` ends more than ``size`` past unit ``i``'s
+    start; the scan stops at the first unit past that line (ends only grow)."""
+    k = j
+    while True:
+        if units[k].end - units[i].start > size:
+            return True
+        if not units.has(k + 1) or units[k + 1].paragraph_start:
+            return False
+        k += 1
+
+
+class _Window:
+    """Random access to the recent items of an iterator, by absolute position."""
+
+    def __init__(self, items: Iterable[Span]):
+        self._items = iter(items)
+        self._buffer: list[Span] = []
+        self._offset = 0
+
+    def has(self, position: int) -> bool:
+        while position - self._offset >= len(self._buffer):
+            nxt = next(self._items, None)
+            if nxt is None:
+                return False
+            self._buffer.append(nxt)
+        return True
+
+    def __getitem__(self, position: int) -> Span:
+        if not self.has(position):
+            raise IndexError(position)
+        return self._buffer[position - self._offset]
+
+    def forget_before(self, position: int) -> None:
+        drop = position - self._offset
+        if drop > 0:
+            del self._buffer[:drop]
+            self._offset = position

@@ -10,8 +10,9 @@ import gc
 import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,8 +27,11 @@ from rag.types import Chunk, Document
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+JOURNAL = ".pending.json"  # names the files a commit may write before its manifest names them
 PARTS = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "terms.npz")
 STORES = ("faiss", "qdrant")
+SEGMENT_NAME = re.compile(r"seg-\d{6}")
+LEGACY_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.faiss")  # format 1, one set per index
 
 
 class VectorStore(Protocol):
@@ -49,11 +53,12 @@ class VectorStore(Protocol):
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray: ...
 
-    def persist(self, folder: Path) -> dict[str, Any]:
-        """Write what the store keeps beside the segments; returns its manifest record."""
+    def persist(self, folder: Path, tag: str) -> dict[str, Any]:
+        """Write what the store keeps beside the segments, naming any new file with ``tag``
+        (see ``store_file``); returns its manifest record."""
 
     def files(self) -> set[str]:
-        """Names of the files in the index folder this store's record refers to."""
+        """Names in the index folder that this store owns (its saved files or folder)."""
 
 
 def make_vector_store(
@@ -69,6 +74,17 @@ def make_vector_store(
 
         return QdrantVectors(dimension, folder, record, **options)
     raise InputError(f"Unknown store '{kind}'; available: {', '.join(STORES)}.")
+
+
+def store_file(tag: str) -> str:
+    """The one file name a vector store may write during the commit tagged ``tag``: the
+    journal names it in advance, so a killed writer's file is found and removed later."""
+    return f"ann-{tag}.faiss"
+
+
+def owned_names(kind: str, options: dict[str, Any] | None) -> set[str]:
+    """What a vector store of this kind makes in a new index folder before its first commit."""
+    return {"qdrant"} if kind == "qdrant" and not (options or {}).get("url") else set()
 
 
 def sha256(path: Path) -> str:
@@ -92,6 +108,91 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for line in fh:
             if line.strip():
                 yield json.loads(line)
+
+
+def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
+    """The manifest, checked for every key and type a reader relies on."""
+    fix = (
+        f"rebuild its manifest with: rag verify --repair --index {path}, "
+        f"or rebuild the index with: rag ingest PATH --index {path} --rebuild"
+    )
+
+    def fail(what: str) -> IndexCorruptError:
+        return IndexCorruptError(f"The index manifest at {path} is damaged ({what}); {fix}.")
+
+    def need(mapping: Any, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise fail(f"'{where}{key}' is missing or not a {getattr(kind, '__name__', 'value')}")
+        return value
+
+    if not isinstance(manifest, dict):
+        raise fail("not a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return manifest  # another format: the caller says which and what to do
+    need(manifest, "embedding_model", str)
+    if need(manifest, "dimension", int) <= 0:
+        raise fail("'dimension' is not positive")
+    chunking = need(manifest, "chunking", dict)
+    need(chunking, "size", int, "chunking.")
+    need(chunking, "overlap", int, "chunking.")
+    store = need(manifest, "store", dict)
+    if store.get("kind") not in STORES:
+        raise fail(f"'store.kind' is not one of {', '.join(STORES)}")
+    need(need(manifest, "counts", dict), "chunks", int, "counts.")
+    need(manifest, "generation", int)
+    need(manifest, "next_segment", int)
+    for segment in need(manifest, "segments", list):
+        name = need(segment, "name", str, "segments[].")
+        if not SEGMENT_NAME.fullmatch(name):
+            raise fail(f"segment name '{name}' is not of the form seg-NNNNNN")
+        checksums = need(segment, "checksums", dict, "segments[].")
+        if set(checksums) != set(PARTS) or not all(isinstance(v, str) for v in checksums.values()):
+            raise fail(f"segment {name} does not list a checksum for each of its files")
+    incomplete = manifest.get("incomplete", {})
+    if not isinstance(incomplete, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in incomplete.items()
+    ):
+        raise fail("'incomplete' is not a table of document ids and chunk counts")
+    return manifest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the index at ``path``, validated; damage is one sentence."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"The index manifest at {path} is unreadable ({exc}); rebuild the index with: "
+            f"rag ingest PATH --index {path} --rebuild."
+        ) from None
+    return validate_manifest(manifest, path)
+
+
+def check_new_index_folder(path: Path, ours: Iterable[str] = ()) -> None:
+    """Refuse to start an index in a folder that holds anything but a (new) index: cleanup
+    would otherwise meet files that are not ours, and segments without a manifest are a
+    damaged index to repair, not a place to start over."""
+    if (path / MANIFEST).is_file():
+        return
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} is a file, not a folder; give --index a new or empty folder.")
+    try:
+        names = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    except OSError as exc:
+        raise InputError(f"Cannot read the index folder {path} ({exc.strerror or exc}).") from None
+    names -= {LOCK, JOURNAL, f"{JOURNAL}.tmp", f".{MANIFEST}.tmp", *ours}
+    names -= _journal_names(path)  # files of a first commit that was killed: ours to replace
+    if any(SEGMENT_NAME.match(n) for n in names):
+        raise IndexCorruptError(
+            f"The folder {path} holds index segments but no {MANIFEST}, so the index is damaged; "
+            f"rebuild its manifest with: rag verify --repair --index {path}."
+        )
+    if names:
+        raise InputError(
+            f"{path} is not empty and holds no index; give --index a new or empty folder "
+            "(nothing in it was changed)."
+        )
 
 
 @dataclass
@@ -137,6 +238,11 @@ class Index:
         self._version = 0  # bumps on every change, so derived tables know to rebuild
         self._stale_store = False  # rows renumbered by a removal: rebuild the vector store
         self._store_record = store_record
+        # Documents whose chunks are only partly saved (a long one split over batches):
+        # doc_id -> chunks saved so far, so an interrupted ingestion continues from there.
+        self.incomplete: dict[str, int] = {}
+        # Every file the manifest on disk names: the only files a commit may delete.
+        self._on_disk: set[str] = set()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -147,9 +253,11 @@ class Index:
     @classmethod
     def format_of(cls, path: Path) -> int | None:
         try:
-            return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("format_version")
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
 
     @classmethod
     def open(cls, path: Path, model: str | None = None, store_options: dict[str, Any] | None = None) -> Index:
@@ -173,10 +281,7 @@ class Index:
                 f"There is no index at {path}; build one with: rag ingest PATH --index {path}"
             )
         fix = f"rebuild it with: rag ingest PATH --index {path} --rebuild"
-        try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"The index manifest at {path} is unreadable ({exc}); {fix}.") from None
+        manifest = read_manifest(path)
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexCorruptError(
                 f"The index at {path} has format {manifest.get('format_version')}, "
@@ -195,11 +300,13 @@ class Index:
             manifest["dimension"],
             manifest["chunking"],
             record["kind"],
-            {**record.get("options", {}), **(store_options or {})},
+            {**(record.get("options") or {}), **(store_options or {})},
             record,
         )
         index._generation = manifest["generation"]
         index._next_segment = manifest["next_segment"]
+        index.incomplete = dict(manifest.get("incomplete", {}))
+        index._on_disk = referenced_files(manifest)
         for segment in manifest["segments"]:
             for part, expected in segment["checksums"].items():
                 file = path / f"{segment['name']}.{part}"
@@ -217,7 +324,8 @@ class Index:
                 raise IndexCorruptError(f"The index at {path} is damaged ({exc}); {fix}.") from None
             block.checksums = dict(segment["checksums"])
             index._attach(block)
-        if len(index.chunks) != manifest["counts"]["chunks"]:
+        partial_known = index.incomplete.keys() <= index.documents.keys()
+        if len(index.chunks) != manifest["counts"]["chunks"] or not partial_known:
             raise IndexCorruptError(
                 f"The index at {path} has segments that do not match its manifest; {fix}."
             )
@@ -233,7 +341,9 @@ class Index:
             Document(row["doc_id"], row["source"], row["text"], row["metadata"])
             for row in _read_jsonl(folder / f"{name}.documents.jsonl")
         ]
-        texts = {d.doc_id: d.text for d in documents}
+        # A long document's later chunks sit in later segments than the document itself.
+        texts = {doc_id: doc.text for doc_id, doc in self.documents.items()}
+        texts.update((d.doc_id, d.text) for d in documents)
         chunks = [
             Chunk(
                 row["chunk_id"],
@@ -292,15 +402,30 @@ class Index:
 
     # -- changing ----------------------------------------------------------------------
 
-    def add_batch(self, items: list[tuple[Document, list[Chunk]]], vectors: np.ndarray) -> None:
-        """Add whole documents and their chunks' vectors as one new (unsaved) segment."""
-        chunks = [c for _, doc_chunks in items for c in doc_chunks]
+    def add_batch(
+        self,
+        documents: list[Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        incomplete: dict[str, int | None] | None = None,
+    ) -> None:
+        """Add chunks and their vectors as one new (unsaved) segment, with the documents
+        that start in it; ``incomplete`` records, per document, how many of its chunks are
+        saved when it continues in a later batch (None once it is whole)."""
         if vectors.shape != (len(chunks), self.dimension):
             raise ValueError("one vector per chunk, of the index's dimension")
+        known = self.documents.keys() | {d.doc_id for d in documents}
+        if any(c.doc_id not in known for c in chunks):
+            raise ValueError("every chunk's document is in the index or in the batch")
         counts, new_terms = self.vocabulary.count(c.text for c in chunks)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._attach(Block([d for d, _ in items], chunks, vectors, counts, new_terms), counted=True)
+        self._attach(Block(list(documents), list(chunks), vectors, counts, new_terms), counted=True)
         self.vectors.append(vectors)
+        for doc_id, saved in (incomplete or {}).items():
+            if saved is None:
+                self.incomplete.pop(doc_id, None)
+            else:
+                self.incomplete[doc_id] = saved
         self._version += 1
 
     def add_rows(self, block: Block) -> None:
@@ -308,9 +433,6 @@ class Index:
         self._attach(block)
         self.vectors.append(np.ascontiguousarray(block.vectors, dtype=np.float32))
         self._version += 1
-
-    def add(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        self.add_batch([(document, chunks)], vectors)
 
     def remove(self, doc_ids: set[str]) -> int:
         """Drop documents and their chunks; returns how many chunks went."""
@@ -333,6 +455,7 @@ class Index:
             )
         for doc_id in doc_ids:
             del self.documents[doc_id]
+            self.incomplete.pop(doc_id, None)
         self.chunks = [c for b in self.blocks for c in b.chunks]
         self.vectors.sync([b.vectors for b in self.blocks], renumbered=True)
         self._stale_store = True
@@ -341,7 +464,13 @@ class Index:
 
     def commit(self, persist_store: bool = False) -> None:
         """Write the unsaved segments and switch the manifest to them, in one rename;
-        ``persist_store`` also brings the vector store's own files up to date."""
+        ``persist_store`` also brings the vector store's own files up to date.
+
+        Before writing, a journal names every file this commit may create; afterwards only
+        files that the previous manifest or a journal named, and the new manifest does not,
+        are deleted. Nothing else in the folder is ever touched.
+        """
+        check_new_index_folder(self.path, self.vectors.files())
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             lock_file = open(self.path / LOCK, "w")  # noqa: SIM115 - held for the whole commit
@@ -352,15 +481,26 @@ class Index:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
                 self._check_generation()
-                for block in self.blocks:
-                    if block.name is None:
-                        self._write_block(block, written)
+                leftovers = self._read_journal()
+                unsaved = [b for b in self.blocks if b.name is None]
+                names = [f"seg-{self._next_segment + i:06d}" for i in range(len(unsaved))]
+                tag = f"g{self._generation + 1:06d}"
+                planned = {f"{n}.{p}" for n in names for p in PARTS} | {store_file(tag)}
+                self._write_journal(leftovers | planned)
+                for block, name in zip(unsaved, names, strict=True):
+                    self._write_block(block, name, written)
                 if persist_store or self._stale_store or self._store_record is None:
-                    self._store_record = self.vectors.persist(self.path)
-                self._write_manifest()
+                    self._store_record = self.vectors.persist(self.path, tag)
+                manifest = self._write_manifest()
                 written.clear()
                 self._stale_store = False
-                self._remove_unreferenced()
+                now = referenced_files(manifest)
+                for name in (self._on_disk | leftovers | planned) - now:
+                    with contextlib.suppress(OSError):
+                        (self.path / name).unlink()
+                self._on_disk = now
+                with contextlib.suppress(OSError):
+                    (self.path / JOURNAL).unlink()
             except OSError as exc:
                 for path in written:
                     path.unlink(missing_ok=True)
@@ -372,6 +512,16 @@ class Index:
                     "everything saved before this batch is intact."
                 ) from None
 
+    def _read_journal(self) -> set[str]:
+        return _journal_names(self.path)
+
+    def _write_journal(self, names: set[str]) -> None:
+        tmp = self.path / f"{JOURNAL}.tmp"
+        tmp.write_text(json.dumps(sorted(names)), "utf-8")
+        _fsync(tmp)
+        os.replace(tmp, self.path / JOURNAL)
+        _fsync(self.path)
+
     def save(self) -> None:
         """Commit, with the vector store's own files (an approximate index) up to date."""
         self.commit(persist_store=True)
@@ -381,8 +531,9 @@ class Index:
         if not manifest.is_file():
             return
         try:
-            on_disk = json.loads(manifest.read_text(encoding="utf-8")).get("generation", 0)
-        except ValueError:
+            found = json.loads(manifest.read_text(encoding="utf-8"))
+            on_disk = found.get("generation", 0) if isinstance(found, dict) else -1
+        except (OSError, ValueError):
             on_disk = -1
         if on_disk != self._generation:
             raise InputError(
@@ -391,16 +542,20 @@ class Index:
             )
 
     def start_afresh(self) -> None:
-        """Let the next commit replace whatever index is on disk (``--rebuild``)."""
+        """Let the next commit replace whatever index is on disk (``--rebuild``); the old
+        index's files, as its manifest names them, go once the new manifest is in place."""
+        check_new_index_folder(self.path, self.vectors.files())
         with contextlib.suppress(OSError, ValueError):
             manifest = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
-            self._generation = manifest.get("generation", 0)
-            self._next_segment = manifest.get("next_segment", 1)
+            if isinstance(manifest, dict):
+                generation, following = manifest.get("generation"), manifest.get("next_segment")
+                self._generation = generation if isinstance(generation, int) else 0
+                self._next_segment = following if isinstance(following, int) else 1
+                self._on_disk = referenced_files(manifest)
 
-    def _write_block(self, block: Block, written: list[Path]) -> None:
+    def _write_block(self, block: Block, name: str, written: list[Path]) -> None:
         """Write a segment's four files, noting each in ``written`` before it is opened."""
-        name = f"seg-{self._next_segment:06d}"
-        self._next_segment += 1
+        self._next_segment = int(name[4:]) + 1
         paths = [self.path / f"{name}.{part}" for part in PARTS]
         docs, chunks, vectors, terms = paths
         written.append(docs)
@@ -433,7 +588,7 @@ class Index:
         block.name = name
         block.checksums = {part: sha256(path) for part, path in zip(PARTS, paths, strict=True)}
 
-    def _write_manifest(self) -> None:
+    def _write_manifest(self) -> dict[str, Any]:
         manifest = {
             "format_version": FORMAT_VERSION,
             "embedding_model": self.model,
@@ -456,6 +611,7 @@ class Index:
                 }
                 for b in self.blocks
             ],
+            "incomplete": dict(self.incomplete),
             "generation": self._generation + 1,
             "next_segment": self._next_segment,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -466,17 +622,44 @@ class Index:
         os.replace(tmp, self.path / MANIFEST)
         _fsync(self.path)
         self._generation += 1
+        return manifest
 
-    def _remove_unreferenced(self) -> None:
-        """Delete segment and store files the manifest no longer names (replaced segments,
-        a killed writer's unfinished batch)."""
-        keep = {MANIFEST, LOCK} | {f"{b.name}.{p}" for b in self.blocks for p in PARTS} | self.vectors.files()
-        for path in self.path.iterdir():
-            legacy = path.name in {"documents.jsonl", "chunks.jsonl", "vectors.faiss"}  # format 1
-            if (
-                path.is_file()
-                and path.name not in keep
-                and (legacy or path.name.startswith(("seg-", "ann-", ".")))
-            ):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+
+
+def _is_index_file(name: str) -> bool:
+    """A name a journal may list: a segment part or a store file, never a path."""
+    stem, _, part = name.partition(".")
+    return Path(name).name == name and (
+        (SEGMENT_NAME.fullmatch(stem) is not None and part in PARTS)
+        or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
+    )
+
+
+def _journal_names(folder: Path) -> set[str]:
+    """Files a killed commit may have left: named by its journal, never guessed."""
+    try:
+        names = json.loads((folder / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(names, list):
+        return set()
+    return {n for n in names if isinstance(n, str) and _is_index_file(n)}
+
+
+def referenced_files(manifest: Any) -> set[str]:
+    """The files in the index folder that a manifest (of any format we wrote) names."""
+    if not isinstance(manifest, dict):
+        return set()
+    names: set[str] = set()
+    if manifest.get("format_version") == 1:
+        names.update(LEGACY_FILES)
+    for segment in manifest.get("segments") or []:
+        name = segment.get("name") if isinstance(segment, dict) else None
+        if isinstance(name, str) and SEGMENT_NAME.fullmatch(name):
+            names.update(f"{name}.{p}" for p in PARTS)
+    store = manifest.get("store")
+    ann = store.get("ann") if isinstance(store, dict) else None
+    file = ann.get("file") if isinstance(ann, dict) else None
+    if isinstance(file, str) and _is_index_file(file):
+        names.add(file)
+    return names

@@ -81,6 +81,7 @@ def test_killed_ingestion_keeps_what_it_saved_and_the_next_run_continues(index_c
     # The index opens (checksums intact) with everything it had plus the saved batches.
     docs, chunks = _snapshot(index_copy)
     assert set(before_docs) < set(docs) and len(docs) < 42
+    partial = len(Index.open(index_copy).incomplete)  # cut off between batches: continued next
     settings = load_settings().with_overrides(home=tmp_path, index_dir=index_copy)
     answer = Pipeline.open(settings).ask(WANG_YI)
     assert "Alya Ahmed Saif Al-Thani" in answer.text
@@ -89,22 +90,42 @@ def test_killed_ingestion_keeps_what_it_saved_and_the_next_run_continues(index_c
     out, err = done.communicate(timeout=600)
     assert done.returncode == 0, err
     saved = len(docs) - len(before_docs)
-    assert f"{40 - saved} added, 0 replaced, {saved} unchanged" in err.decode()
+    continued = f"{partial} continued, " if partial else ""
+    assert f"{40 - saved} added, 0 replaced, {continued}{saved - partial} unchanged" in err.decode()
     assert len(Index.open(index_copy).documents) == 42
 
 
-def test_a_writer_killed_before_its_manifest_switch_leaves_the_index_as_it_was(index_copy, embedder):
+def test_a_writer_killed_before_its_manifest_switch_leaves_the_index_as_it_was(
+    index_copy, embedder, monkeypatch
+):
     before = _snapshot(index_copy)
-    # The state a crash leaves: a batch's files written, the manifest not yet replaced.
-    (index_copy / "seg-999999.chunks.jsonl").write_text('{"chunk_id": "half"')
-    (index_copy / ".manifest.json.tmp").write_text("{")
+    # A writer that dies after writing a batch's files, before the manifest names them.
+    index = Index.open(index_copy)
+    index.remove({next(iter(index.documents))})
+
+    def die(self):
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Index, "_write_manifest", die)
+        with pytest.raises(SystemExit):
+            index.save()
+    assert {p.name.split(".")[0] for p in index_copy.glob("seg-*")} > _named(index_copy)
     assert _snapshot(index_copy) == before
-    # The next change clears the leftovers.
+    # A file of the same shape that no journal names is not ours, and stays.
+    (index_copy / "seg-999999.chunks.jsonl").write_text("someone else's file")
+    # The next change clears what the dead writer left, and only that.
     index = Index.open(index_copy)
     index.remove({next(iter(index.documents))})
     index.save()
-    assert not (index_copy / "seg-999999.chunks.jsonl").exists()
-    assert not (index_copy / ".manifest.json.tmp").exists()
+    left = {p.name.split(".")[0] for p in index_copy.glob("seg-*")} - {"seg-999999"}
+    assert left == _named(index_copy)
+    assert (index_copy / "seg-999999.chunks.jsonl").read_text() == "someone else's file"
+    assert not (index_copy / ".pending.json").exists()
+
+
+def _named(index_dir: Path) -> set[str]:
+    return {s["name"] for s in json.loads((index_dir / "manifest.json").read_text())["segments"]}
 
 
 def test_truncated_index_file_is_reported_with_the_fix(index_copy):

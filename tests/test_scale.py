@@ -42,11 +42,13 @@ def test_small_batches_make_the_same_index_as_one_batch(tmp_path, embedder):
     many = open_or_create(tmp_path / "many", embedder, 800, 200)
     ingest([SEEDS_DIR], many, embedder, SEEDS_DIR.parent, progress=False, batch=1)
     one, many = Index.open(tmp_path / "one"), Index.open(tmp_path / "many")
-    assert len(many.blocks) == 2 and len(one.blocks) == 1  # one segment per document here
+    # A batch bounds a segment even inside a document: one chunk per segment here.
+    assert len(one.blocks) == 1 and len(many.blocks) == len(one.chunks)
+    assert [len(b.documents) for b in many.blocks].count(1) == 2  # each document saved once
     assert [c.chunk_id for c in one.chunks] == [c.chunk_id for c in many.chunks]
     rows = np.arange(len(one.chunks))
     assert np.allclose(one.vectors_of(rows), many.vectors_of(rows), atol=1e-5)
-    # BM25 over term counts stacked from two segments scores as BM25 over the texts.
+    # BM25 over term counts stacked from many segments scores as BM25 over the texts.
     question = "Who chaired the intergovernmental negotiations on Security Council reform?"
     from_texts = BM25.from_texts([c.text for c in one.chunks]).scores(question)
     assert np.allclose(BM25(*many.term_counts()).scores(question), from_texts, atol=1e-5)
@@ -58,7 +60,7 @@ def test_ivf_index_finds_what_exact_search_finds_and_respects_filters(tmp_path):
     store = FaissVectors(64, tmp_path, ann_threshold=1000)
     store.sync([vectors[:4000]])
     store.append(vectors[4000:])
-    record = store.persist(tmp_path)
+    record = store.persist(tmp_path, "g000001")
     assert record["ann"]["rows"] == 6000 and store.ann is not None
     queries = _clustered(50, seed=1)
     recall = np.mean([len(set(store.search(q, 10)[1]) & set(store.exact(q, 10)[1])) / 10 for q in queries])
@@ -74,7 +76,7 @@ def test_saved_ivf_index_is_reused_and_caught_up_after_an_unsaved_batch(tmp_path
     vectors = _clustered(3000)
     store = FaissVectors(64, tmp_path, ann_threshold=1000)
     store.sync([vectors[:2500]])
-    record = store.persist(tmp_path)
+    record = store.persist(tmp_path, "g000002")
     # Reopened with more committed rows than the saved IVF index holds (a run killed
     # after its last batch but before the final save): the missing rows are added.
     reopened = FaissVectors(64, tmp_path, record, ann_threshold=1000)
@@ -132,10 +134,13 @@ def test_ctrl_c_during_ingestion_keeps_saved_batches_and_says_how_to_continue(tm
     message = (seen + rest).decode()
     assert child.returncode == 130, message[-500:]
     assert "run the same command again to continue" in message and "Traceback" not in message
-    saved = len(Index.open(index).documents)
+    kept = Index.open(index)
+    saved, partial = len(kept.documents), len(kept.incomplete)
     assert 0 < saved < 80
     done = subprocess.run(args + ["-q"], env=ENV, cwd=PROJECT_ROOT, capture_output=True, timeout=600)
-    assert f"{80 - saved} added, 0 replaced, {saved} unchanged" in done.stderr.decode()
+    # A document cut off between batches is continued, not embedded again.
+    continued = f"{partial} continued, " if partial else ""
+    assert f"{80 - saved} added, 0 replaced, {continued}{saved - partial} unchanged" in done.stderr.decode()
 
 
 def test_bench_prints_its_table_and_writes_json(tmp_path, monkeypatch):
