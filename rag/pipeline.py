@@ -87,8 +87,9 @@ def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Ge
 
 def scorer_embedder(settings: Settings, embedder: Embedder) -> Embedder:
     """What the extractive answer embeds its candidate sentences (and the question) with:
-    by default the int8 ONNX model, about 1.7x quicker there with the same gold-set scores
-    (docs/scaling.md); the index's own embedder when that cannot load."""
+    by default the model on ONNX Runtime, one sentence at a time, so a sentence's score
+    never depends on which others were embedded with it (docs/reliability.md); the
+    index's own embedder when that cannot load."""
     backend = settings.answer_embedding_backend
     if backend == "same":
         return embedder

@@ -34,7 +34,9 @@ class Settings:
     # gold-set check. "auto" is torch for batches, ONNX Runtime for a few texts.
     embedding_backend: str = "auto"
     # The extractive answer's sentence scoring: a backend, or "same" as the index's.
-    answer_embedding_backend: str = "onnx-int8"
+    # ONNX fp32, one sentence at a time: each score a function of its sentence alone
+    # (docs/reliability.md, "Determinism").
+    answer_embedding_backend: str = "onnx"
     batch_size: int = 64
     chunk_size: int = 800
     chunk_overlap: int = 200

@@ -103,6 +103,12 @@ def test_onnx_backends_give_the_torch_vectors(tmp_path, embedder):
     assert int8.name == embedder.name + "@int8"  # an index records which vectors it holds
     cosine = (int8.embed(texts) * embedder.embed(texts)).sum(axis=1)
     assert (cosine > 0.85).all() and (cosine < 0.9999).all()  # quantised: close, not equal
+    # Dynamic quantisation scales by the whole input: each text is embedded alone, so its
+    # vector never depends on the texts beside it (an answer's scores once did).
+    mixed = [texts[0], "Peace.", "A much longer sentence " * 12, texts[1]]
+    together = int8.embed(mixed)
+    for i, text in enumerate(mixed):
+        assert np.array_equal(int8.embed([text])[0], together[i])
 
 
 def test_ctrl_c_during_ingestion_keeps_saved_batches_and_says_how_to_continue(tmp_path):
