@@ -110,11 +110,15 @@ def ingest(
     from rag.embedding import embedder_from
     from rag.ingest import ingest as run_ingest
     from rag.ingest import open_or_create
+    from rag.store import Index, check_new_index_folder, owned_names
 
     settings = _settings(
         index_dir=index_dir, embedding_model=embedding_model, store=store, ingest_batch=ingest_batch
     )
     targets = list(paths) or [settings.seeds_dir]
+    if rebuild or not Index.exists(settings.index_dir):
+        # Refused before the model loads: a folder that is not an index, or a damaged one.
+        check_new_index_folder(settings.index_dir, owned_names(settings.store, settings.store_options()))
     embedder = embedder_from(settings)
     index = open_or_create(
         settings.index_dir,
@@ -182,6 +186,7 @@ def ask(
     to_year: int | None,
 ) -> None:
     """Answer QUESTION from the indexed statements, citing the exact words used."""
+    from rag.loading import printable
     from rag.pipeline import check_generator
     from rag.retrieval import Filters, check_k, check_question
 
@@ -206,15 +211,17 @@ def ask(
     if answer.citations:
         click.echo()
         for c in answer.citations:
-            click.echo(f"[{c.n}] {c.document.title} ({c.document.source}, characters {c.start}-{c.end})")
+            click.echo(
+                f"[{c.n}] {printable(c.document.title)} ({printable(c.document.source)}, "
+                f"characters {c.start}-{c.end})"
+            )
             click.echo(f'    "{" ".join(c.quote.split())}"')
     elif answer.passages:
         click.echo("\nClosest passages, for you to judge:")
         for p in answer.passages[:3]:
             snippet = " ".join(p.text.split())
-            click.echo(
-                f"  {p.rank}. {p.document.title}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}"
-            )
+            more = "..." if len(snippet) > 160 else ""
+            click.echo(f"  {p.rank}. {printable(p.document.title)}: {snippet[:160]}{more}")
 
 
 @cli.command()
@@ -222,6 +229,7 @@ def ask(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def docs(index_dir: Path | None, as_json: bool) -> None:
     """List the documents in an index."""
+    from rag.loading import printable
     from rag.store import Index
 
     settings = _settings(index_dir=index_dir)
@@ -230,7 +238,13 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
     for c in index.chunks:
         counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
     rows = [
-        {"doc_id": d.doc_id, "source": d.source, "chunks": counts.get(d.doc_id, 0), **d.metadata}
+        {
+            "doc_id": d.doc_id,
+            "source": d.source,
+            "chunks": counts.get(d.doc_id, 0),
+            "complete": d.doc_id not in index.incomplete,
+            **d.metadata,
+        }
         for d in index.documents.values()
     ]
     if as_json:
@@ -238,7 +252,11 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
         return
     for r in rows:
         when = r.get("date") or r.get("year") or ""
-        click.echo(f"{r['doc_id']}  {r['chunks']:>4} chunks  {when!s:<10}  {r['title']}  ({r['source']})")
+        partial = "" if r["complete"] else "  [partly indexed: run the same ingest again to finish]"
+        click.echo(
+            f"{r['doc_id']}  {r['chunks']:>4} chunks  {when!s:<10}  {printable(str(r['title']))}  "
+            f"({printable(r['source'])}){partial}"
+        )
     click.echo(f"{len(rows)} documents, {len(index.chunks)} chunks in {settings.index_dir}")
 
 
@@ -248,12 +266,38 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
 def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
     """Drop documents (by source path or doc_id) and their chunks from an index."""
     from rag.ingest import remove_documents
+    from rag.loading import printable
     from rag.store import Index
 
     settings = _settings(index_dir=index_dir)
     index = Index.open(settings.index_dir)
     for doc in remove_documents(index, names):
-        click.echo(f"removed {doc.source} ({doc.doc_id})")
+        click.echo(f"removed {printable(doc.source)} ({doc.doc_id})")
+
+
+@cli.command()
+@index_option
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Rebuild a lost or damaged manifest from the segments' own records, leaving out "
+    "any segment whose files do not match their checksums.",
+)
+def verify(index_dir: Path | None, repair: bool) -> None:
+    """Read every file of an index and check every checksum; --repair rebuilds its manifest."""
+    from rag.repair import repair_manifest
+    from rag.repair import verify as check
+
+    settings = _settings(index_dir=index_dir)
+    if repair:
+        for line in repair_manifest(settings.index_dir).lines():
+            click.echo(line)
+        return
+    index = check(settings.index_dir)
+    click.echo(
+        f"Index {settings.index_dir}: {len(index.documents)} documents, {len(index.chunks)} chunks, "
+        f"{len(index.blocks)} segments; every file matches its checksum."
+    )
 
 
 @cli.command("eval")
@@ -464,6 +508,10 @@ def _china_speeches(folder: Path) -> Path:
 
 
 def main() -> None:
+    import logging
+
+    # pypdf logs every oddity of a damaged PDF; the user gets one skip line per file instead.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     cli(prog_name="rag")
 
 

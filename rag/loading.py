@@ -70,14 +70,19 @@ def normalise_text(text: str) -> str:
     Works in blocks of whole lines and never builds a list of every line or character,
     so memory stays a small multiple of the text however long it is.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").translate(_TO_SPACE)
     parts = []
     start = 0
     while start < len(text):
         end = text.find("\n", start + _BLOCK)
         end = len(text) if end < 0 else end
-        parts.append("\n".join(line.rstrip() for line in text[start:end].split("\n")))
+        block = text[start:end]
+        if end < len(text) and block.endswith("\r"):
+            block = block[:-1]  # the "\r" of a "\r\n" whose "\n" ends the block
+        block = block.replace("\r\n", "\n").replace("\r", "\n").translate(_TO_SPACE)
+        parts.append("\n".join(line.rstrip() for line in block.split("\n")))
         start = end + 1
+    if parts:
+        parts[0] = parts[0].lstrip("\ufeff")
     text = "\n".join(parts)
     del parts
     text = re.sub(r"\n{4,}", "\n\n\n", text)
@@ -85,19 +90,28 @@ def normalise_text(text: str) -> str:
 
 
 def strip_furniture(text: str) -> str:
-    """Drop site navigation and sharing lines at the top and bottom of a page."""
-    lines = text.split("\n")
+    """Drop site navigation and sharing lines at the top and bottom of a page (reading
+    only those lines, however long the text)."""
 
     def is_furniture(line: str) -> bool:
         return any(p.search(line) for p in _FURNITURE) or line.strip() in {"中文", "English"}
 
-    head = 0
-    while head < len(lines) and (not lines[head].strip() or is_furniture(lines[head])):
-        head += 1
-    tail = len(lines)
-    while tail > head and (not lines[tail - 1].strip() or is_furniture(lines[tail - 1])):
-        tail -= 1
-    return "\n".join(lines[head:tail])
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if line.strip() and not is_furniture(line):
+            break
+        start = end + 1
+    stop = len(text)
+    while stop > start:
+        begin = max(text.rfind("\n", start, stop) + 1, start)
+        line = text[begin:stop]
+        if line.strip() and not is_furniture(line):
+            break
+        stop = begin - 1
+    return text[start:stop] if stop > start else ""
 
 
 def _decode(data: bytes) -> tuple[str | None, str | None]:

@@ -29,6 +29,9 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 JOURNAL = ".pending.json"  # names the files a commit may write before its manifest names them
 PARTS = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "terms.npz")
+# Each segment also carries its own record (checksums, model, place in the vocabulary), so
+# a lost manifest can be rebuilt from the segments alone (rag/repair.py).
+RECORD = "record.json"
 STORES = ("faiss", "qdrant")
 SEGMENT_NAME = re.compile(r"seg-\d{6}")
 LEGACY_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.faiss")  # format 1, one set per index
@@ -183,16 +186,40 @@ def check_new_index_folder(path: Path, ours: Iterable[str] = ()) -> None:
         raise InputError(f"Cannot read the index folder {path} ({exc.strerror or exc}).") from None
     names -= {LOCK, JOURNAL, f"{JOURNAL}.tmp", f".{MANIFEST}.tmp", *ours}
     names -= _journal_names(path)  # files of a first commit that was killed: ours to replace
-    if any(SEGMENT_NAME.match(n) for n in names):
-        raise IndexCorruptError(
-            f"The folder {path} holds index segments but no {MANIFEST}, so the index is damaged; "
-            f"rebuild its manifest with: rag verify --repair --index {path}."
-        )
+    if _orphan_segments(path):
+        raise _no_manifest(path)
     if names:
         raise InputError(
             f"{path} is not empty and holds no index; give --index a new or empty folder "
             "(nothing in it was changed)."
         )
+
+
+def _write_document_row(fh: Any, doc: Document) -> None:
+    """One JSON line per document, its text encoded a slice at a time: a 200 MB statement
+    is never held a second time as one JSON string."""
+    head = {"doc_id": doc.doc_id, "source": doc.source, "metadata": doc.metadata}
+    fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "text": "')
+    step = 1 << 20
+    for start in range(0, len(doc.text), step):
+        fh.write(json.dumps(doc.text[start : start + step], ensure_ascii=False)[1:-1])
+    fh.write('"}\n')
+
+
+def _orphan_segments(folder: Path) -> list[str]:
+    """Segment files in a folder without a manifest, other than a killed first commit's."""
+    try:
+        names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    except OSError:
+        return []
+    return sorted(n for n in names - _journal_names(folder) if SEGMENT_NAME.match(n))
+
+
+def _no_manifest(path: Path) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The folder {path} holds index segments but no {MANIFEST}, so the index is damaged; "
+        f"rebuild its manifest with: rag verify --repair --index {path}."
+    )
 
 
 @dataclass
@@ -206,6 +233,7 @@ class Block:
     new_terms: list[str]
     name: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()  # the saved segments this one is a rewrite of
 
 
 class Index:
@@ -277,6 +305,8 @@ class Index:
     @classmethod
     def _open(cls, path: Path, model: str | None, store_options: dict[str, Any] | None) -> Index:
         if not cls.exists(path):
+            if _orphan_segments(path):
+                raise _no_manifest(path)
             raise IndexNotFoundError(
                 f"There is no index at {path}; build one with: rag ingest PATH --index {path}"
             )
@@ -452,6 +482,7 @@ class Index:
                 np.ascontiguousarray(block.vectors[keep]),
                 block.counts[keep],
                 block.new_terms,
+                replaces=(block.name,) if block.name else block.replaces,
             )
         for doc_id in doc_ids:
             del self.documents[doc_id]
@@ -485,10 +516,14 @@ class Index:
                 unsaved = [b for b in self.blocks if b.name is None]
                 names = [f"seg-{self._next_segment + i:06d}" for i in range(len(unsaved))]
                 tag = f"g{self._generation + 1:06d}"
-                planned = {f"{n}.{p}" for n in names for p in PARTS} | {store_file(tag)}
+                planned = {f"{n}.{p}" for n in names for p in (*PARTS, RECORD)} | {store_file(tag)}
                 self._write_journal(leftovers | planned)
+                terms_before, total = {}, 0
+                for block in self.blocks:
+                    terms_before[id(block)] = total
+                    total += len(block.new_terms)
                 for block, name in zip(unsaved, names, strict=True):
-                    self._write_block(block, name, written)
+                    self._write_block(block, name, written, terms_before[id(block)])
                 if persist_store or self._stale_store or self._store_record is None:
                     self._store_record = self.vectors.persist(self.path, tag)
                 manifest = self._write_manifest()
@@ -553,16 +588,15 @@ class Index:
                 self._next_segment = following if isinstance(following, int) else 1
                 self._on_disk = referenced_files(manifest)
 
-    def _write_block(self, block: Block, name: str, written: list[Path]) -> None:
-        """Write a segment's four files, noting each in ``written`` before it is opened."""
+    def _write_block(self, block: Block, name: str, written: list[Path], terms_before: int) -> None:
+        """Write a segment's four files and its record, noting each in ``written`` first."""
         self._next_segment = int(name[4:]) + 1
         paths = [self.path / f"{name}.{part}" for part in PARTS]
         docs, chunks, vectors, terms = paths
         written.append(docs)
         with docs.open("w", encoding="utf-8") as fh:
             for d in block.documents:
-                row = {"doc_id": d.doc_id, "source": d.source, "metadata": d.metadata, "text": d.text}
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                _write_document_row(fh, d)
         written.append(chunks)
         with chunks.open("w", encoding="utf-8") as fh:
             for c in block.chunks:
@@ -587,6 +621,28 @@ class Index:
             _fsync(path)
         block.name = name
         block.checksums = {part: sha256(path) for part, path in zip(PARTS, paths, strict=True)}
+        record = self.path / f"{name}.{RECORD}"
+        written.append(record)
+        record.write_text(
+            json.dumps(
+                {
+                    "format_version": FORMAT_VERSION,
+                    "name": name,
+                    "checksums": block.checksums,
+                    "embedding_model": self.model,
+                    "dimension": self.dimension,
+                    "chunking": self.chunking,
+                    "store": self.vectors.kind,
+                    "terms_before": terms_before,
+                    "new_terms": len(block.new_terms),
+                    "replaces": list(block.replaces),
+                    "incomplete": dict(self.incomplete),
+                },
+                indent=1,
+            ),
+            "utf-8",
+        )
+        _fsync(record)
 
     def _write_manifest(self) -> dict[str, Any]:
         manifest = {
@@ -630,7 +686,7 @@ def _is_index_file(name: str) -> bool:
     """A name a journal may list: a segment part or a store file, never a path."""
     stem, _, part = name.partition(".")
     return Path(name).name == name and (
-        (SEGMENT_NAME.fullmatch(stem) is not None and part in PARTS)
+        (SEGMENT_NAME.fullmatch(stem) is not None and part in (*PARTS, RECORD))
         or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
     )
 
@@ -656,7 +712,7 @@ def referenced_files(manifest: Any) -> set[str]:
     for segment in manifest.get("segments") or []:
         name = segment.get("name") if isinstance(segment, dict) else None
         if isinstance(name, str) and SEGMENT_NAME.fullmatch(name):
-            names.update(f"{name}.{p}" for p in PARTS)
+            names.update(f"{name}.{p}" for p in (*PARTS, RECORD))
     store = manifest.get("store")
     ann = store.get("ann") if isinstance(store, dict) else None
     file = ann.get("file") if isinstance(ann, dict) else None

@@ -1,0 +1,185 @@
+"""Checking an index end to end, and rebuilding a lost or damaged manifest from the records
+each segment carries (its checksums, model and place in the vocabulary)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexCorruptError, InputError, RagError
+from rag.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    PARTS,
+    RECORD,
+    SEGMENT_NAME,
+    STORES,
+    Index,
+    _fsync,
+    sha256,
+)
+
+
+@dataclass
+class Repair:
+    """What ``repair_manifest`` found and did, for the user to read."""
+
+    kept: list[str] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (segment, why)
+    documents: int = 0
+    chunks: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"left out {name}: {why}" for name, why in self.left_out]
+        out.append(
+            f"Rebuilt {MANIFEST} from {len(self.kept)} segments: "
+            f"{self.documents} documents, {self.chunks} chunks."
+        )
+        return out
+
+
+def verify(path: Path) -> Index:
+    """Open the index reading every file and checking every checksum; damage raises."""
+    return Index.open(path)
+
+
+def repair_manifest(path: Path) -> Repair:
+    """Write a new manifest naming the intact segments whose records agree with each other.
+
+    A segment rewritten by a removal names the one it replaces, so an old copy left by an
+    interrupted run never brings removed documents back. Refuses, in one sentence, when
+    the index is intact or when what is left cannot make a consistent index.
+    """
+    if (path / MANIFEST).is_file():
+        try:
+            Index.open(path)
+        except RagError:
+            pass
+        else:
+            raise InputError(f"The index at {path} is intact; nothing to repair.")
+    records, report = _segment_records(path)
+    if not records:
+        raise IndexCorruptError(
+            f"No segment in {path} carries a record to rebuild from; rebuild the index with: "
+            f"rag ingest PATH --index {path} --rebuild."
+        )
+    replaced = {old for r in records.values() for old in r["replaces"]}
+    live = [r for name, r in sorted(records.items()) if name not in replaced]
+    first = live[0]
+    for r in live:
+        for key in ("embedding_model", "dimension", "chunking", "store"):
+            if r[key] != first[key]:
+                raise IndexCorruptError(
+                    f"The segments in {path} disagree on their {key.replace('_', ' ')}; "
+                    f"rebuild the index with: rag ingest PATH --index {path} --rebuild."
+                )
+    live.sort(key=lambda r: (r["terms_before"], r["name"]))
+    terms = 0
+    for r in live:
+        if r["new_terms"] and r["terms_before"] != terms:
+            raise IndexCorruptError(
+                f"Segments of {path} are missing (the vocabulary has a gap before {r['name']}); "
+                f"rebuild the index with: rag ingest PATH --index {path} --rebuild."
+            )
+        terms = max(terms, r["terms_before"] + r["new_terms"])
+    latest = max(live, key=lambda r: r["name"])
+    manifest = _manifest(first, live, latest["incomplete"], path)
+    tmp = path / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
+    _fsync(tmp)
+    os.replace(tmp, path / MANIFEST)
+    _fsync(path)
+    try:
+        index = Index.open(path)
+    except RagError as exc:
+        (path / MANIFEST).unlink(missing_ok=True)
+        raise IndexCorruptError(
+            f"The segments in {path} do not make a consistent index ({exc}); rebuild it with: "
+            f"rag ingest PATH --index {path} --rebuild."
+        ) from None
+    report.kept = [r["name"] for r in live]
+    report.documents, report.chunks = len(index.documents), len(index.chunks)
+    return report
+
+
+def _segment_records(path: Path) -> tuple[dict[str, dict[str, Any]], Repair]:
+    """Each segment's record whose four files match the checksums it lists."""
+    report = Repair()
+    records: dict[str, dict[str, Any]] = {}
+    for file in sorted(path.glob(f"seg-*.{RECORD}")):
+        name = file.name.split(".", 1)[0]
+        if not SEGMENT_NAME.fullmatch(name):
+            continue
+        try:
+            record = json.loads(file.read_text(encoding="utf-8"))
+            _check_record(record, name)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            report.left_out.append((name, f"its record is unreadable ({exc})"))
+            continue
+        damaged = [
+            part
+            for part in PARTS
+            if not (path / f"{name}.{part}").is_file()
+            or sha256(path / f"{name}.{part}") != record["checksums"][part]
+        ]
+        if damaged:
+            report.left_out.append((name, f"{', '.join(damaged)} missing or not matching its checksum"))
+            continue
+        records[name] = record
+    return records, report
+
+
+def _check_record(record: Any, name: str) -> None:
+    if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
+        raise ValueError("not a record of this format")
+    if record.get("name") != name or record.get("store") not in STORES:
+        raise ValueError("names another segment or store")
+    if set(record.get("checksums") or {}) != set(PARTS):
+        raise ValueError("no checksum for each file")
+    for key in ("terms_before", "new_terms", "dimension"):
+        if not isinstance(record.get(key), int):
+            raise TypeError(f"'{key}' is not a number")
+    if not isinstance(record.get("replaces"), list) or not isinstance(record.get("incomplete"), dict):
+        raise TypeError("'replaces' or 'incomplete' has the wrong type")
+
+
+def _manifest(
+    first: dict[str, Any], live: list[dict[str, Any]], incomplete: dict[str, int], path: Path
+) -> dict[str, Any]:
+    segments = []
+    doc_ids: set[str] = set()
+    chunks = 0
+    for r in live:
+        with (path / f"{r['name']}.documents.jsonl").open(encoding="utf-8") as fh:
+            ids = [json.loads(line)["doc_id"] for line in fh if line.strip()]
+        rows = int(np.load(path / f"{r['name']}.vectors.npy", mmap_mode="r", allow_pickle=False).shape[0])
+        segments.append(
+            {"name": r["name"], "documents": len(ids), "chunks": rows, "checksums": r["checksums"]}
+        )
+        doc_ids.update(ids)
+        chunks += rows
+    documents = len(doc_ids)
+    incomplete = {doc_id: saved for doc_id, saved in incomplete.items() if doc_id in doc_ids}
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedding_model": first["embedding_model"],
+        "dimension": first["dimension"],
+        "normalized": True,
+        "metric": "inner_product",
+        "chunking": first["chunking"],
+        # No saved approximate index is trusted after a repair: the store rebuilds its own.
+        "store": {"kind": first["store"], "options": {}},
+        "counts": {"documents": documents, "chunks": chunks, "segments": len(segments)},
+        "segments": segments,
+        "incomplete": incomplete,
+        "generation": 1,
+        "next_segment": max(int(r["name"][4:]) for r in live) + 1,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "repaired": True,
+    }
