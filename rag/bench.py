@@ -27,13 +27,13 @@ from tqdm import tqdm
 
 from rag.embedding import Embedder
 from rag.evaluation.gold import load_gold
-from rag.faiss_store import FaissVectors
 from rag.ingest import ingest, open_or_create
 from rag.loading import load_documents
 from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT, Settings
 from rag.splitting import split_document
-from rag.store import Block, Index
+from rag.storage import Block, Index
+from rag.storage.vectors.faiss import FaissVectors
 from rag.types import Chunk, Document
 
 GOLD_SETS = ("eval/gold/seeds.jsonl", "eval/gold/ungdc-china.jsonl")

@@ -26,7 +26,7 @@ def _settings(**flags: Any):
 
 def _pipeline(settings, announce: bool = True):
     from rag.pipeline import Pipeline, is_default_index
-    from rag.store import Index
+    from rag.storage import Index
 
     if announce and not Index.exists(settings.index_dir) and is_default_index(settings):
         click.echo(f"Building the seed index at {settings.index_dir} (first run)...", err=True)
@@ -110,7 +110,7 @@ def ingest(
     from rag.embedding import embedder_from
     from rag.ingest import ingest as run_ingest
     from rag.ingest import open_or_create
-    from rag.store import Index, check_new_index_folder, owned_names
+    from rag.storage import Index, check_new_index_folder, owned_names
 
     settings = _settings(
         index_dir=index_dir, embedding_model=embedding_model, store=store, ingest_batch=ingest_batch
@@ -118,7 +118,7 @@ def ingest(
     targets = list(paths) or [settings.seeds_dir]
     if rebuild or not Index.exists(settings.index_dir):
         # Refused before the model loads: a folder that is not an index, or a damaged one.
-        check_new_index_folder(settings.index_dir, owned_names(settings.store, settings.store_options()))
+        check_new_index_folder(settings.index_dir, owned_names(settings.store, settings.store_settings()))
     embedder = embedder_from(settings)
     index = open_or_create(
         settings.index_dir,
@@ -127,7 +127,7 @@ def ingest(
         settings.chunk_overlap,
         rebuild,
         settings.store,
-        settings.store_options(),
+        settings.store_settings(),
     )
     try:
         report = run_ingest(
@@ -230,7 +230,7 @@ def ask(
 def docs(index_dir: Path | None, as_json: bool) -> None:
     """List the documents in an index."""
     from rag.loading import printable
-    from rag.store import Index
+    from rag.storage import Index
 
     settings = _settings(index_dir=index_dir)
     index = Index.open(settings.index_dir)
@@ -267,7 +267,7 @@ def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
     """Drop documents (by source path or doc_id) and their chunks from an index."""
     from rag.ingest import remove_documents
     from rag.loading import printable
-    from rag.store import Index
+    from rag.storage import Index
 
     settings = _settings(index_dir=index_dir)
     index = Index.open(settings.index_dir)
@@ -285,8 +285,8 @@ def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
 )
 def verify(index_dir: Path | None, repair: bool) -> None:
     """Read every file of an index and check every checksum; --repair rebuilds its manifest."""
-    from rag.repair import repair_manifest
-    from rag.repair import verify as check
+    from rag.storage.repair import repair_manifest
+    from rag.storage.repair import verify as check
 
     settings = _settings(index_dir=index_dir)
     if repair:
@@ -457,7 +457,7 @@ def bench(
     from rag.embedding import embedder_from
     from rag.errors import InputError
     from rag.loading import Skipped, find_files
-    from rag.store import Index
+    from rag.storage import Index
 
     settings = _settings()
     try:

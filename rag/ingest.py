@@ -17,7 +17,7 @@ from rag.embedding import Embedder
 from rag.errors import InputError
 from rag.loading import Skipped, display_source, find_files, load_documents, printable
 from rag.splitting import iter_chunks
-from rag.store import Index, check_new_index_folder, owned_names
+from rag.storage import Index, check_new_index_folder, owned_names
 from rag.types import Chunk, Document
 
 
@@ -56,14 +56,14 @@ def open_or_create(
     overlap: int,
     rebuild: bool = False,
     store: str = "faiss",
-    store_options: dict[str, Any] | None = None,
+    store_settings: dict[str, Any] | None = None,
 ) -> Index:
     """The index at ``path``, or a new one on ``store`` (an existing index keeps its own)."""
     chunking = {"size": chunk_size, "overlap": overlap}
     if rebuild or not Index.exists(path):
         # Before any embedding: refuse a folder that is not an index, or a damaged one.
-        check_new_index_folder(path, owned_names(store, store_options))
-        index = Index(path, embedder.name, embedder.dimension, chunking, store, store_options)
+        check_new_index_folder(path, owned_names(store, store_settings))
+        index = Index(path, embedder.name, embedder.dimension, chunking, store, store_settings)
         index.start_afresh()
         return index
     index = Index.open(path, model=embedder.name)

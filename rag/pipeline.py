@@ -15,7 +15,7 @@ from rag.grounded import LLMGenerator
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, StatementRetriever, check_question
 from rag.settings import Settings
-from rag.store import FORMAT_VERSION, Index
+from rag.storage import FORMAT_VERSION, Index
 from rag.types import Answer
 
 GENERATORS = ("extractive", "local", "openai")
@@ -132,13 +132,13 @@ class Pipeline:
                 settings.chunk_overlap,
                 rebuild=older,
                 store=settings.store,
-                store_options=settings.store_options(),
+                store_settings=settings.store_settings(),
             )
             uploads = settings.home / "uploads"
             sources = [settings.seeds_dir] + ([uploads] if older and uploads.is_dir() else [])
             ingest(sources, index, embedder, settings.home, progress=False)
         secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
-        index = Index.open(settings.index_dir, model=embedder.name, store_options=secrets)
+        index = Index.open(settings.index_dir, model=embedder.name, store_settings=secrets)
         return cls(settings, index, embedder)
 
     def generator(self, name: str | None = None) -> Generator:

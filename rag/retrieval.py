@@ -15,7 +15,7 @@ from scipy import sparse
 
 from rag.embedding import Embedder
 from rag.errors import InputError
-from rag.store import Index
+from rag.storage import Index
 from rag.terms import TOKEN, Vocabulary, tokenize
 from rag.types import Document, Passage
 

@@ -62,11 +62,14 @@ class Settings:
     llm_max_retries: int = 2
     max_new_tokens: int = 160
 
-    def store_options(self) -> dict[str, Any]:
-        """What a new index's vector store is given (an existing index keeps its own)."""
-        if self.store == "qdrant":
-            return {"url": self.qdrant_url or None, "api_key": self.qdrant_api_key or None}
-        return {"ann_threshold": self.ann_threshold}
+    def store_settings(self) -> dict[str, Any]:
+        """Every vector store setting; a new index's store takes the ones its options name
+        (an existing index keeps its own)."""
+        return {
+            "ann_threshold": self.ann_threshold,
+            "url": self.qdrant_url or None,
+            "api_key": self.qdrant_api_key or None,
+        }
 
     def with_overrides(self, **overrides: Any) -> Settings:
         given = {k: v for k, v in overrides.items() if v is not None}

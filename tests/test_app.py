@@ -8,7 +8,7 @@ import pytest
 
 from rag.conversation import standalone_question
 from rag.pipeline import Pipeline, available_generators
-from rag.store import Index
+from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
 from ui.app import App, safe_name
 

@@ -15,7 +15,7 @@ from rag.evaluation.report import write_report
 from rag.evaluation.runner import evaluate
 from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT
-from rag.store import Index
+from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
 from tests.test_app import HOSTILE
 

@@ -14,7 +14,7 @@ from rag.cli import cli
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
 from rag.settings import SEEDS_DIR
-from rag.store import Index
+from rag.storage import Index
 from tests.conftest import WANG_YI
 from tests.fake_llm import FakeLLM, passage_containing
 

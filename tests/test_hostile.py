@@ -25,7 +25,7 @@ from rag.cli import cli
 from rag.loading import load_file
 from rag.settings import PROJECT_ROOT, SEEDS_DIR
 from rag.splitting import split_document
-from rag.store import Index
+from rag.storage import Index
 from tests.conftest import WANG_YI
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}

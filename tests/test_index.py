@@ -13,7 +13,7 @@ import pytest
 from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
 from rag.ingest import ingest, open_or_create, remove_documents
 from rag.settings import SEEDS_DIR
-from rag.store import Index
+from rag.storage import Index
 
 STORES = ["faiss", "qdrant"]
 

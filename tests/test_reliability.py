@@ -25,7 +25,8 @@ from rag.errors import IndexCorruptError
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
-from rag.store import Index
+from rag.storage import Index
+from rag.storage import manifest as storage_manifest
 from tests.conftest import WANG_YI
 from ui.app import App
 
@@ -103,11 +104,11 @@ def test_a_writer_killed_before_its_manifest_switch_leaves_the_index_as_it_was(
     index = Index.open(index_copy)
     index.remove({next(iter(index.documents))})
 
-    def die(self):
+    def die(path, manifest):
         raise SystemExit("killed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Index, "_write_manifest", die)
+        patched.setattr(storage_manifest, "write_manifest", die)
         with pytest.raises(SystemExit):
             index.save()
     assert {p.name.split(".")[0] for p in index_copy.glob("seg-*")} > _named(index_copy)

@@ -8,7 +8,7 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 from rag.errors import InputError
 from rag.ingest import ingest, open_or_create
 from rag.retrieval import BM25, Filters, HybridRetriever, StatementRetriever, tokenize
-from rag.store import Index
+from rag.storage import Index
 
 NEWS = "seeds/000_f2b96bbd7d06bdb1.txt"
 REMARKS = "seeds/003_3b78ed55776d1c96.txt"

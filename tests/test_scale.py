@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from rag.cli import cli
 from rag.embedding import load_embedder
-from rag.faiss_store import FaissVectors
 from rag.ingest import ingest, open_or_create
 from rag.retrieval import BM25
 from rag.settings import PROJECT_ROOT, SEEDS_DIR
-from rag.store import Index
+from rag.storage import Index
+from rag.storage.vectors.faiss import FaissOptions, FaissVectors
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
 
@@ -57,7 +57,7 @@ def test_small_batches_make_the_same_index_as_one_batch(tmp_path, embedder):
 
 def test_ivf_index_finds_what_exact_search_finds_and_respects_filters(tmp_path):
     vectors = _clustered(6000)
-    store = FaissVectors(64, tmp_path, ann_threshold=1000)
+    store = FaissVectors(64, tmp_path, None, FaissOptions(ann_threshold=1000))
     store.sync([vectors[:4000]])
     store.append(vectors[4000:])
     record = store.persist(tmp_path, "g000001")
@@ -74,19 +74,19 @@ def test_ivf_index_finds_what_exact_search_finds_and_respects_filters(tmp_path):
 
 def test_saved_ivf_index_is_reused_and_caught_up_after_an_unsaved_batch(tmp_path):
     vectors = _clustered(3000)
-    store = FaissVectors(64, tmp_path, ann_threshold=1000)
+    store = FaissVectors(64, tmp_path, None, FaissOptions(ann_threshold=1000))
     store.sync([vectors[:2500]])
     record = store.persist(tmp_path, "g000002")
     # Reopened with more committed rows than the saved IVF index holds (a run killed
     # after its last batch but before the final save): the missing rows are added.
-    reopened = FaissVectors(64, tmp_path, record, ann_threshold=1000)
+    reopened = FaissVectors(64, tmp_path, record, FaissOptions(ann_threshold=1000))
     reopened.sync([vectors[:2500], vectors[2500:]])
     assert reopened.ann is not None and reopened.ann.ntotal == 3000
     q = vectors[2900]
     assert reopened.search(q, 1)[1][0] == 2900
     # A damaged IVF file is not trusted: search falls back to exact until the next save.
     (tmp_path / record["ann"]["file"]).write_bytes(b"broken")
-    damaged = FaissVectors(64, tmp_path, record, ann_threshold=1000)
+    damaged = FaissVectors(64, tmp_path, record, FaissOptions(ann_threshold=1000))
     damaged.sync([vectors])
     assert damaged.ann is None and damaged.search(q, 1)[1][0] == 2900
 

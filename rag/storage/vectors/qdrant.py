@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +54,27 @@ def _client(folder: Path, url: str | None, api_key: str | None) -> Any:
     return _LOCAL_CLIENTS[where]
 
 
+@dataclass(frozen=True)
+class QdrantOptions:
+    url: str | None = None  # a Qdrant server; none: local mode inside the index folder
+    api_key: str | None = None  # never written to the manifest
+
+
 class QdrantVectors:
     kind = "qdrant"
+    Options = QdrantOptions
 
     def __init__(
         self,
         dimension: int,
         folder: Path,
         record: dict[str, Any] | None = None,
-        url: str | None = None,
-        api_key: str | None = None,
-        **_: Any,
+        options: QdrantOptions | None = None,
     ):
+        options = options or QdrantOptions()
         record = record or {}
-        self.url = url or record.get("url") or None
-        self.client = _client(folder, self.url, api_key)  # names the package when it is missing
+        self.url = options.url or record.get("url") or None
+        self.client = _client(folder, self.url, options.api_key)  # names the package when it is missing
         from qdrant_client import models
 
         self.models = models

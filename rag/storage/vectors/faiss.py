@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from rag.store import sha256, store_file
+from rag.storage.files import sha256
+from rag.storage.vectors import store_file
 
 # Measured with `rag bench` on a 2-core CPU (docs/scaling.md): exact search over 50,000
 # vectors takes about 5 ms; past that the IVF index keeps retrieval flat.
@@ -26,22 +28,28 @@ def ivf_lists(rows: int) -> int:
     return int(2 ** round(math.log2(max(64, 4 * math.sqrt(rows)))))
 
 
+@dataclass(frozen=True)
+class FaissOptions:
+    ann_threshold: int = ANN_THRESHOLD  # rows from which an IVF index answers searches
+    nprobe: int = NPROBE  # inverted lists searched per question
+
+
 class FaissVectors:
     kind = "faiss"
+    Options = FaissOptions
 
     def __init__(
         self,
         dimension: int,
         folder: Path,
         record: dict[str, Any] | None = None,
-        ann_threshold: int = ANN_THRESHOLD,
-        nprobe: int = NPROBE,
-        **_: Any,  # another store's options (a Qdrant key from the settings)
+        options: FaissOptions | None = None,
     ):
+        options = options or FaissOptions()
         self.dimension = dimension
         self.folder = folder
-        self.ann_threshold = int(ann_threshold)
-        self.nprobe = int(nprobe)
+        self.ann_threshold = int(options.ann_threshold)
+        self.nprobe = int(options.nprobe)
         self._blocks: list[np.ndarray] = []
         self._matrix: np.ndarray | None = np.zeros((0, dimension), dtype=np.float32)
         self.ntotal = 0

@@ -4,7 +4,6 @@ each segment carries (its checksums, model and place in the vocabulary)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,17 +12,10 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexCorruptError, InputError, RagError
-from rag.store import (
-    FORMAT_VERSION,
-    MANIFEST,
-    PARTS,
-    RECORD,
-    SEGMENT_NAME,
-    STORES,
-    Index,
-    _fsync,
-    sha256,
-)
+from rag.storage.files import sha256
+from rag.storage.index import Index
+from rag.storage.manifest import FORMAT_VERSION, MANIFEST, PARTS, RECORD, SEGMENT_NAME, write_manifest
+from rag.storage.vectors import STORES
 
 
 @dataclass
@@ -89,12 +81,7 @@ def repair_manifest(path: Path) -> Repair:
             )
         terms = max(terms, r["terms_before"] + r["new_terms"])
     latest = max(live, key=lambda r: r["name"])
-    manifest = _manifest(first, live, latest["incomplete"], path)
-    tmp = path / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
-    _fsync(tmp)
-    os.replace(tmp, path / MANIFEST)
-    _fsync(path)
+    write_manifest(path, _manifest(first, live, latest["incomplete"], path))
     try:
         index = Index.open(path)
     except RagError as exc:

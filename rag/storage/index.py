@@ -1,0 +1,355 @@
+"""The on-disk index: append-only segments of documents, chunks, vectors and term counts
+under one manifest. Each ingestion batch is one segment, committed by replacing the
+manifest, so a killed writer loses at most the batch it was writing."""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
+from rag.storage import manifest as mf
+from rag.storage.files import sha256
+from rag.storage.segments import Block, read_segment, write_segment
+from rag.storage.vectors import VectorStore, make_vector_store, store_file
+from rag.terms import Vocabulary, stack_rows
+from rag.types import Chunk, Document
+
+
+class Index:
+    """Documents, their chunks and one vector per chunk; row ``i`` is ``chunks[i]``."""
+
+    def __init__(
+        self,
+        path: Path,
+        model: str,
+        dimension: int,
+        chunking: dict[str, int],
+        store: str = "faiss",
+        store_settings: dict[str, Any] | None = None,
+        store_record: dict[str, Any] | None = None,
+    ):
+        self.path = path
+        self.model = model
+        self.dimension = dimension
+        self.chunking = chunking
+        self.documents: dict[str, Document] = {}
+        self.chunks: list[Chunk] = []
+        self.blocks: list[Block] = []
+        self.vocabulary = Vocabulary()
+        self.vectors: VectorStore = make_vector_store(
+            store, dimension, path, store_record, store_settings or {}
+        )
+        self._generation = 0
+        self._next_segment = 1
+        self._version = 0  # bumps on every change, so derived tables know to rebuild
+        self._stale_store = False  # rows renumbered by a removal: rebuild the vector store
+        self._store_record = store_record
+        # Documents whose chunks are only partly saved (a long one split over batches):
+        # doc_id -> chunks saved so far, so an interrupted ingestion continues from there.
+        self.incomplete: dict[str, int] = {}
+        # Every file the manifest on disk names: the only files a commit may delete.
+        self._on_disk: set[str] = set()
+
+    # -- reading -----------------------------------------------------------------------
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return (path / mf.MANIFEST).is_file()
+
+    @staticmethod
+    def format_of(path: Path) -> int | None:
+        version = mf.peek(path).get("format_version")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+    @classmethod
+    def open(
+        cls, path: Path, model: str | None = None, store_settings: dict[str, Any] | None = None
+    ) -> Index:
+        """Open an index; refuse, in one sentence, a different embedding model or damage."""
+        for attempt in range(3):
+            try:
+                return cls._open(path, model, store_settings)
+            except FileNotFoundError:
+                # A writer replaced a segment between our reading the manifest and its files.
+                if attempt == 2 or not cls.exists(path):
+                    raise IndexCorruptError(
+                        f"The index at {path} lost files while being read; "
+                        f"rebuild it with: rag ingest PATH --index {path} --rebuild."
+                    ) from None
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(cls, path: Path, model: str | None, store_settings: dict[str, Any] | None) -> Index:
+        if not cls.exists(path):
+            if mf.orphan_segments(path):
+                raise mf.no_manifest(path)
+            raise IndexNotFoundError(
+                f"There is no index at {path}; build one with: rag ingest PATH --index {path}"
+            )
+        fix = f"rebuild it with: rag ingest PATH --index {path} --rebuild"
+        manifest = mf.read_manifest(path)
+        if manifest.get("format_version") != mf.FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"The index at {path} has format {manifest.get('format_version')}, "
+                f"this version reads {mf.FORMAT_VERSION}; {fix}."
+            )
+        if model is not None and manifest["embedding_model"] != model:
+            raise ModelMismatchError(
+                f"The index at {path} was built with the embedding model "
+                f"'{manifest['embedding_model']}', not '{model}'; query it with that model "
+                "or build a new index with this one."
+            )
+        record = manifest["store"]
+        settings = {**(record.get("options") or {}), **(store_settings or {})}
+        index = cls(
+            path,
+            manifest["embedding_model"],
+            manifest["dimension"],
+            manifest["chunking"],
+            record["kind"],
+            settings,
+            record,
+        )
+        index._generation, index._next_segment = manifest["generation"], manifest["next_segment"]
+        index.incomplete = dict(manifest.get("incomplete", {}))
+        index._on_disk = mf.referenced_files(manifest)
+        for segment in manifest["segments"]:
+            index._attach(index._read_checked(segment, fix))
+        if (
+            len(index.chunks) != manifest["counts"]["chunks"]
+            or not index.incomplete.keys() <= index.documents.keys()
+        ):
+            raise IndexCorruptError(
+                f"The index at {path} has segments that do not match its manifest; {fix}."
+            )
+        index.vectors.sync([b.vectors for b in index.blocks])
+        # The tables live as long as the process: keep the collector from walking them
+        # again and again (at 200,000 chunks a full collection pauses a question ~50 ms).
+        gc.freeze()
+        return index
+
+    def _read_checked(self, segment: dict[str, Any], fix: str) -> Block:
+        for part, expected in segment["checksums"].items():
+            file = self.path / f"{segment['name']}.{part}"
+            if not file.is_file():
+                raise FileNotFoundError(file)
+            if sha256(file) != expected:
+                raise IndexCorruptError(
+                    f"The index file {file} is missing or does not match its checksum; {fix}."
+                )
+        texts = {doc_id: doc.text for doc_id, doc in self.documents.items()}
+        try:
+            block = read_segment(self.path, segment["name"], texts, len(self.vocabulary), self.dimension)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"The index at {self.path} is damaged ({exc}); {fix}.") from None
+        block.checksums = dict(segment["checksums"])
+        return block
+
+    def _attach(self, block: Block, counted: bool = False) -> None:
+        if not counted:
+            self.vocabulary.extend(block.new_terms)
+        self.blocks.append(block)
+        for doc in block.documents:
+            self.documents[doc.doc_id] = doc
+        self.chunks.extend(block.chunks)
+
+    def by_source(self) -> dict[str, str]:
+        return {doc.source: doc_id for doc_id, doc in self.documents.items()}
+
+    def search(
+        self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Inner-product search; ``allowed`` restricts it to those chunk rows."""
+        n = min(n, len(self.chunks) if allowed is None else len(allowed))
+        if n <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return self.vectors.search(np.asarray(query, dtype=np.float32).ravel(), n, allowed)
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.vectors.vectors_of(np.asarray(rows, dtype=np.int64))
+
+    def term_counts(self) -> tuple[sparse.csr_matrix, list[str]]:
+        """Every row's term counts (rows are chunks, columns the vocabulary's terms)."""
+        return stack_rows([b.counts for b in self.blocks], len(self.vocabulary)), self.vocabulary.terms
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def store(self) -> str:
+        return self.vectors.kind
+
+    # -- changing ----------------------------------------------------------------------
+
+    def add_batch(
+        self,
+        documents: list[Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        incomplete: dict[str, int | None] | None = None,
+    ) -> None:
+        """Add chunks and their vectors as one new (unsaved) segment, with the documents
+        that start in it; ``incomplete`` records, per document, how many of its chunks are
+        saved when it continues in a later batch (None once it is whole)."""
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError("one vector per chunk, of the index's dimension")
+        known = self.documents.keys() | {d.doc_id for d in documents}
+        if any(c.doc_id not in known for c in chunks):
+            raise ValueError("every chunk's document is in the index or in the batch")
+        counts, new_terms = self.vocabulary.count(c.text for c in chunks)
+        self.add_rows(Block(list(documents), list(chunks), vectors, counts, new_terms), counted=True)
+        for doc_id, saved in (incomplete or {}).items():
+            if saved is None:
+                self.incomplete.pop(doc_id, None)
+            else:
+                self.incomplete[doc_id] = saved
+
+    def add_rows(self, block: Block, counted: bool = False) -> None:
+        """Add a prepared, unsaved segment; ``counted``: its terms are in the vocabulary."""
+        block.vectors = np.ascontiguousarray(block.vectors, dtype=np.float32)
+        self._attach(block, counted)
+        self.vectors.append(block.vectors)
+        self._version += 1
+
+    def remove(self, doc_ids: set[str]) -> int:
+        """Drop documents and their chunks; returns how many chunks went."""
+        doc_ids = doc_ids & self.documents.keys()
+        if not doc_ids:
+            return 0
+        removed = 0
+        for i, block in enumerate(self.blocks):
+            keep = np.array([c.doc_id not in doc_ids for c in block.chunks], dtype=bool)
+            if keep.all() and not any(d.doc_id in doc_ids for d in block.documents):
+                continue
+            removed += int((~keep).sum())
+            # A rewritten segment keeps the terms it introduced, so column numbers stay put.
+            self.blocks[i] = Block(
+                [d for d in block.documents if d.doc_id not in doc_ids],
+                [c for c, k in zip(block.chunks, keep, strict=True) if k],
+                np.ascontiguousarray(block.vectors[keep]),
+                block.counts[keep],
+                block.new_terms,
+                replaces=(block.name,) if block.name else block.replaces,
+            )
+        for doc_id in doc_ids:
+            del self.documents[doc_id]
+            self.incomplete.pop(doc_id, None)
+        self.chunks = [c for b in self.blocks for c in b.chunks]
+        self.vectors.sync([b.vectors for b in self.blocks], renumbered=True)
+        self._stale_store = True
+        self._version += 1
+        return removed
+
+    def commit(self, persist_store: bool = False) -> None:
+        """Write the unsaved segments and switch the manifest to them, in one rename;
+        ``persist_store`` also brings the vector store's own files up to date.
+
+        Before writing, a journal names every file this commit may create; afterwards only
+        files that the previous manifest or a journal named, and the new manifest does not,
+        are deleted. Nothing else in the folder is ever touched.
+        """
+        mf.check_new_index_folder(self.path, self.vectors.files())
+        written: list[Path] = []
+        with mf.commit_lock(self.path):
+            try:
+                mf.check_generation(self.path, self._generation)
+                leftovers = mf.journal_names(self.path)
+                unsaved = [b for b in self.blocks if b.name is None]
+                names = [f"seg-{self._next_segment + i:06d}" for i in range(len(unsaved))]
+                tag = f"g{self._generation + 1:06d}"
+                planned = {f"{n}.{p}" for n in names for p in (*mf.PARTS, mf.RECORD)} | {store_file(tag)}
+                mf.write_journal(self.path, leftovers | planned)
+                self._write_segments(unsaved, names, written)
+                if persist_store or self._stale_store or self._store_record is None:
+                    self._store_record = self.vectors.persist(self.path, tag)
+                manifest = self._manifest()
+                mf.write_manifest(self.path, manifest)
+                self._generation += 1
+                written.clear()
+                self._stale_store = False
+                now = mf.referenced_files(manifest)
+                mf.delete(self.path, (self._on_disk | leftovers | planned) - now)
+                self._on_disk = now
+                mf.clear_journal(self.path)
+            except OSError as exc:
+                for path in written:
+                    path.unlink(missing_ok=True)
+                for block in self.blocks:
+                    if block.name and not (self.path / f"{block.name}.{mf.PARTS[0]}").exists():
+                        block.name = None
+                raise InputError(
+                    f"Could not write the index at {self.path} ({exc.strerror or exc}); "
+                    "everything saved before this batch is intact."
+                ) from None
+
+    def _write_segments(self, unsaved: list[Block], names: list[str], written: list[Path]) -> None:
+        terms_before, total = {}, 0
+        for block in self.blocks:
+            terms_before[id(block)] = total
+            total += len(block.new_terms)
+        for block, name in zip(unsaved, names, strict=True):
+            self._next_segment = int(name[4:]) + 1
+            record = {
+                "format_version": mf.FORMAT_VERSION,
+                "embedding_model": self.model,
+                "dimension": self.dimension,
+                "chunking": self.chunking,
+                "store": self.vectors.kind,
+                "terms_before": terms_before[id(block)],
+                "new_terms": len(block.new_terms),
+                "replaces": list(block.replaces),
+                "incomplete": dict(self.incomplete),
+            }
+            write_segment(self.path, block, name, written, record)
+
+    def save(self) -> None:
+        """Commit, with the vector store's own files (an approximate index) up to date."""
+        self.commit(persist_store=True)
+
+    def start_afresh(self) -> None:
+        """Let the next commit replace whatever index is on disk (``--rebuild``); the old
+        index's files, as its manifest names them, go once the new manifest is in place."""
+        mf.check_new_index_folder(self.path, self.vectors.files())
+        found = mf.peek(self.path)
+        generation, following = found.get("generation"), found.get("next_segment")
+        self._generation = generation if isinstance(generation, int) else 0
+        self._next_segment = following if isinstance(following, int) else 1
+        self._on_disk = mf.referenced_files(found)
+
+    def _manifest(self) -> dict[str, Any]:
+        return {
+            "format_version": mf.FORMAT_VERSION,
+            "embedding_model": self.model,
+            "dimension": self.dimension,
+            "normalized": True,
+            "metric": "inner_product",
+            "chunking": self.chunking,
+            "store": self._store_record,
+            "counts": {
+                "documents": len(self.documents),
+                "chunks": len(self.chunks),
+                "segments": len(self.blocks),
+            },
+            "segments": [
+                {
+                    "name": b.name,
+                    "documents": len(b.documents),
+                    "chunks": len(b.chunks),
+                    "checksums": b.checksums,
+                }
+                for b in self.blocks
+            ],
+            "incomplete": dict(self.incomplete),
+            "generation": self._generation + 1,
+            "next_segment": self._next_segment,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }

@@ -1,0 +1,218 @@
+"""The manifest: the one file that says which segments make the index, read and validated,
+written in one rename; the journal a commit writes first; the files cleanup may touch."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexCorruptError, InputError
+from rag.storage.files import replace_durably
+from rag.storage.vectors import STORES
+
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+JOURNAL = ".pending.json"  # names the files a commit may write before its manifest names them
+PARTS = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "terms.npz")
+# Each segment also carries its own record (checksums, model, place in the vocabulary), so
+# a lost manifest can be rebuilt from the segments alone (rag/storage/repair.py).
+RECORD = "record.json"
+SEGMENT_NAME = re.compile(r"seg-\d{6}")
+LEGACY_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.faiss")  # format 1, one set per index
+OURS = (LOCK, JOURNAL, f".{JOURNAL}.tmp", f".{MANIFEST}.tmp")  # fixed names only we write
+
+
+def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
+    """The manifest, checked for every key and type a reader relies on."""
+    fix = (
+        f"rebuild its manifest with: rag verify --repair --index {path}, "
+        f"or rebuild the index with: rag ingest PATH --index {path} --rebuild"
+    )
+
+    def fail(what: str) -> IndexCorruptError:
+        return IndexCorruptError(f"The index manifest at {path} is damaged ({what}); {fix}.")
+
+    def need(mapping: Any, key: str, kind: type, where: str = "") -> Any:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise fail(f"'{where}{key}' is missing or not a {kind.__name__}")
+        return value
+
+    if not isinstance(manifest, dict):
+        raise fail("not a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return manifest  # another format: the caller says which and what to do
+    need(manifest, "embedding_model", str)
+    if need(manifest, "dimension", int) <= 0:
+        raise fail("'dimension' is not positive")
+    chunking = need(manifest, "chunking", dict)
+    need(chunking, "size", int, "chunking.")
+    need(chunking, "overlap", int, "chunking.")
+    if need(manifest, "store", dict).get("kind") not in STORES:
+        raise fail(f"'store.kind' is not one of {', '.join(STORES)}")
+    need(need(manifest, "counts", dict), "chunks", int, "counts.")
+    need(manifest, "generation", int)
+    need(manifest, "next_segment", int)
+    for segment in need(manifest, "segments", list):
+        name = need(segment, "name", str, "segments[].")
+        if not SEGMENT_NAME.fullmatch(name):
+            raise fail(f"segment name '{name}' is not of the form seg-NNNNNN")
+        checksums = need(segment, "checksums", dict, "segments[].")
+        if set(checksums) != set(PARTS) or not all(isinstance(v, str) for v in checksums.values()):
+            raise fail(f"segment {name} does not list a checksum for each of its files")
+    incomplete = manifest.get("incomplete", {})
+    if not isinstance(incomplete, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in incomplete.items()
+    ):
+        raise fail("'incomplete' is not a table of document ids and chunk counts")
+    return manifest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the index at ``path``, validated; damage is one sentence."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"The index manifest at {path} is unreadable ({exc}); rebuild the index with: "
+            f"rag ingest PATH --index {path} --rebuild."
+        ) from None
+    return validate_manifest(manifest, path)
+
+
+def peek(path: Path) -> dict[str, Any]:
+    """The manifest as found, unvalidated, or {} (for format checks and a rebuild)."""
+    with contextlib.suppress(OSError, ValueError):
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(manifest, dict):
+            return manifest
+    return {}
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    replace_durably(path / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def commit_lock(path: Path) -> Iterator[None]:
+    """Held for a whole commit, so two writers never interleave their files."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        lock_file = open(path / LOCK, "w")  # noqa: SIM115 - held for the whole commit
+    except OSError as exc:
+        raise InputError(f"Cannot write the index folder {path} ({exc.strerror}).") from None
+    with lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
+
+
+def check_generation(path: Path, expected: int) -> None:
+    """Refuse to commit over an index another process changed since this one read it."""
+    if not (path / MANIFEST).is_file():
+        return
+    on_disk = peek(path).get("generation", -1)
+    if on_disk != expected:
+        raise InputError(
+            f"The index at {path} was changed by another process while this one was "
+            "working; run the command again."
+        )
+
+
+def check_new_index_folder(path: Path, ours: Iterable[str] = ()) -> None:
+    """Refuse to start an index in a folder that holds anything but a (new) index: cleanup
+    would otherwise meet files that are not ours, and segments without a manifest are a
+    damaged index to repair, not a place to start over. ``ours``: names this index's
+    vector store has already made there."""
+    if (path / MANIFEST).is_file():
+        return
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} is a file, not a folder; give --index a new or empty folder.")
+    try:
+        names = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    except OSError as exc:
+        raise InputError(f"Cannot read the index folder {path} ({exc.strerror or exc}).") from None
+    names -= {*OURS, *ours}
+    names -= journal_names(path)  # files of a first commit that was killed: ours to replace
+    if orphan_segments(path):
+        raise no_manifest(path)
+    if names:
+        raise InputError(
+            f"{path} is not empty and holds no index; give --index a new or empty folder "
+            "(nothing in it was changed)."
+        )
+
+
+def orphan_segments(folder: Path) -> list[str]:
+    """Segment files in a folder without a manifest, other than a killed first commit's."""
+    try:
+        names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    except OSError:
+        return []
+    return sorted(n for n in names - journal_names(folder) if SEGMENT_NAME.match(n))
+
+
+def no_manifest(path: Path) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The folder {path} holds index segments but no {MANIFEST}, so the index is damaged; "
+        f"rebuild its manifest with: rag verify --repair --index {path}."
+    )
+
+
+def is_index_file(name: str) -> bool:
+    """A name a journal may list: a segment part or a store file, never a path."""
+    stem, _, part = name.partition(".")
+    return Path(name).name == name and (
+        (SEGMENT_NAME.fullmatch(stem) is not None and part in (*PARTS, RECORD))
+        or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
+    )
+
+
+def journal_names(folder: Path) -> set[str]:
+    """Files a killed commit may have left: named by its journal, never guessed."""
+    try:
+        names = json.loads((folder / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(names, list):
+        return set()
+    return {n for n in names if isinstance(n, str) and is_index_file(n)}
+
+
+def write_journal(folder: Path, names: set[str]) -> None:
+    replace_durably(folder / JOURNAL, json.dumps(sorted(names)))
+
+
+def clear_journal(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / JOURNAL).unlink()
+
+
+def referenced_files(manifest: Any) -> set[str]:
+    """The files in the index folder that a manifest (of any format we wrote) names."""
+    if not isinstance(manifest, dict):
+        return set()
+    names: set[str] = set()
+    if manifest.get("format_version") == 1:
+        names.update(LEGACY_FILES)
+    for segment in manifest.get("segments") or []:
+        name = segment.get("name") if isinstance(segment, dict) else None
+        if isinstance(name, str) and SEGMENT_NAME.fullmatch(name):
+            names.update(f"{name}.{p}" for p in (*PARTS, RECORD))
+    store = manifest.get("store")
+    ann = store.get("ann") if isinstance(store, dict) else None
+    file = ann.get("file") if isinstance(ann, dict) else None
+    if isinstance(file, str) and is_index_file(file):
+        names.add(file)
+    return names
+
+
+def delete(folder: Path, names: Iterable[str]) -> None:
+    for name in names:
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()

@@ -1,0 +1,109 @@
+"""Segments: the append-only files one ingestion batch is saved as (documents, chunks,
+vectors, term counts) and the record each carries, read and written with checksums."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from rag.storage.files import fsync, read_jsonl, sha256
+from rag.storage.manifest import PARTS, RECORD
+from rag.types import Chunk, Document
+
+
+@dataclass
+class Block:
+    """The rows one segment holds (or will hold, once written: ``name`` is None until then)."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    counts: sparse.csr_matrix
+    new_terms: list[str]
+    name: str | None = None
+    checksums: dict[str, str] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()  # the saved segments this one is a rewrite of
+
+
+def read_segment(folder: Path, name: str, texts: dict[str, str], vocabulary: int, dimension: int) -> Block:
+    """A saved segment; ``texts`` holds the text of documents saved in earlier segments
+    (a long document's later chunks sit in later segments than the document itself), and
+    ``vocabulary`` the number of terms the earlier segments introduced."""
+    documents = [
+        Document(row["doc_id"], row["source"], row["text"], row["metadata"])
+        for row in read_jsonl(folder / f"{name}.documents.jsonl")
+    ]
+    texts = {**texts, **{d.doc_id: d.text for d in documents}}
+    chunks = [
+        Chunk(
+            row["chunk_id"],
+            row["doc_id"],
+            row["start"],
+            row["end"],
+            texts[row["doc_id"]][row["start"] : row["end"]],
+        )
+        for row in read_jsonl(folder / f"{name}.chunks.jsonl")
+    ]
+    vectors = np.load(folder / f"{name}.vectors.npy", mmap_mode="r", allow_pickle=False)
+    with np.load(folder / f"{name}.terms.npz", allow_pickle=False) as terms:
+        new_terms = [str(t) for t in terms["new_terms"]]
+        counts = sparse.csr_matrix(
+            (terms["data"], terms["indices"], terms["indptr"]),
+            shape=(len(chunks), vocabulary + len(new_terms)),
+        )
+    if vectors.shape != (len(chunks), dimension):
+        raise ValueError(f"segment {name} has {vectors.shape[0]} vectors for {len(chunks)} chunks")
+    return Block(documents, chunks, vectors, counts, new_terms, name)
+
+
+def write_segment(folder: Path, block: Block, name: str, written: list[Path], record: dict[str, Any]) -> None:
+    """Write a segment's four files and its record (``record`` plus the checksums), noting
+    each path in ``written`` before it is opened, so a failed commit can remove them."""
+    paths = [folder / f"{name}.{part}" for part in PARTS]
+    docs, chunks, vectors, terms = paths
+    written.append(docs)
+    with docs.open("w", encoding="utf-8") as fh:
+        for d in block.documents:
+            _write_document_row(fh, d)
+    written.append(chunks)
+    with chunks.open("w", encoding="utf-8") as fh:
+        for c in block.chunks:
+            fh.write(json.dumps({"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end}))
+            fh.write("\n")
+    written.append(vectors)
+    with vectors.open("wb") as fh:
+        np.save(fh, np.ascontiguousarray(block.vectors, dtype=np.float32), allow_pickle=False)
+    written.append(terms)
+    counts = block.counts
+    with terms.open("wb") as fh:
+        np.savez(
+            fh,
+            data=counts.data.astype(np.float32),
+            indices=counts.indices.astype(np.int32),
+            indptr=counts.indptr.astype(np.int64),
+            new_terms=np.array(block.new_terms, dtype=str),
+        )
+    for path in paths:
+        fsync(path)
+    block.name = name
+    block.checksums = {part: sha256(path) for part, path in zip(PARTS, paths, strict=True)}
+    own = folder / f"{name}.{RECORD}"
+    written.append(own)
+    own.write_text(json.dumps({**record, "name": name, "checksums": block.checksums}, indent=1), "utf-8")
+    fsync(own)
+
+
+def _write_document_row(fh: Any, doc: Document) -> None:
+    """One JSON line per document, its text encoded a slice at a time: a 200 MB statement
+    is never held a second time as one JSON string."""
+    head = {"doc_id": doc.doc_id, "source": doc.source, "metadata": doc.metadata}
+    fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "text": "')
+    step = 1 << 20
+    for start in range(0, len(doc.text), step):
+        fh.write(json.dumps(doc.text[start : start + step], ensure_ascii=False)[1:-1])
+    fh.write('"}\n')
