@@ -5,18 +5,17 @@ manifest, so a killed writer loses at most the batch it was writing."""
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
+from rag.errors import IndexCorruptError
 from rag.storage import manifest as mf
-from rag.storage.files import sha256
-from rag.storage.segments import Block, read_segment, write_segment
-from rag.storage.vectors import VectorStore, make_vector_store, store_file
+from rag.storage.ledger import Ledger
+from rag.storage.segments import Block, read_checked_segment
+from rag.storage.vectors import VectorStore, make_vector_store
 from rag.terms import Vocabulary, stack_rows
 from rag.types import Chunk, Document
 
@@ -45,16 +44,11 @@ class Index:
         self.vectors: VectorStore = make_vector_store(
             store, dimension, path, store_record, store_settings or {}
         )
-        self._generation = 0
-        self._next_segment = 1
+        self.ledger = Ledger(path, store_record)
         self._version = 0  # bumps on every change, so derived tables know to rebuild
-        self._stale_store = False  # rows renumbered by a removal: rebuild the vector store
-        self._store_record = store_record
         # Documents whose chunks are only partly saved (a long one split over batches):
         # doc_id -> chunks saved so far, so an interrupted ingestion continues from there.
         self.incomplete: dict[str, int] = {}
-        # Every file the manifest on disk names: the only files a commit may delete.
-        self._on_disk: set[str] = set()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -86,25 +80,7 @@ class Index:
 
     @classmethod
     def _open(cls, path: Path, model: str | None, store_settings: dict[str, Any] | None) -> Index:
-        if not cls.exists(path):
-            if mf.orphan_segments(path):
-                raise mf.no_manifest(path)
-            raise IndexNotFoundError(
-                f"There is no index at {path}; build one with: rag ingest PATH --index {path}"
-            )
-        fix = f"rebuild it with: rag ingest PATH --index {path} --rebuild"
-        manifest = mf.read_manifest(path)
-        if manifest.get("format_version") != mf.FORMAT_VERSION:
-            raise IndexCorruptError(
-                f"The index at {path} has format {manifest.get('format_version')}, "
-                f"this version reads {mf.FORMAT_VERSION}; {fix}."
-            )
-        if model is not None and manifest["embedding_model"] != model:
-            raise ModelMismatchError(
-                f"The index at {path} was built with the embedding model "
-                f"'{manifest['embedding_model']}', not '{model}'; query it with that model "
-                "or build a new index with this one."
-            )
+        manifest = mf.read_for_opening(path, model)
         record = manifest["store"]
         settings = {**(record.get("options") or {}), **(store_settings or {})}
         index = cls(
@@ -116,42 +92,23 @@ class Index:
             settings,
             record,
         )
-        index._generation, index._next_segment = manifest["generation"], manifest["next_segment"]
+        index.ledger.follow(manifest)
         index.incomplete = dict(manifest.get("incomplete", {}))
-        index._on_disk = mf.referenced_files(manifest)
         for segment in manifest["segments"]:
-            index._attach(index._read_checked(segment, fix))
+            texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
+            index._attach(read_checked_segment(path, segment, texts, len(index.vocabulary), index.dimension))
         if (
             len(index.chunks) != manifest["counts"]["chunks"]
             or not index.incomplete.keys() <= index.documents.keys()
         ):
             raise IndexCorruptError(
-                f"The index at {path} has segments that do not match its manifest; {fix}."
+                f"The index at {path} has segments that do not match its manifest; {mf.rebuild_hint(path)}."
             )
         index.vectors.sync([b.vectors for b in index.blocks])
         # The tables live as long as the process: keep the collector from walking them
         # again and again (at 200,000 chunks a full collection pauses a question ~50 ms).
         gc.freeze()
         return index
-
-    def _read_checked(self, segment: dict[str, Any], fix: str) -> Block:
-        for part, expected in segment["checksums"].items():
-            file = self.path / f"{segment['name']}.{part}"
-            if not file.is_file():
-                raise FileNotFoundError(file)
-            if sha256(file) != expected:
-                raise IndexCorruptError(
-                    f"The index file {file} is missing or does not match its checksum; {fix}."
-                )
-        texts = {doc_id: doc.text for doc_id, doc in self.documents.items()}
-        try:
-            block = read_segment(self.path, segment["name"], texts, len(self.vocabulary), self.dimension)
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"The index at {self.path} is damaged ({exc}); {fix}.") from None
-        block.checksums = dict(segment["checksums"])
-        return block
 
     def _attach(self, block: Block, counted: bool = False) -> None:
         if not counted:
@@ -245,71 +202,14 @@ class Index:
             self.incomplete.pop(doc_id, None)
         self.chunks = [c for b in self.blocks for c in b.chunks]
         self.vectors.sync([b.vectors for b in self.blocks], renumbered=True)
-        self._stale_store = True
+        self.ledger.stale_store = True
         self._version += 1
         return removed
 
     def commit(self, persist_store: bool = False) -> None:
-        """Write the unsaved segments and switch the manifest to them, in one rename;
-        ``persist_store`` also brings the vector store's own files up to date.
-
-        Before writing, a journal names every file this commit may create; afterwards only
-        files that the previous manifest or a journal named, and the new manifest does not,
-        are deleted. Nothing else in the folder is ever touched.
-        """
-        mf.check_new_index_folder(self.path, self.vectors.files())
-        written: list[Path] = []
-        with mf.commit_lock(self.path):
-            try:
-                mf.check_generation(self.path, self._generation)
-                leftovers = mf.journal_names(self.path)
-                unsaved = [b for b in self.blocks if b.name is None]
-                names = [f"seg-{self._next_segment + i:06d}" for i in range(len(unsaved))]
-                tag = f"g{self._generation + 1:06d}"
-                planned = {f"{n}.{p}" for n in names for p in (*mf.PARTS, mf.RECORD)} | {store_file(tag)}
-                mf.write_journal(self.path, leftovers | planned)
-                self._write_segments(unsaved, names, written)
-                if persist_store or self._stale_store or self._store_record is None:
-                    self._store_record = self.vectors.persist(self.path, tag)
-                manifest = self._manifest()
-                mf.write_manifest(self.path, manifest)
-                self._generation += 1
-                written.clear()
-                self._stale_store = False
-                now = mf.referenced_files(manifest)
-                mf.delete(self.path, (self._on_disk | leftovers | planned) - now)
-                self._on_disk = now
-                mf.clear_journal(self.path)
-            except OSError as exc:
-                for path in written:
-                    path.unlink(missing_ok=True)
-                for block in self.blocks:
-                    if block.name and not (self.path / f"{block.name}.{mf.PARTS[0]}").exists():
-                        block.name = None
-                raise InputError(
-                    f"Could not write the index at {self.path} ({exc.strerror or exc}); "
-                    "everything saved before this batch is intact."
-                ) from None
-
-    def _write_segments(self, unsaved: list[Block], names: list[str], written: list[Path]) -> None:
-        terms_before, total = {}, 0
-        for block in self.blocks:
-            terms_before[id(block)] = total
-            total += len(block.new_terms)
-        for block, name in zip(unsaved, names, strict=True):
-            self._next_segment = int(name[4:]) + 1
-            record = {
-                "format_version": mf.FORMAT_VERSION,
-                "embedding_model": self.model,
-                "dimension": self.dimension,
-                "chunking": self.chunking,
-                "store": self.vectors.kind,
-                "terms_before": terms_before[id(block)],
-                "new_terms": len(block.new_terms),
-                "replaces": list(block.replaces),
-                "incomplete": dict(self.incomplete),
-            }
-            write_segment(self.path, block, name, written, record)
+        """Write the unsaved segments and switch the manifest to them (see ``Ledger``);
+        ``persist_store`` also brings the vector store's own files up to date."""
+        self.ledger.commit(self, persist_store)
 
     def save(self) -> None:
         """Commit, with the vector store's own files (an approximate index) up to date."""
@@ -319,37 +219,4 @@ class Index:
         """Let the next commit replace whatever index is on disk (``--rebuild``); the old
         index's files, as its manifest names them, go once the new manifest is in place."""
         mf.check_new_index_folder(self.path, self.vectors.files())
-        found = mf.peek(self.path)
-        generation, following = found.get("generation"), found.get("next_segment")
-        self._generation = generation if isinstance(generation, int) else 0
-        self._next_segment = following if isinstance(following, int) else 1
-        self._on_disk = mf.referenced_files(found)
-
-    def _manifest(self) -> dict[str, Any]:
-        return {
-            "format_version": mf.FORMAT_VERSION,
-            "embedding_model": self.model,
-            "dimension": self.dimension,
-            "normalized": True,
-            "metric": "inner_product",
-            "chunking": self.chunking,
-            "store": self._store_record,
-            "counts": {
-                "documents": len(self.documents),
-                "chunks": len(self.chunks),
-                "segments": len(self.blocks),
-            },
-            "segments": [
-                {
-                    "name": b.name,
-                    "documents": len(b.documents),
-                    "chunks": len(b.chunks),
-                    "checksums": b.checksums,
-                }
-                for b in self.blocks
-            ],
-            "incomplete": dict(self.incomplete),
-            "generation": self._generation + 1,
-            "next_segment": self._next_segment,
-            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        self.ledger.follow(mf.peek(self.path))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexCorruptError, InputError
+from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
 from rag.storage.files import replace_durably
 from rag.storage.vectors import STORES
 
@@ -84,6 +84,34 @@ def read_manifest(path: Path) -> dict[str, Any]:
             f"rag ingest PATH --index {path} --rebuild."
         ) from None
     return validate_manifest(manifest, path)
+
+
+def rebuild_hint(path: Path) -> str:
+    return f"rebuild it with: rag ingest PATH --index {path} --rebuild"
+
+
+def read_for_opening(path: Path, model: str | None) -> dict[str, Any]:
+    """The manifest of an index to open, refusing in one sentence a missing or damaged
+    index, another format, or (``model`` given) another embedding model."""
+    if not (path / MANIFEST).is_file():
+        if orphan_segments(path):
+            raise no_manifest(path)
+        raise IndexNotFoundError(
+            f"There is no index at {path}; build one with: rag ingest PATH --index {path}"
+        )
+    manifest = read_manifest(path)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"The index at {path} has format {manifest.get('format_version')}, "
+            f"this version reads {FORMAT_VERSION}; {rebuild_hint(path)}."
+        )
+    if model is not None and manifest["embedding_model"] != model:
+        raise ModelMismatchError(
+            f"The index at {path} was built with the embedding model "
+            f"'{manifest['embedding_model']}', not '{model}'; query it with that model "
+            "or build a new index with this one."
+        )
+    return manifest
 
 
 def peek(path: Path) -> dict[str, Any]:

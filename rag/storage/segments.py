@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from rag.errors import IndexCorruptError
 from rag.storage.files import fsync, read_jsonl, sha256
 from rag.storage.manifest import PARTS, RECORD
 from rag.types import Chunk, Document
@@ -59,6 +60,29 @@ def read_segment(folder: Path, name: str, texts: dict[str, str], vocabulary: int
     if vectors.shape != (len(chunks), dimension):
         raise ValueError(f"segment {name} has {vectors.shape[0]} vectors for {len(chunks)} chunks")
     return Block(documents, chunks, vectors, counts, new_terms, name)
+
+
+def read_checked_segment(
+    folder: Path, segment: dict[str, Any], texts: dict[str, str], vocabulary: int, dimension: int
+) -> Block:
+    """A segment the manifest names, after checking each file against its checksum."""
+    fix = f"rebuild it with: rag ingest PATH --index {folder} --rebuild"
+    for part, expected in segment["checksums"].items():
+        file = folder / f"{segment['name']}.{part}"
+        if not file.is_file():
+            raise FileNotFoundError(file)  # a writer replaced it while we read: try again
+        if sha256(file) != expected:
+            raise IndexCorruptError(
+                f"The index file {file} is missing or does not match its checksum; {fix}."
+            )
+    try:
+        block = read_segment(folder, segment["name"], texts, vocabulary, dimension)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"The index at {folder} is damaged ({exc}); {fix}.") from None
+    block.checksums = dict(segment["checksums"])
+    return block
 
 
 def write_segment(folder: Path, block: Block, name: str, written: list[Path], record: dict[str, Any]) -> None:
