@@ -87,129 +87,151 @@ def ingest(
 ) -> IngestReport:
     """Bring the index up to date with the files under ``paths``.
 
-    Files stream through in batches of about ``batch`` chunks (whole documents); each batch
-    is embedded and committed as one segment, so memory stays bounded and an interrupted
-    run loses at most the batch in flight: the next run finds the rest unchanged.
+    Files stream through in batches of about ``batch`` chunks; each batch is embedded and
+    committed as one segment, so memory stays bounded (even inside one long document) and
+    an interrupted run loses at most the batch in flight: the next run finds the rest
+    unchanged, and continues a document it had begun.
     """
     paths = list(paths)
     report = IngestReport()
     by_source = index.by_source()
     known = {doc_id: doc.source for doc_id, doc in index.documents.items()}
-    seen_ids: dict[str, str] = {}
-    size, chunk_overlap = index.chunking["size"], index.chunking["overlap"]
-    files = sum(1 for _ in find_files(paths))
-    # What the next segment holds: the documents that start in it, the chunks (of those or
-    # of a long document begun in an earlier batch), and how far each document has got.
-    batch_docs: list[Document] = []
-    batch_chunks: list[Chunk] = []
-    progress_of: dict[str, int | None] = {}
+    seen: dict[str, str] = {}
+    bar = _progress_bar(paths, progress)
     # With the model on a GPU, one writer thread counts terms and commits batch N while
     # batch N+1 is embedded, in order. On a CPU the model's threads already fill the cores:
     # measured, the thread gained nothing there and made the rate vary by 10-15 %.
     if overlap is None:
         overlap = str(getattr(embedder, "device", "cpu")).startswith("cuda")
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer")
-    pending: list[Future[None]] = []
-
-    def in_order(job: Callable[[], None]) -> None:
-        if not overlap:
-            job()
-            return
-        while pending and pending[0].done():
-            pending.pop(0).result()  # raise a writer error here, in the caller
-        pending.append(writer.submit(job))
-
-    with (
-        tqdm(
-            total=files,
-            unit="file",
-            desc="Embedding",
-            disable=not progress,
-            dynamic_ncols=True,
-            smoothing=0.1,
-        ) as bar,
-        writer,
-    ):
-        started = time.monotonic()
-
-        def flush() -> None:
-            docs, chunks, marks = list(batch_docs), list(batch_chunks), dict(progress_of)
-            vectors = embedder.embed([c.text for c in chunks])
-
-            def save() -> None:
-                index.add_batch(docs, chunks, vectors, marks)
-                index.commit()
-                report.chunks_embedded += len(chunks)
-                bar.update(sum(1 for saved in marks.values() if saved is None))
-                rate = report.chunks_embedded / max(time.monotonic() - started, 1e-9)
-                bar.set_postfix_str(f"{report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False)
-
-            in_order(save)
-            batch_docs.clear()
-            batch_chunks.clear()
-            progress_of.clear()
-
-        def feed(doc: Document, saved: int) -> None:
-            """Queue the document's chunks after the first ``saved``, saving whenever a
-            batch is full, so even one huge document is held a batch at a time."""
-            if not saved:
-                batch_docs.append(doc)
-            chunks = itertools.islice(iter_chunks(doc, size, chunk_overlap), saved, None)
-            following = next(chunks, None)
-            while following is not None:
-                chunk, following = following, next(chunks, None)
-                batch_chunks.append(chunk)
-                saved += 1
-                progress_of[doc.doc_id] = None if following is None else saved
-                if len(batch_chunks) >= batch:
-                    flush()
-
+    with bar, _Batches(index, embedder, report, bar, batch, overlap) as batches:
         for item in load_documents(paths, home):
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 bar.update(1)
-                continue
-            doc = item
-            if doc.doc_id in index.incomplete and doc.doc_id not in seen_ids:
+            elif item.doc_id in index.incomplete and item.doc_id not in seen:
                 # Begun by an interrupted run: continue after the chunks it saved.
-                seen_ids[doc.doc_id] = doc.source
-                report.continued.append(doc)
-                feed(doc, index.incomplete[doc.doc_id])
-                continue
-            if doc.doc_id in seen_ids or doc.doc_id in known:
-                first = seen_ids.get(doc.doc_id) or known[doc.doc_id]
-                if first == doc.source:
-                    report.unchanged.append(doc)
+                seen[item.doc_id] = item.source
+                report.continued.append(item)
+                batches.feed(item, index.incomplete[item.doc_id])
+            elif item.doc_id in seen or item.doc_id in known:
+                first = seen.setdefault(item.doc_id, known.get(item.doc_id, item.source))
+                if first == item.source:
+                    report.unchanged.append(item)
                 else:
-                    report.duplicates.append((doc, first))
-                seen_ids.setdefault(doc.doc_id, doc.source)
+                    report.duplicates.append((item, first))
                 bar.update(1)
-                continue
-            seen_ids[doc.doc_id] = doc.source
-            if doc.source in by_source:
-                in_order(functools.partial(index.remove, {by_source.pop(doc.source)}))
-                report.replaced.append(doc)
             else:
-                report.added.append(doc)
-            feed(doc, 0)
-        if batch_chunks:
-            flush()
-        for job in pending:
-            job.result()
-
+                seen[item.doc_id] = item.source
+                if item.source in by_source:
+                    batches.then(functools.partial(index.remove, {by_source.pop(item.source)}))
+                    report.replaced.append(item)
+                else:
+                    report.added.append(item)
+                batches.feed(item, 0)
     if prune:
-        roots = [display_source(p, home) for p in paths if p.is_dir()]
-        present = set(seen_ids.values())
-        gone = [
-            d
-            for d in index.documents.values()
-            if d.source not in present and any(d.source.startswith(r.rstrip("/") + "/") for r in roots)
-        ]
-        index.remove({d.doc_id for d in gone})
-        report.removed.extend(gone)
+        report.removed.extend(_prune(index, paths, set(seen.values()), home))
     if report.changed or not Index.exists(index.path):
         index.save()
     return report
+
+
+def _progress_bar(paths: list[Path], progress: bool) -> tqdm:
+    return tqdm(
+        total=sum(1 for _ in find_files(paths)),
+        unit="file",
+        desc="Embedding",
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+
+
+def _prune(index: Index, paths: list[Path], present: set[str], home: Path) -> list[Document]:
+    """Drop documents whose files are gone from the folders given."""
+    roots = [display_source(p, home) for p in paths if p.is_dir()]
+    gone = [
+        d
+        for d in index.documents.values()
+        if d.source not in present and any(d.source.startswith(r.rstrip("/") + "/") for r in roots)
+    ]
+    index.remove({d.doc_id for d in gone})
+    return gone
+
+
+class _Batches:
+    """What the next segment holds (the documents that start in it, the chunks, of those
+    or of a long document begun in an earlier batch, and how far each document has got),
+    and the saving of each full batch, in order."""
+
+    def __init__(
+        self, index: Index, embedder: Embedder, report: IngestReport, bar: tqdm, size: int, threaded: bool
+    ):
+        self.index, self.embedder, self.report, self.bar, self.size = index, embedder, report, bar, size
+        self.documents: list[Document] = []
+        self.chunks: list[Chunk] = []
+        self.progress: dict[str, int | None] = {}
+        self.writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer") if threaded else None
+        )
+        self.pending: list[Future[None]] = []
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _Batches:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        try:
+            if kind is None and self.chunks:
+                self.flush()
+            for job in self.pending:
+                job.result()
+        finally:
+            if self.writer is not None:
+                self.writer.shutdown(wait=True)
+
+    def then(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after everything queued before it (on the writer thread, if any)."""
+        if self.writer is None:
+            job()
+            return
+        while self.pending and self.pending[0].done():
+            self.pending.pop(0).result()  # raise a writer error here, in the caller
+        self.pending.append(self.writer.submit(job))
+
+    def feed(self, doc: Document, saved: int) -> None:
+        """Queue the document's chunks after the first ``saved``, saving whenever a batch
+        is full, so even one huge document is held a batch at a time."""
+        size, overlap = self.index.chunking["size"], self.index.chunking["overlap"]
+        if not saved:
+            self.documents.append(doc)
+        chunks = itertools.islice(iter_chunks(doc, size, overlap), saved, None)
+        following = next(chunks, None)
+        while following is not None:
+            chunk, following = following, next(chunks, None)
+            self.chunks.append(chunk)
+            saved += 1
+            self.progress[doc.doc_id] = None if following is None else saved
+            if len(self.chunks) >= self.size:
+                self.flush()
+
+    def flush(self) -> None:
+        docs, chunks, marks = list(self.documents), list(self.chunks), dict(self.progress)
+        vectors = self.embedder.embed([c.text for c in chunks])
+
+        def save() -> None:
+            self.index.add_batch(docs, chunks, vectors, marks)
+            self.index.commit()
+            self.report.chunks_embedded += len(chunks)
+            self.bar.update(sum(1 for saved in marks.values() if saved is None))
+            rate = self.report.chunks_embedded / max(time.monotonic() - self.started, 1e-9)
+            self.bar.set_postfix_str(
+                f"{self.report.chunks_embedded:,} chunks, {rate:,.1f} chunks/s", refresh=False
+            )
+
+        self.then(save)
+        self.documents.clear()
+        self.chunks.clear()
+        self.progress.clear()
 
 
 def remove_documents(index: Index, names: Iterable[str]) -> list[Document]:
