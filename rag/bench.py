@@ -25,7 +25,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from rag.embedding import Embedder
+from rag.embedding import Embedder, resolve_model
 from rag.evaluation.gold import load_gold
 from rag.ingest import ingest, open_or_create
 from rag.loading import load_documents
@@ -120,7 +120,12 @@ def bench_ingestion(files: list[Path], embedder: Embedder, settings: Settings, w
     for f in files:
         shutil.copy(f, folder / f.name)
     index = open_or_create(work / "ingest-index", embedder, settings.chunk_size, settings.chunk_overlap)
-    model = embedder.model  # type: ignore[attr-defined]
+    from sentence_transformers import SentenceTransformer
+
+    # The yardstick is bare sentence-transformers on the same model and device.
+    model = SentenceTransformer(
+        resolve_model(settings.embedding_model), device=getattr(embedder, "device", "cpu")
+    )
     # The limit: bare encode of the very chunks the pipeline will make, timed before and
     # after the pipeline run; the quicker of the two counts.
     loaded = [d for d in load_documents([folder], work) if isinstance(d, Document)]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedding import CachedQueries
+from rag.embedding.base import CachedQueries
 from rag.errors import ModelLoadError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -76,17 +76,24 @@ def onnx_model(source: Path, cache: Path, quantized: bool) -> Path:
         if quantized:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
+            # The quantiser logs a pre-processing hint on the root logger every run: drop
+            # its records below ERROR while it runs, leaving every logger's level as it was.
             root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # it logs a pre-processing hint on every run
+            hint = _DropRecords()
+            root.addFilter(hint)
             try:
                 quantize_dynamic(str(fp32), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8)
             finally:
-                root.setLevel(level)
+                root.removeFilter(hint)
             os.replace(tmp / "model-int8.onnx", int8)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return wanted
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
 
 
 class OnnxEmbedder(CachedQueries):
@@ -115,6 +122,7 @@ class OnnxEmbedder(CachedQueries):
             raise ModelLoadError(f"Could not export the embedding model to ONNX ({first}).") from None
         self.name = name
         self.backend = "onnx-int8" if quantized else "onnx"
+        self.device = device
         # Dynamic int8 quantisation scales activations per input tensor, so in a batch a
         # text's vector depends on its batch-mates (cosine 0.97 to itself alone), and an
         # answer would depend on what was embedded before it. One text at a time, a vector
