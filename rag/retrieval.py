@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 from scipy import sparse
 
 from rag.embedding import Embedder
@@ -138,7 +133,6 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self._bm25: BM25 | None = None
         self._rows_of: dict[str, np.ndarray] = {}
-        self._row_of_chunk: dict[str, int] = {}
         self._docs_by_year: dict[int, set[str]] = {}
         self._docs_by_country: dict[str, set[str]] = {}
         self._built_for = -1
@@ -151,7 +145,6 @@ class HybridRetriever:
         for row, chunk in enumerate(self.index.chunks):
             doc_rows.setdefault(chunk.doc_id, []).append(row)
         self._rows_of = {d: np.array(r, dtype=np.int64) for d, r in doc_rows.items()}
-        self._row_of_chunk = {c.chunk_id: row for row, c in enumerate(self.index.chunks)}
         self._docs_by_year = {}
         self._docs_by_country = {}
         for doc in self.index.documents.values():
@@ -245,50 +238,4 @@ class HybridRetriever:
             )
         return passages
 
-    def passage_of(self, doc: LCDocument) -> Passage:
-        """The Passage a LangChain document stands for."""
-        self._refresh()
-        meta = doc.metadata
-        chunk = self.index.chunks[self._row_of_chunk[meta["chunk_id"]]]
-        return Passage(
-            meta["rank"], chunk, self.index.documents[chunk.doc_id], meta["score"], meta["similarity"]
-        )
 
-
-def to_langchain(passage: Passage) -> LCDocument:
-    meta: dict[str, Any] = {
-        k: v for k, v in passage.document.metadata.items() if isinstance(v, str | int | float)
-    }
-    meta.update(
-        chunk_id=passage.chunk.chunk_id,
-        doc_id=passage.doc_id,
-        source=passage.document.source,
-        title=passage.document.title,
-        start=passage.start,
-        end=passage.end,
-        rank=passage.rank,
-        score=passage.score,
-        similarity=passage.similarity,
-    )
-    return LCDocument(page_content=passage.text, metadata=meta, id=passage.chunk.chunk_id)
-
-
-class StatementRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain ``BaseRetriever``; ``k`` and filters per call too."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    engine: HybridRetriever
-    k: int = 5
-    filters: Filters | None = None
-
-    def _get_relevant_documents(
-        self,
-        query: str,
-        *,
-        run_manager: CallbackManagerForRetrieverRun,
-        k: int | None = None,
-        filters: Filters | None = None,
-    ) -> list[LCDocument]:
-        passages = self.engine.retrieve(query, k or self.k, filters or self.filters)
-        return [to_langchain(p) for p in passages]

@@ -62,6 +62,11 @@ class Settings:
     llm_max_retries: int = 2
     max_new_tokens: int = 160
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the app keeps the files users upload (under ``home``, never the checkout)."""
+        return self.home / "uploads"
+
     def store_settings(self) -> dict[str, Any]:
         """Every vector store setting; a new index's store takes the ones its options name
         (an existing index keeps its own)."""

@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
-from rag.conversation import standalone_question
-from rag.pipeline import Pipeline, available_generators
+from rag.answering import available_generators
+from rag.answering.conversation import standalone_question
+from rag.pipeline import Pipeline
 from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
 from ui.app import App, safe_name

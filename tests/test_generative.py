@@ -63,7 +63,7 @@ def test_openai_compatible_answer_is_grounded_with_exact_citations(remote, llm):
 
 def test_openai_answer_streams_before_it_is_checked(remote, llm):
     llm.replies.append(_cochairs)
-    items = list(remote.ask_stream(WANG_YI, generator="openai"))
+    items = list(remote.answer_stream(WANG_YI, generator="openai"))
     pieces = [i for i in items if isinstance(i, str)]
     assert len(pieces) > 5 and "".join(pieces).startswith("Wang Yi met the two co-chairs")
     assert items[-1].citations and items[-1].sentences[0].supported

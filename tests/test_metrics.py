@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from rag.answering.support import Claim, split_claims, support
 from rag.evaluation import metrics as m
-from rag.support import Claim, split_claims, support
 
 # Gold evidence: two spans in document "a".
 E1 = ("a", 100, 200)

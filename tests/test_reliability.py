@@ -240,7 +240,7 @@ def test_no_pickle_eval_or_exec_on_anything_read():
 
 def test_an_unfinished_answer_stream_does_not_block_other_questions(pipeline):
     """A client that goes away mid-answer leaves its stream suspended; nobody may wait on it."""
-    stream = pipeline.ask_stream(WANG_YI)
+    stream = pipeline.answer_stream(WANG_YI)
     next(stream)
     answered: list[str] = []
     other = threading.Thread(

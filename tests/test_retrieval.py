@@ -7,7 +7,8 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from rag.errors import InputError
 from rag.ingest import ingest, open_or_create
-from rag.retrieval import BM25, Filters, HybridRetriever, StatementRetriever, tokenize
+from rag.integrations.langchain import StatementRetriever
+from rag.retrieval import BM25, Filters, HybridRetriever, tokenize
 from rag.storage import Index
 
 NEWS = "seeds/000_f2b96bbd7d06bdb1.txt"

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.answering import available_generators
 from rag.errors import RagError
+from rag.evaluation.report import latest_report
 from rag.loading import SUPPORTED
-from rag.pipeline import Pipeline, available_generators
+from rag.pipeline import Pipeline
 from rag.retrieval import Filters
 from rag.types import Answer, Document
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 TITLE = "Ask the statements"
 EXAMPLES = [
@@ -175,13 +175,20 @@ def _filters(
     return Filters(tuple(documents or ()), tuple(countries or ()), year(year_from), year(year_to))
 
 
+def _gradio() -> Any:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, ever
+    import gradio
+
+    return gradio
+
+
 class App:
     """The page's logic as plain methods (testable without a server) and its layout."""
 
     def __init__(self, pipeline: Pipeline, reports_dir: Path | None = None):
         self.pipeline = pipeline
         self.reports_dir = reports_dir or pipeline.settings.home / "eval" / "reports"
-        self.uploads_dir = pipeline.settings.home / "uploads"
+        self.uploads_dir = pipeline.settings.uploads_dir
 
     # -- logic ---------------------------------------------------------------------------
 
@@ -205,7 +212,7 @@ class App:
         previous = [t["question"] for t in turns]
         empty_panel = citations_html(None, 0)
         try:
-            stream = self.pipeline.ask_stream(
+            stream = self.pipeline.answer_stream(
                 message,
                 k=int(k),
                 filters=_filters(documents, countries, year_from, year_to),
@@ -247,7 +254,7 @@ class App:
             doc_id, start, end = turns[int(turn)][kind][int(n)]
         except (ValueError, IndexError, KeyError):
             return "<p class='panel-note'>That citation is no longer available; ask again.</p>"
-        doc = self.pipeline.index.documents.get(doc_id)
+        doc = self.pipeline.document(doc_id)
         if doc is None:
             return "<p class='panel-note'>That document has been removed from the index.</p>"
         label = f"Citation [{n}]" if kind == "c" else f"Passage {n}"
@@ -277,44 +284,37 @@ class App:
         except RagError as exc:
             return "<br>".join([*notes, _escape(str(exc))])
         lines = [*notes, *(_escape(line) for line in report.lines())]
-        index = self.pipeline.index
-        lines.append(f"The index now holds {len(index.documents)} documents, {len(index.chunks)} chunks.")
+        stats = self.pipeline.stats()
+        lines.append(f"The index now holds {stats.documents} documents, {stats.chunks} chunks.")
         return "<br>".join(lines)
 
     def document_choices(self) -> list[tuple[str, str]]:
-        return sorted((f"{d.title} ({d.source})", d.source) for d in self.pipeline.index.documents.values())
+        return sorted((f"{d.title} ({d.source})", d.source) for d in self.pipeline.documents())
 
     def country_choices(self) -> list[tuple[str, str]]:
         found = {
             (str(d.metadata.get("speaker") or d.metadata["country"]), str(d.metadata["country"]))
-            for d in self.pipeline.index.documents.values()
+            for d in self.pipeline.documents()
             if d.metadata.get("country")
         }
         return sorted(found)
 
     def summary(self) -> str:
-        index = self.pipeline.index
-        return (
-            f"{len(index.documents)} statements, {len(index.chunks)} passages · "
-            f"index `{self.pipeline.settings.index_dir}`"
-        )
+        stats = self.pipeline.stats()
+        return f"{stats.documents} statements, {stats.chunks} passages · index `{stats.index_dir}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
         """The newest evaluation report: its table as Markdown and its two plots."""
-        folders = sorted(p for p in self.reports_dir.glob("*") if (p / "report.md").is_file())
-        if not folders:
+        found = latest_report(self.reports_dir)
+        if found is None:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
-        folder = folders[-1]
-        text = (folder / "report.md").read_text(encoding="utf-8")
-        table = text.split("## Questions")[0]
-        table = "\n".join(line for line in table.splitlines() if not line.startswith("!["))
-        plots = [str(folder / n) if (folder / n).is_file() else None for n in ("metrics.png", "hit_at_k.png")]
-        return table + f"\n\nReport folder: `{folder}`", plots[0], plots[1]
+        table, metrics, curve = found
+        return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
 
     # -- layout --------------------------------------------------------------------------
 
     def build(self) -> Any:
-        import gradio as gr
+        gr = _gradio()
 
         with gr.Blocks(title=TITLE, fill_width=True) as demo:
             turns = gr.State([])
@@ -448,7 +448,7 @@ def launch(
     open_browser: bool = False,
     block: bool = True,
 ) -> Any:
-    import gradio as gr
+    gr = _gradio()
 
     demo = App(pipeline).build()
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.support import is_supported, split_claims
+from rag.answering.support import is_supported, split_claims
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]
@@ -100,7 +100,7 @@ def token_f1(answer: str, gold: str, answerable: bool, refused: bool) -> float:
 
 
 def faithfulness(answer: str, quotes: dict[int, str], refused: bool) -> float | None:
-    """Share of answer sentences supported by the quotes they cite (rag.support's test).
+    """Share of answer sentences supported by the quotes they cite (rag.answering.support's test).
 
     A sentence citing nothing, or only numbers with no quote, is unsupported. A refusal
     or an answer with no sentences makes no claims: None.

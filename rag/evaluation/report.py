@@ -42,18 +42,46 @@ def _fmt(value: Any, metric: str) -> str:
 
 
 def table_rows(result: EvalResult) -> list[list[str]]:
-    ours = result.systems["ours"].aggregate
-    base = result.systems.get("baseline")
+    return rows_from({name: run.aggregate for name, run in result.systems.items()})
+
+
+def rows_from(aggregates: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Metric, ours, and (with a baseline) baseline and margin, one row per metric."""
+    ours = aggregates["ours"]
+    base = aggregates.get("baseline")
     rows = []
     for metric in ROWS:
-        row = [LABELS[metric], _fmt(ours[metric], metric)]
+        row = [LABELS[metric], _fmt(ours.get(metric), metric)]
         if base:
-            b = base.aggregate[metric]
+            b = base.get(metric)
             row.append(_fmt(b, metric))
-            numeric = isinstance(ours[metric], float) and isinstance(b, float) and metric in HEADLINE
+            numeric = isinstance(ours.get(metric), float) and isinstance(b, float) and metric in HEADLINE
             row.append(f"{ours[metric] - b:+.3f}" if numeric else "")
         rows.append(row)
     return rows
+
+
+def latest_report(reports_dir: Path) -> tuple[str, Path | None, Path | None] | None:
+    """The newest report folder's table as Markdown (from its metrics.json) and its two
+    plots, or None when there is none."""
+    folders = sorted(p for p in reports_dir.glob("*") if (p / "metrics.json").is_file())
+    if not folders:
+        return None
+    folder = folders[-1]
+    data = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    aggregates = {name: run["aggregate"] for name, run in data["systems"].items()}
+    header = ["metric", "ours"] + (["baseline", "margin"] if "baseline" in aggregates else [])
+    table = [
+        f"**{data['gold']}**, {data['created']}; generator `{data['generator']}`, k={data['k']}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(r) + " |" for r in rows_from(aggregates)),
+        "",
+        f"Report folder: `{folder}`",
+    ]
+    plots = [folder / n if (folder / n).is_file() else None for n in ("metrics.png", "hit_at_k.png")]
+    return "\n".join(table), plots[0], plots[1]
 
 
 def format_table(result: EvalResult) -> str:

@@ -1,4 +1,5 @@
-"""From question and passages to an Answer whose every sentence cites the source's exact words."""
+"""The extractive generator: the retrieved sentences that best answer the question, each
+cited by its exact offsets."""
 
 from __future__ import annotations
 
@@ -6,17 +7,14 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from rag.embedding import Embedder
-from rag.retrieval import Filters, StatementRetriever
 from rag.splitting import split_sentences
-from rag.support import is_supported, split_claims
 from rag.terms import tokenize
-from rag.types import Answer, Citation, Document, Passage, Sentence
+from rag.types import Answer, Citation, Document, Passage
 
 REFUSAL = "The statements do not address this question."
 SENTENCE_CACHE = 20_000  # candidate sentence vectors kept between answers (about 30 MB)
@@ -217,63 +215,3 @@ def _merge_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:
         else:
             merged.append(c)
     return merged
-
-
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-
-
-def verify_citations(answer: Answer) -> Answer:
-    """Keep only citations whose quote is exactly the source text at their offsets.
-
-    A marker whose citation fails, or that names no citation, is removed from the text,
-    so nothing is shown as supported that the source does not say.
-    """
-    valid = {
-        c.n: c
-        for c in answer.citations
-        if 0 <= c.start < c.end <= len(c.document.text) and c.document.text[c.start : c.end] == c.quote
-    }
-    if len(valid) == len(answer.citations) and all(
-        int(m.group(1)) in valid for m in _MARKER.finditer(answer.text)
-    ):
-        return answer
-    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", answer.text)
-    return replace(answer, text=text, citations=tuple(valid.values()))
-
-
-def check_sentences(answer: Answer) -> Answer:
-    """Mark each answer sentence supported or not by the quotes it cites (rag.support)."""
-    if answer.refused:
-        return replace(answer, sentences=())
-    quotes = {c.n: c.quote for c in answer.citations}
-    sentences = tuple(
-        Sentence(c.text, c.cites, is_supported(c.text, [quotes[n] for n in c.cites if n in quotes]))
-        for c in split_claims(answer.text)
-    )
-    return replace(answer, sentences=sentences)
-
-
-def build_chain(retriever: StatementRetriever, generator: Generator) -> Runnable[Any, Answer]:
-    """question (or {"question", "k", "filters"}) -> passages -> answer -> verified answer."""
-
-    def as_inputs(value: Any) -> dict[str, Any]:
-        return {"question": value} if isinstance(value, str) else dict(value)
-
-    def retrieve(inputs: dict[str, Any]) -> list[Passage]:
-        kwargs: dict[str, Any] = {}
-        if inputs.get("k"):
-            kwargs["k"] = inputs["k"]
-        if isinstance(inputs.get("filters"), Filters):
-            kwargs["filters"] = inputs["filters"]
-        docs = retriever.invoke(inputs["question"], **kwargs)
-        return [retriever.engine.passage_of(d) for d in docs]
-
-    def answer(inputs: dict[str, Any]) -> Answer:
-        return generator.generate(inputs["question"], inputs["passages"])
-
-    return (
-        RunnableLambda(as_inputs)
-        | RunnablePassthrough.assign(passages=RunnableLambda(retrieve))
-        | RunnableLambda(answer)
-        | RunnableLambda(lambda a: check_sentences(verify_citations(a)))
-    ).with_config(run_name="cited_answer")

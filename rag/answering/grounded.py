@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from rag.answering import REFUSAL, ExtractiveGenerator, check_sentences
+from rag.answering.extractive import REFUSAL, ExtractiveGenerator
+from rag.answering.support import SUPPORT_THRESHOLD, split_claims, support
+from rag.answering.verification import check_sentences
 from rag.splitting import split_sentences
-from rag.support import SUPPORT_THRESHOLD, split_claims, support
 from rag.types import Answer, Citation, Passage
 
 NOT_FOUND = "NOT IN STATEMENTS"
@@ -70,7 +71,7 @@ def _supporting_span(claim: str, passage: Passage) -> tuple[int, int]:
 
 def _attribute(claim: str, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
     """For a sentence the model did not cite: the one passage sentence that supports it
-    (rag.support's test), or nothing. One sentence only: pairs let garbled claims through."""
+    (rag.answering.support's test), or nothing. One sentence only: pairs let garbled claims through."""
     best: tuple[Passage, int, int] | None = None
     best_score = -1.0
     for p in passages:

