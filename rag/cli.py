@@ -464,9 +464,9 @@ def bench(
     """Measure ingestion, retrieval, answers and cold start; print one table, write JSON."""
     import tempfile
 
-    from rag.bench import run_bench, table, write
     from rag.embedding import embedder_from
     from rag.errors import InputError
+    from rag.evaluation.bench import run_bench, table, write
     from rag.loading import Skipped, find_files
     from rag.storage import Index
 

@@ -334,32 +334,47 @@ def run_bench(
         report["base_index"] = {"path": str(base_index or "the ingestion slice"), "chunks": len(base.chunks)}
         asked = questions(question_count)
         report["questions"] = len(asked)
-        report["sizes"] = []
-        for size in sizes:
-            print(f"Queries at {size:,} chunks...", file=sys.stderr)
-            if size == len(base.chunks):
-                index, copies = base, False
-            else:
-                index = grow(base, size, work / f"index-{size}", noise, settings.ann_threshold)
-                copies = size > len(base.chunks)
-            result = bench_queries(index, embedder, settings, asked, copies)
-            if size == sizes[-1]:
-                report["cold_start_s"] = {
-                    "chunks": len(index.chunks),
-                    "rag_ask": round(cold_start(index.path, asked[0], work), 2),
-                }
-            report["sizes"].append(
-                {"chunks": result.chunks, "copies": result.copies, "search": result.store, **result.figures}
-            )
-            if index is not base:
-                shutil.rmtree(index.path, ignore_errors=True)
-            del index
-            gc.collect()
+        report["sizes"] = [
+            _at_size(size, size == sizes[-1], base, embedder, settings, asked, noise, work, report)
+            for size in sizes
+        ]
         report["noise_sigma"] = noise
         return report
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _at_size(
+    size: int,
+    last: bool,
+    base: Index,
+    embedder: Embedder,
+    settings: Settings,
+    asked: list[str],
+    noise: float,
+    work: Path,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Question figures at one index size (the base index, or copies of its vectors);
+    at the last size also a cold ``rag ask``."""
+    print(f"Queries at {size:,} chunks...", file=sys.stderr)
+    if size == len(base.chunks):
+        index, copies = base, False
+    else:
+        index = grow(base, size, work / f"index-{size}", noise, settings.ann_threshold)
+        copies = size > len(base.chunks)
+    result = bench_queries(index, embedder, settings, asked, copies)
+    if last:
+        report["cold_start_s"] = {
+            "chunks": len(index.chunks),
+            "rag_ask": round(cold_start(index.path, asked[0], work), 2),
+        }
+    if index is not base:
+        shutil.rmtree(index.path, ignore_errors=True)
+    del index
+    gc.collect()
+    return {"chunks": result.chunks, "copies": result.copies, "search": result.store, **result.figures}
 
 
 def table(report: dict[str, Any]) -> str:

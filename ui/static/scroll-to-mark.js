@@ -1,0 +1,4 @@
+() => { setTimeout(() => {
+  const mark = document.querySelector('#source-view mark.cited');
+  if (mark) mark.scrollIntoView({ block: 'center' });
+}, 150); }
