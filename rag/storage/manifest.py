@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
 from rag.storage.files import replace_durably
-from rag.storage.vectors import STORES
+from rag.storage import vectors
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -54,8 +54,8 @@ def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
     chunking = need(manifest, "chunking", dict)
     need(chunking, "size", int, "chunking.")
     need(chunking, "overlap", int, "chunking.")
-    if need(manifest, "store", dict).get("kind") not in STORES:
-        raise fail(f"'store.kind' is not one of {', '.join(STORES)}")
+    if need(manifest, "store", dict).get("kind") not in vectors.BACKENDS:
+        raise fail(f"'store.kind' is not one of {', '.join(vectors.BACKENDS)}")
     need(need(manifest, "counts", dict), "chunks", int, "counts.")
     need(manifest, "generation", int)
     need(manifest, "next_segment", int)

@@ -15,7 +15,7 @@ from rag.errors import IndexCorruptError, InputError, RagError
 from rag.storage.files import sha256
 from rag.storage.index import Index
 from rag.storage.manifest import FORMAT_VERSION, MANIFEST, PARTS, RECORD, SEGMENT_NAME, write_manifest
-from rag.storage.vectors import STORES
+from rag.storage import vectors
 
 
 @dataclass
@@ -125,7 +125,7 @@ def _segment_records(path: Path) -> tuple[dict[str, dict[str, Any]], Repair]:
 def _check_record(record: Any, name: str) -> None:
     if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
         raise ValueError("not a record of this format")
-    if record.get("name") != name or record.get("store") not in STORES:
+    if record.get("name") != name or record.get("store") not in vectors.BACKENDS:
         raise ValueError("names another segment or store")
     if set(record.get("checksums") or {}) != set(PARTS):
         raise ValueError("no checksum for each file")
