@@ -99,7 +99,10 @@ def source_html(doc: Document, start: int, end: int, label: str) -> str:
 
 
 def turn_record(answer: Answer) -> dict[str, Any]:
+    """What the page keeps of an answer: its text, and where each [n] and passage points."""
     return {
+        "answer": answer.text,
+        "refused": answer.refused,
         "c": {c.n: (c.doc_id, c.start, c.end) for c in answer.citations},
         "p": {p.rank: (p.doc_id, p.start, p.end) for p in answer.passages},
     }

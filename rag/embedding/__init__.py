@@ -34,9 +34,7 @@ def load_embedder(
     if backend not in BACKENDS:
         raise ModelLoadError(f"Unknown embedding backend '{backend}'; available: {', '.join(BACKENDS)}.")
     if backend in ("torch", "auto"):
-        from rag.embedding.torch import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)
+        embedder = _torch(name, device, batch_size)
         if (
             backend == "auto"
             and pick_device(device) == "cpu"
@@ -56,7 +54,19 @@ def load_embedder(
     return _onnx(name, source, backend, pick_device(device), batch_size, cache)
 
 
+_TORCH: dict[tuple[str, str, int], Embedder] = {}
 _ONNX: dict[tuple[Path, str, str, int], Embedder] = {}
+
+
+def _torch(name: str, device: str, batch_size: int) -> Embedder:
+    """One sentence-transformers model per name and device in a process: the CLI, the app
+    and the evaluation opening several pipelines load it once."""
+    from rag.embedding.torch import SentenceTransformerEmbedder
+
+    key = (name, device, batch_size)
+    if key not in _TORCH:
+        _TORCH[key] = SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)
+    return _TORCH[key]
 
 
 def _onnx(

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
-from rag.storage.files import replace_durably
 from rag.storage import vectors
+from rag.storage.files import replace_durably
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexCorruptError, InputError, RagError
+from rag.storage import vectors
 from rag.storage.files import sha256
 from rag.storage.index import Index
 from rag.storage.manifest import FORMAT_VERSION, MANIFEST, PARTS, RECORD, SEGMENT_NAME, write_manifest
-from rag.storage import vectors
 
 
 @dataclass

@@ -148,3 +148,27 @@ def test_generator_choice_streams_model_text_and_marks_unsupported_sentences(app
     assert 'href="#cite-0-c-1" class="cite-marker"' in final
     assert '<span class="unsupported"' in final and "ten billion dollars" in final
     assert "⚠ marks a sentence that its citations do not support." in final
+
+
+def test_the_app_and_rag_ask_json_give_the_same_answer_for_every_seed_gold_question(pipeline):
+    import json
+
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    from rag.evaluation.gold import load_gold
+    from rag.settings import PROJECT_ROOT
+
+    app = App(pipeline)
+    runner = CliRunner()
+    index = str(pipeline.settings.index_dir)
+    for gold in load_gold(PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl"):
+        *_, (history, turns, panel, box) = app.respond(gold.question, [], [])
+        shown = turns[-1]
+        result = runner.invoke(cli, ["ask", gold.question, "--index", index, "--json"])
+        printed = json.loads(result.stdout)
+        assert (shown["answer"], shown["refused"]) == (printed["answer"], printed["refused"]), gold.id
+        cited = {c["n"]: (c["doc_id"], c["start"], c["end"]) for c in printed["citations"]}
+        assert {n: tuple(span) for n, span in shown["c"].items()} == cited, gold.id
+        passages = {p["rank"]: (p["doc_id"], p["start"], p["end"]) for p in printed["passages"]}
+        assert {n: tuple(span) for n, span in shown["p"].items()} == passages, gold.id
