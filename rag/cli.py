@@ -186,6 +186,7 @@ def ask(
 ) -> None:
     """Answer QUESTION from the indexed statements, citing the exact words used."""
     from rag.answering import check_generator
+    from rag.answering.attribution import attribution
     from rag.loading import printable
     from rag.retrieval import Filters, check_k, check_question
 
@@ -203,6 +204,9 @@ def ask(
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(answer.text)
+    searched = scope_line(answer.scope)
+    if searched:
+        click.echo(f"\n{searched}")
     if answer.note:
         click.echo(f"\nNote: {answer.note}")
     for sentence in answer.unsupported:
@@ -220,7 +224,21 @@ def ask(
         for p in answer.passages[:3]:
             snippet = " ".join(p.text.split())
             more = "..." if len(snippet) > 160 else ""
-            click.echo(f"  {p.rank}. {printable(p.document.title)}: {snippet[:160]}{more}")
+            who = printable(attribution(p.document).rstrip(": "))
+            click.echo(f"  {p.rank}. {who}, {printable(p.document.title)}: {snippet[:160]}{more}")
+
+
+def scope_line(scope: dict[str, Any]) -> str:
+    """"Searched: statements by Brazil from 2024." for the parts of a question's scope that
+    the index holds and the search was restricted to."""
+
+    def held(*kinds: str) -> str:
+        return " or ".join(p["name"] for k in kinds for p in scope.get(k, []) if p.get("held"))
+
+    who, when = held("speakers", "countries"), held("years")
+    if not (who or when):
+        return ""
+    return "Searched: statements" + (f" by {who}" if who else "") + (f" from {when}" if when else "") + "."
 
 
 @cli.command()
@@ -428,8 +446,7 @@ def _web_app() -> Any:
     "--corpus",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="Folder of statements for the ingestion figures (China's General Debate speeches, "
-    "say: see README).",
+    help="Folder of statements for the ingestion figures (China's General Debate speeches, say: see README).",
 )
 @click.option("--files", type=click.IntRange(1), default=40, show_default=True, help="Files to ingest.")
 @click.option(

@@ -113,7 +113,7 @@ def ingest(
                 seen[item.doc_id] = item.source
                 report.continued.append(item)
                 batches.feed(item, index.incomplete[item.doc_id])
-            elif item.doc_id in seen or item.doc_id in known:
+            elif item.doc_id in seen or (item.doc_id in known and _same_metadata(index, item)):
                 first = seen.setdefault(item.doc_id, known.get(item.doc_id, item.source))
                 if first == item.source:
                     report.unchanged.append(item)
@@ -133,6 +133,13 @@ def ingest(
     if report.changed or not Index.exists(index.path):
         index.save()
     return report
+
+
+def _same_metadata(index: Index, doc: Document) -> bool:
+    """Whether the indexed copy of the text says the same of it (a metadata file beside it
+    may have changed): if not, the document is replaced."""
+    indexed = index.documents.get(doc.doc_id)
+    return indexed is None or indexed.source != doc.source or indexed.metadata == doc.metadata
 
 
 def _progress_bar(paths: list[Path], progress: bool) -> tqdm:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -16,6 +17,10 @@ from rag.errors import InputError, NoDocumentsError
 from rag.types import Document
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+# ``NAME.meta.json`` beside ``NAME.txt`` gives metadata the text does not (country, speaker,
+# date): values there win over what is read from the text.
+SIDECAR = ".meta.json"
+_SIDECAR_KEYS = {"country", "speaker", "date", "year", "session", "venue", "title"}
 
 # UN General Debate Corpus: ``CHN_79_2024.txt`` = country, session, year.
 UNGDC_NAME = re.compile(r"^(?P<country>[A-Z]{3})_(?P<session>\d{1,3})_(?P<year>(19|20)\d\d)$")
@@ -57,9 +62,7 @@ def content_id(text: str) -> str:
 
 # Control characters and line/paragraph separators become plain spaces (newlines stay).
 _TO_SPACE = {
-    code: " "
-    for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), 0xA0, 0x2028, 0x2029]
-    if code != 0x0A
+    code: " " for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), 0xA0, 0x2028, 0x2029] if code != 0x0A
 }
 _BLOCK = 1 << 20  # characters normalised at a time: a 200 MB file is never held as lines
 
@@ -290,12 +293,31 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
         text = strip_furniture(text)
     if not text.strip():
         return Skipped(path, "empty: no text to index")
-    return Document(
-        doc_id=content_id(text),
-        source=source or str(path),
-        text=text,
-        metadata=describe(text, path, title),
-    )
+    metadata = describe(text, path, title)
+    given, problem = _sidecar(path)
+    if problem:
+        return Skipped(path, problem)
+    metadata.update(given)
+    if isinstance(metadata.get("date"), str) and re.match(r"(19|20)\d\d-", metadata["date"]):
+        metadata.setdefault("year", int(metadata["date"][:4]))
+    return Document(doc_id=content_id(text), source=source or str(path), text=text, metadata=metadata)
+
+
+def _sidecar(path: Path) -> tuple[dict[str, Any], str]:
+    """Metadata from ``NAME.meta.json`` beside the file, or why it cannot be used."""
+    sidecar = path.with_name(path.stem + SIDECAR)
+    if not sidecar.is_file():
+        return {}, ""
+    try:
+        given = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {}, f"its metadata file {sidecar.name} is unreadable ({_reason(exc)})"
+    if not isinstance(given, dict) or not all(
+        k in _SIDECAR_KEYS and isinstance(v, str | int) and not isinstance(v, bool) for k, v in given.items()
+    ):
+        keys = ", ".join(sorted(_SIDECAR_KEYS))
+        return {}, f"its metadata file {sidecar.name} must be one JSON object of {keys} (text or numbers)"
+    return given, ""
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
@@ -333,6 +355,8 @@ def _walk(root: Path, real_root: Path) -> Iterator[Path | Skipped]:
             continue
         for entry in entries:
             path = Path(entry.path)
+            if entry.name.endswith(SIDECAR):
+                continue  # read with the statement it describes
             if entry.name.startswith("."):
                 found.append(Skipped(path, "hidden folder" if entry.is_dir() else "hidden file"))
             elif entry.is_symlink():

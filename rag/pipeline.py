@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.answering import Generator, check_sentences, make_generator, verify_citations
+from rag.answering.attribution import attribute
 from rag.answering.conversation import standalone_question
 from rag.answering.grounded import LLMGenerator
 from rag.embedding import Embedder, embedder_from
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, check_question
+from rag.scope import Coverage, Scope, scope_of
 from rag.settings import Settings
 from rag.storage import FORMAT_VERSION, Index
 from rag.types import Answer, Document
@@ -40,6 +42,7 @@ class Pipeline:
         self.embedder = embedder
         self.engine = HybridRetriever(index, embedder, candidates=settings.candidates)
         self._generators: dict[str, Generator] = {}
+        self._coverage: tuple[int, Coverage] | None = None
         self.lock = threading.RLock()
 
     @classmethod
@@ -90,16 +93,29 @@ class Pipeline:
         ``history`` holds the conversation's earlier questions."""
         question = standalone_question(check_question(question), history)
         chosen = self.generator(generator)
+        scope = scope_of(question, self.coverage())
         with self.lock:
-            passages = self.engine.retrieve(question, k or self.settings.k, filters)
+            if scope.missing:
+                # Nothing by that speaker, or from then: say so, and show the closest
+                # passages (each labelled with its own speaker and date) to judge.
+                passages = self.engine.retrieve(question, k or self.settings.k, filters)
+                yield Answer(
+                    question, scope.missing, True, (), tuple(passages), chosen.name, scope=scope.to_json()
+                )
+                return
+            passages = self.engine.retrieve(question, k or self.settings.k, within(filters, scope))
             quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
                 question, passages
             )
+
+        def checked(answer: Answer) -> Answer:
+            return replace(check_sentences(attribute(verify_citations(answer))), scope=scope.to_json())
+
         if not isinstance(chosen, LLMGenerator):
-            yield check_sentences(verify_citations(quoted))
+            yield checked(quoted)
             return
         for item in chosen.stream(question, passages, quoted):
-            yield check_sentences(verify_citations(item)) if isinstance(item, Answer) else item
+            yield checked(item) if isinstance(item, Answer) else item
 
     def ask(
         self,
@@ -115,6 +131,16 @@ class Pipeline:
         return answer
 
     # -- the library ---------------------------------------------------------------------
+
+    def coverage(self) -> Coverage:
+        """Which countries and years the index holds (recomputed when the index changes)."""
+        with self.lock:
+            if self._coverage is None or self._coverage[0] != self.index.version:
+                self._coverage = (
+                    self.index.version,
+                    Coverage.of(d.metadata for d in self.index.documents.values()),
+                )
+            return self._coverage[1]
 
     def documents(self) -> list[Document]:
         with self.lock:
@@ -133,6 +159,29 @@ class Pipeline:
             return ingest(
                 paths, self.index, self.embedder, self.settings.home, prune=prune, progress=progress
             )
+
+
+def within(filters: Filters | None, scope: Scope) -> Filters | None:
+    """The user's filters, narrowed to what the question is scoped to and the index holds:
+    "What did Brazil say in 2024" searches Brazil's 2024 statements only. A filter the user
+    set is kept as it is."""
+    countries = tuple(p.value for p in scope.parts if p.kind == "country" and p.held)
+    years = [
+        y
+        for p in scope.parts
+        if p.kind == "year" and p.held
+        for y in (p.value if isinstance(p.value, list) else [p.value])
+    ]
+    speakers = tuple(p.value for p in scope.parts if p.kind == "speaker")
+    base = filters or Filters()
+    narrowed = Filters(
+        base.sources,
+        base.countries or countries,
+        base.year_from if base.year_from is not None else (min(years) if years else None),
+        base.year_to if base.year_to is not None else (max(years) if years and max(years) < 9999 else None),
+        base.speakers or speakers,
+    )
+    return None if narrowed.empty else narrowed
 
 
 def is_default_index(settings: Settings) -> bool:

@@ -10,6 +10,7 @@ from scipy import sparse
 
 from rag.embedding import Embedder
 from rag.errors import InputError
+from rag.loading import country_name
 from rag.storage import Index
 from rag.terms import TOKEN, Vocabulary, tokenize
 from rag.types import Document, Passage
@@ -64,6 +65,7 @@ class Filters:
     countries: tuple[str, ...] = ()
     year_from: int | None = None
     year_to: int | None = None
+    speakers: tuple[str, ...] = ()  # a person named in the document's speaker field
 
     def __post_init__(self) -> None:
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
@@ -73,7 +75,7 @@ class Filters:
 
     @property
     def empty(self) -> bool:
-        return not (self.sources or self.countries or self.year_from or self.year_to)
+        return not (self.sources or self.countries or self.year_from or self.year_to or self.speakers)
 
     def describe(self) -> str:
         parts = []
@@ -83,6 +85,8 @@ class Filters:
             parts.append("country " + " or ".join(self.countries))
         if self.year_from or self.year_to:
             parts.append(f"years {self.year_from or '…'}-{self.year_to or '…'}")
+        if self.speakers:
+            parts.append("speaker " + " or ".join(self.speakers))
         return ", ".join(parts)
 
     def matches(self, doc: Document) -> bool:
@@ -97,6 +101,10 @@ class Filters:
             names = {str(meta.get("country", "")).lower(), str(meta.get("speaker", "")).lower()}
             if not any(c.lower() in names for c in self.countries):
                 return False
+        if self.speakers and not any(
+            p.lower() in str(meta.get("speaker", "")).lower() for p in self.speakers
+        ):
+            return False
         if self.year_from or self.year_to:
             year = meta.get("year")
             if year is None:
@@ -152,7 +160,10 @@ class HybridRetriever:
             if isinstance(meta.get("year"), int):
                 self._docs_by_year.setdefault(meta["year"], set()).add(doc.doc_id)
             if meta.get("country"):
-                for name in {str(meta["country"]).lower(), str(meta.get("speaker", "")).lower()} - {""}:
+                # The country's code and name (a UN General Debate file's speaker is its
+                # country), not a person: people are scope filters (rag/scope.py).
+                code = str(meta["country"])
+                for name in {code.lower(), country_name(code).lower()}:
                     self._docs_by_country.setdefault(name, set()).add(doc.doc_id)
         self._built_for = self.index.version
 
@@ -237,5 +248,3 @@ class HybridRetriever:
                 Passage(rank, chunk, self.index.documents[chunk.doc_id], fused[row], similarity[row])
             )
         return passages
-
-

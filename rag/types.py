@@ -122,6 +122,9 @@ class Answer:
     generator: str = "extractive"
     sentences: tuple[Sentence, ...] = ()
     note: str = ""  # e.g. why a generative answer fell back to quoting
+    # What the question was understood to be about (countries, years, sessions), each
+    # with whether the index holds it: see rag/scope.py.
+    scope: dict[str, Any] = field(default_factory=dict)
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
@@ -134,6 +137,7 @@ class Answer:
             "refused": self.refused,
             "generator": self.generator,
             "note": self.note,
+            "scope": self.scope,
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],

@@ -14,6 +14,8 @@ from rag.terms import tokenize
 SUPPORT_THRESHOLD = 0.75
 
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+# A lead-in naming whose words follow and when (rag/answering/attribution.py writes them).
+LEAD_IN = re.compile(r"^\s*[^:\[\]\n]{1,100}, (?:(?:19|20)\d\d(?:-\d\d-\d\d)?|undated): ")
 _NUMBER = re.compile(r"\d+")
 
 
@@ -47,8 +49,9 @@ def _sentences(text: str, cites: tuple[int, ...]) -> list[Claim]:
 
 
 def support(sentence: str, quotes: list[str]) -> float:
-    """Share of the sentence's distinct content words found in the quotes (0 without quotes)."""
-    words = set(tokenize(sentence))
+    """Share of the sentence's distinct content words found in the quotes (0 without quotes);
+    a lead-in naming the speaker and date is attribution, not a claim, and is not counted."""
+    words = set(tokenize(LEAD_IN.sub("", sentence, count=1)))
     if not words or not quotes:
         return 0.0
     found = set(tokenize(" ".join(quotes)))

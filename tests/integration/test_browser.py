@@ -17,7 +17,7 @@ from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT
 from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
-from tests.test_app import HOSTILE
+from tests.integration.test_app import HOSTILE
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"

@@ -121,6 +121,8 @@ def planted(pipeline, tmp_path):
     shutil.copytree(pipeline.settings.index_dir, tmp_path / "index")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "planted.txt").write_text(PLANTED)
+    # It claims the same speaker, so scoping the question to Wang Yi does not keep it out.
+    (tmp_path / "docs" / "planted.meta.json").write_text('{"speaker": "Wang Yi", "country": "CHN"}')
     index = Index.open(tmp_path / "index")
     ingest([tmp_path / "docs"], index, pipeline.embedder, tmp_path, progress=False)
     return index

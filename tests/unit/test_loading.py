@@ -46,6 +46,19 @@ def test_seed_metadata_has_title_date_and_speaker():
     news = load_file(NEWS)
     assert news.metadata["title"] == "FM meets with UN officials on Security Council reform"
     assert "date" not in news.metadata  # the news item states no date
+    # What the texts do not say comes from the metadata files beside them (seeds/*.meta.json).
+    assert remarks.metadata["country"] == news.metadata["country"] == "CHN"
+    assert news.metadata["speaker"] == "Wang Yi"
+
+
+def test_a_metadata_file_beside_a_statement_adds_to_its_metadata_or_is_named_when_bad(tmp_path):
+    (tmp_path / "speech.txt").write_text("Statement on reform.\n\nThe veto must go.")
+    (tmp_path / "speech.meta.json").write_text('{"country": "KEN", "date": "2021-09-22"}')
+    doc = load_file(tmp_path / "speech.txt")
+    assert doc.metadata["country"] == "KEN" and doc.metadata["year"] == 2021
+    (tmp_path / "speech.meta.json").write_text('{"country": ["KEN"]}')
+    skipped = load_file(tmp_path / "speech.txt")
+    assert "its metadata file speech.meta.json must be one JSON object" in skipped.reason
 
 
 def test_site_furniture_is_not_content():

@@ -1,0 +1,69 @@
+"""Whose words, and when: every run of answer sentences from one statement opens with its
+speaker and date ("Canada, 2018: …"), taken from the cited document's metadata, so one
+speaker's words are never presented as another's."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from rag.answering.support import LEAD_IN  # "Zhang Jun (China), 2020-12-03: ", "Kenya, 2021: "
+from rag.types import Answer, Document
+
+_MARKERS = re.compile(r"(?:\s*\[(\d+)\])+")
+
+
+def country_label(code: str) -> str:
+    try:
+        import pycountry
+
+        found = pycountry.countries.get(alpha_3=code)
+    except (ImportError, KeyError, LookupError):
+        found = None
+    return str(getattr(found, "common_name", None) or getattr(found, "name", None) or code)
+
+
+def attribution(doc: Document) -> str:
+    """The lead-in for a document's sentences: speaker (and country), date or year."""
+    meta = doc.metadata
+    country = country_label(str(meta["country"])) if meta.get("country") else ""
+    speaker = str(meta.get("speaker") or "").strip()
+    if speaker and country and speaker.lower() != country.lower() and country.lower() not in speaker.lower():
+        who = f"{speaker} ({country})"
+    else:
+        who = speaker or country or doc.title
+    when = str(meta.get("date") or meta.get("year") or "undated")
+    return f"{' '.join(who.split())[:90]}, {when}: "
+
+
+def strip_lead_in(sentence: str) -> str:
+    return LEAD_IN.sub("", sentence, count=1)
+
+
+def answer_body(text: str) -> str:
+    """The answer's own words: lead-ins removed (they are metadata, checked separately)."""
+    return " ".join(strip_lead_in(part) for part in re.split(r"(?<=\])\s+", text))
+
+
+def attribute(answer: Answer) -> Answer:
+    """Open each run of sentences citing one document with that document's lead-in."""
+    if answer.refused or not answer.citations:
+        return answer
+    docs = {c.n: c.document for c in answer.citations}
+    pieces: list[str] = []
+    pos, current = 0, None
+    for m in _MARKERS.finditer(answer.text):
+        segment = answer.text[pos : m.end()]
+        doc = docs.get(int(m.group(1)))
+        lead = attribution(doc) if doc is not None else ""
+        body = strip_lead_in(segment.lstrip())
+        if lead and lead != current:
+            pieces.append(lead + body)
+            current = lead
+        else:
+            pieces.append(body)
+        pos = m.end()
+    tail = answer.text[pos:].strip()
+    if tail:
+        pieces.append(tail)
+    return replace(answer, text=" ".join(p.strip() for p in pieces if p.strip()))

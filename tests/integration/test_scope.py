@@ -1,0 +1,82 @@
+"""Answers keep to who and when the question asks about, over the seeds and four of China's
+General Debate speeches (1975, 2015, 2019, 2021), with the real model and index."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from rag.answering.attribution import attribution
+from rag.cli import cli
+from rag.ingest import ingest, open_or_create
+from rag.pipeline import Pipeline
+from rag.settings import SEEDS_DIR, load_settings
+
+KENYA = (
+    "What did Kenya say in its 2021 General Debate speech about serving as an elected member "
+    "of the Security Council?"
+)
+CHINA_2025 = (
+    "What did China propose on Security Council reform at the General Debate of the 80th session in 2025?"
+)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
+    home = tmp_path_factory.mktemp("home")
+    index_dir = home / "index" / "mixed"
+    index = open_or_create(index_dir, embedder, 800, 200)
+    ingest([SEEDS_DIR, china_speeches], index, embedder, home, progress=False)
+    return Pipeline.open(load_settings().with_overrides(home=home, index_dir=index_dir), embedder)
+
+
+def test_a_speaker_the_index_lacks_is_one_sentence_with_the_closest_passages(mixed):
+    answer = mixed.ask(KENYA)
+    assert answer.refused and answer.text == "No statement by Kenya is in the index."
+    assert answer.passages and not answer.citations
+    assert answer.scope["countries"] == [{"name": "Kenya", "code": "KEN", "held": False}]
+
+
+def test_a_year_after_the_corpus_is_one_sentence_naming_what_the_index_covers(mixed):
+    answer = mixed.ask(CHINA_2025)
+    assert answer.refused and answer.text == "No statement from 2025 is in the index, which covers 1975–2021."
+    assert {"name": "China", "code": "CHN", "held": True} in answer.scope["countries"]
+
+
+def test_a_country_and_year_the_index_holds_cites_only_that_country_and_year(mixed):
+    for year in (2015, 2019, 2021):
+        answer = mixed.ask(f"What did China say about development in {year}?")
+        assert answer.refused or answer.citations
+        for c in answer.citations:
+            assert (c.document.metadata["country"], c.document.metadata["year"]) == ("CHN", year)
+        for p in answer.passages:
+            assert p.document.metadata["year"] == year
+
+
+def test_every_cited_sentence_follows_its_speaker_and_date(mixed):
+    for question in (
+        "What did China say about development in 2019?",
+        "Who did Wang Yi meet to discuss Security Council reform?",
+        "How should security sector reform be funded?",
+        "What did China say about the United Nations?",
+    ):
+        answer = mixed.ask(question)
+        if answer.refused:
+            continue
+        for c in answer.citations:
+            before = answer.text[: answer.text.index(f"[{c.n}]")]
+            leads = re.findall(r"(?:^|\] )([^:\[\]]{1,100}, (?:\d{4}(?:-\d\d-\d\d)?|undated): )", before)
+            assert leads and leads[-1] == attribution(c.document), (question, c.n)
+
+
+def test_rag_ask_json_reports_the_scope_and_says_what_was_searched(mixed):
+    index = str(mixed.settings.index_dir)
+    printed = json.loads(CliRunner().invoke(cli, ["ask", KENYA, "--index", index, "--json"]).stdout)
+    assert printed["refused"] and printed["scope"]["countries"][0]["held"] is False
+    question = "What did China say about development in 2015?"
+    shown = CliRunner().invoke(cli, ["ask", question, "--index", index])
+    assert "Searched: statements by China from 2015." in shown.stdout
+    assert re.search(r"^China, 2015: ", shown.stdout)
