@@ -336,6 +336,12 @@ def verify(index_dir: Path | None, repair: bool) -> None:
     help="Minimums per gold set (default: eval/thresholds.toml).",
 )
 @click.option("--k", type=int, default=None, help="Passages per answer (default 5).")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test"]),
+    default=None,
+    help="Only the gold set's dev half (tune on it) or test half (report it).",
+)
 @click.option("--generator", default=None, help="Generator to score (default: extractive).")
 @click.option("--no-baseline", is_flag=True, help="Skip the LangChain baseline.")
 @click.option(
@@ -351,6 +357,7 @@ def eval_command(
     check: bool,
     thresholds: Path | None,
     k: int | None,
+    split: str | None,
     generator: str | None,
     no_baseline: bool,
     reports: Path | None,
@@ -370,12 +377,18 @@ def eval_command(
         check_generator(generator)
     gold = gold or PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl"
     questions = load_gold(gold)
+    name = gold.stem
+    if split:
+        questions = [q for q in questions if q.split == split]
+        name = f"{gold.stem}-{split}"
+        if not questions:
+            raise UserError(f"The gold set {gold} has no questions marked \"split\": \"{split}\".")
     settings = _settings(index_dir=index_dir)
     pipeline = _pipeline(settings)
     result = evaluate(
         pipeline,
         questions,
-        gold.stem,
+        name,
         k=k,
         generator=generator,
         baseline=not no_baseline,

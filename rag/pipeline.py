@@ -18,7 +18,7 @@ from rag.retrieval import Filters, HybridRetriever, check_question
 from rag.scope import Coverage, Scope, scope_of
 from rag.settings import Settings
 from rag.storage import FORMAT_VERSION, Index
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Passage
 
 
 @dataclass(frozen=True)
@@ -93,17 +93,15 @@ class Pipeline:
         ``history`` holds the conversation's earlier questions."""
         question = standalone_question(check_question(question), history)
         chosen = self.generator(generator)
-        scope = scope_of(question, self.coverage())
         with self.lock:
+            scope, passages = self._search(question, k, filters)
             if scope.missing:
                 # Nothing by that speaker, or from then: say so, and show the closest
                 # passages (each labelled with its own speaker and date) to judge.
-                passages = self.engine.retrieve(question, k or self.settings.k, filters)
                 yield Answer(
                     question, scope.missing, True, (), tuple(passages), chosen.name, scope=scope.to_json()
                 )
                 return
-            passages = self.engine.retrieve(question, k or self.settings.k, within(filters, scope))
             quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
                 question, passages
             )
@@ -116,6 +114,17 @@ class Pipeline:
             return
         for item in chosen.stream(question, passages, quoted):
             yield checked(item) if isinstance(item, Answer) else item
+
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+        """The passages the answer path retrieves for a (standalone) question: within its
+        scope when the index holds it, the closest ones when it does not."""
+        with self.lock:
+            return self._search(check_question(question), k, filters)[1]
+
+    def _search(self, question: str, k: int | None, filters: Filters | None) -> tuple[Scope, list[Passage]]:
+        scope = scope_of(question, self.coverage())
+        scoped = filters if scope.missing else within(filters, scope)
+        return scope, self.engine.retrieve(question, k or self.settings.k, scoped)
 
     def ask(
         self,

@@ -205,6 +205,8 @@ class HybridRetriever:
         rows = np.sort(np.concatenate([self._rows_of[d] for d in docs if d in self._rows_of]))
         if allowed is not None:
             rows = np.intersect1d(rows, allowed)
+            if len(rows) == len(allowed):
+                return None  # the filter already holds only these: no preference left to give
         return rows if len(rows) else None
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:

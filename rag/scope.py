@@ -346,11 +346,12 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
             len(before) > 1 and " ".join(before[-2:]).lower() == "according to"
         )
         speaks = bool(
-            re.match(
-                rf"(?:'s|’s)|\s+(?:(?:also|ever|not|once|first|really)\s+)?{_SPEECH_VERB}\b", after, re.I
-            )
+            re.match(rf"\s+(?:(?:also|ever|not|once|first|really)\s+)?{_SPEECH_VERB}\b", after, re.I)
             or re.match(rf"(?:'s|’s)?\s+{_SPEAKER_NOUN}\b", after, re.I)
             or re.match(r"\s+in\s+(?:its|their|her|his)\b", after, re.I)
+            # "Brazil's" alone names the speaker only before anyone else is named as one
+            # ("What did France say had stopped Iran's path" asks about France's words).
+            or (not found and re.match(r"(?:'s|’s)", after))
         )
         if by or (speaks and previous not in _TOPIC_BEFORE):
             found.append((code, f"the {written}" if key in _WITH_THE else written))

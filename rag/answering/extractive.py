@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, unmentioned
 from rag.embedding import Embedder
 from rag.splitting import split_sentences
 from rag.terms import tokenize
@@ -149,6 +150,18 @@ class ExtractiveGenerator:
         scored = self.score(question, self.candidates(passages))
         if not scored or max(c.score for c in scored) < self.min_relevance:
             return Answer(question, REFUSAL, True, (), tuple(passages), self.name)
+        best = max(scored, key=lambda c: c.score)
+        texts = [p.text for p in passages]
+        absent = [] if best.similarity >= CLOSE else unmentioned(question, texts, self.idf)
+        if absent:
+            said = " or ".join(absent)
+            return Answer(
+                question, f"The statements found do not mention {said}.", True, (), tuple(passages), self.name
+            )
+        relevant = [c for c in scored if c.score >= self.min_relevance]
+        if asks_for_figure(question) and not any(has_figure(c.text) for c in relevant):
+            text = "The statements found touch on this but give no figure for it."
+            return Answer(question, text, True, (), tuple(passages), self.name)
         ranked = sorted(scored, key=lambda c: -c.score)
         top = ranked[0].score
         chosen = [c for c in ranked if c.score >= top - self.margin][: self.max_sentences]

@@ -21,6 +21,7 @@ class GoldQuestion:
     key_facts: tuple[str, ...]
     evidence: tuple[tuple[str, str], ...]  # (source file name, verbatim quote)
     filters: dict[str, Any] = field(default_factory=dict)
+    split: str = ""  # "dev" (thresholds and rules are tuned on it) or "test" (reported)
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
@@ -41,6 +42,7 @@ def load_gold(path: Path) -> list[GoldQuestion]:
                     key_facts=tuple(row.get("key_facts", ())),
                     evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
                     filters=dict(row.get("filters", {})),
+                    split=str(row.get("split", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

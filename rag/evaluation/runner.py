@@ -170,7 +170,7 @@ def evaluate(
             spans,
             texts,
             ask=lambda q: pipeline.ask(q.question, k=k, filters=_filters(q), generator=generator),
-            rank=lambda q: pipeline.engine.retrieve(q.question, CURVE_K, _filters(q)),
+            rank=lambda q: pipeline.search(q.question, CURVE_K, _filters(q)),
             progress=progress,
         )
     }

@@ -1,0 +1,76 @@
+"""Whether the passages found can answer what was asked, beyond being on its topic: a
+question about cryptocurrencies is not answered by passages that never mention them, and
+"how many" is not answered without a figure. Thresholds are set on the corpus gold set's
+dev half (docs/refusal.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from rag.scope import speaker_countries
+from rag.terms import tokenize
+
+# Share of the question's distinctive terms (idf-weighted) that no passage contains, from
+# which the answer is that the statements do not mention them (corpus dev: the questions
+# it should refuse score 0.95-1.0; the highest answerable one, a synonym, 0.65).
+UNMENTIONED_SHARE = 0.9
+# Above this cosine similarity the best sentence says the same thing in other words, so
+# words the question uses and the statements do not are a paraphrase, not a sign that the
+# topic is absent (corpus dev: the topics never raised had 0.52 and 0.59).
+CLOSE = 0.6
+# Words that ask rather than name what is asked about.
+_GENERIC = set(
+    tokenize(
+        "say said says speech statement general debate session assembly united nations un country "
+        "countries government president minister describe call propose announce mention according "
+        "what year talk speak discuss position view think see much many given take list lack count "
+        "kingdom state states way kind share number figure"
+    )
+)
+_COUNT_QUESTION = re.compile(
+    r"\bhow\s+(many|much)\b|\bwhat\s+(share|percentage|proportion|amount|number)\b", re.I
+)
+_YEAR_ONLY = re.compile(r"^(1[89]|20)\d\d$")
+# A figure: digits or an amount in words, standing alone ("COVID-19", "two-State" and
+# "third" are not figures).
+_FIGURE = re.compile(
+    r"(?<![\w-])\d[\d,.]*(?![\w-])|(?<![\w-])(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"dozens?|hundreds?|thousands?|millions?|billions?|half)(?![\w-])",
+    re.I,
+)
+
+
+def unmentioned(question: str, texts: Iterable[str], idf: Callable[[str], float]) -> list[str]:
+    """The question's words naming what it asks about that none of ``texts`` contains, when
+    they weigh at least ``UNMENTIONED_SHARE`` of its distinctive terms and one of them no
+    statement in the index uses; else []."""
+    names = set(tokenize(" ".join(written for _, written in speaker_countries(question))))
+    terms = [
+        t
+        for t in dict.fromkeys(tokenize(question))
+        if t not in _GENERIC and t not in names and not t.isdigit()
+    ]
+    if not terms:
+        return []
+    present = set(tokenize(" ".join(texts)))
+    weight = {t: idf(t) for t in terms}
+    absent = [t for t in terms if t not in present]
+    if sum(weight[t] for t in absent) < UNMENTIONED_SHARE * sum(weight.values()):
+        return []
+    # And at least one of them the statements never use at all: on a small index the
+    # weights alone would count ordinary words ("place", "hold") as distinctive.
+    never = idf("\x00")  # the weight of a term no statement contains
+    if not any(weight[t] >= never for t in absent):
+        return []
+    words = re.findall(r"[\w’'-]+", question)
+    return [w for w in words if tokenize(w) and tokenize(w)[0] in absent][:3]
+
+
+def asks_for_figure(question: str) -> bool:
+    return bool(_COUNT_QUESTION.search(question))
+
+
+def has_figure(text: str) -> bool:
+    """A number or an amount in words; a year alone is a date, not a figure."""
+    return any(not _YEAR_ONLY.match(m.group(0).strip(".,")) for m in _FIGURE.finditer(text))
