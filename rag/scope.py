@@ -274,7 +274,10 @@ class Coverage:
         return coverage
 
     def span(self) -> str:
-        return f"{min(self.years)}–{max(self.years)}" if self.years else ""
+        if not self.years:
+            return ""
+        first, last = min(self.years), max(self.years)
+        return str(first) if first == last else f"{first}–{last}"
 
 
 _TITLES = re.compile(

@@ -74,3 +74,39 @@ def asks_for_figure(question: str) -> bool:
 def has_figure(text: str) -> bool:
     """A number or an amount in words; a year alone is a date, not a figure."""
     return any(not _YEAR_ONLY.match(m.group(0).strip(".,")) for m in _FIGURE.finditer(text))
+
+
+_NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_ASKS_LIST = re.compile(
+    r"\b(?:which|what|name|list)\s+(?:are\s+)?(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+    r"((?:[a-z-]+\s+){0,2}[a-z-]+s)\b",
+    re.I,
+)
+
+
+def list_not_given(question: str, sentences: list[str]) -> str:
+    """When the question asks for N things ("Which five major issues …") and the answer's
+    sentences name the N things without listing them, the sentence that says so; else ""."""
+    m = _ASKS_LIST.search(question)
+    if not m:
+        return ""
+    count = _NUMBER_WORDS.get(m.group(1).lower()) or int(m.group(1))
+    noun = m.group(2).split()[-1].lower()
+    for sentence in sentences:
+        at = sentence.lower().find(noun)
+        listed = sentence[at:].count(",") + sentence[at:].count(";") + (":" in sentence[at:]) * count
+        if at >= 0 and listed >= count - 1:
+            return ""
+    if not any(noun in s.lower() for s in sentences):
+        return ""
+    return f"The statements mention {m.group(1)} {m.group(2)} but do not list them."

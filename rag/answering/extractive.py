@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, unmentioned
+from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
 from rag.embedding import Embedder
 from rag.splitting import split_sentences
 from rag.terms import tokenize
@@ -162,6 +162,9 @@ class ExtractiveGenerator:
         if asks_for_figure(question) and not any(has_figure(c.text) for c in relevant):
             text = "The statements found touch on this but give no figure for it."
             return Answer(question, text, True, (), tuple(passages), self.name)
+        unlisted = list_not_given(question, [c.text for c in relevant])
+        if unlisted:
+            return Answer(question, unlisted, True, (), tuple(passages), self.name)
         ranked = sorted(scored, key=lambda c: -c.score)
         top = ranked[0].score
         chosen = [c for c in ranked if c.score >= top - self.margin][: self.max_sentences]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -49,6 +51,25 @@ def test_every_china_gold_quote_occurs_verbatim_in_its_speech(tmp_path):
     for q in gold:
         for source, quote in q.evidence:
             assert quote in load_file(tmp_path / source).text, f"{q.id}: {quote[:60]!r}"
+
+
+def test_corpus_gold_set_is_split_and_every_quote_occurs_verbatim(tmp_path):
+    gold = load_gold(GOLD / "corpus.jsonl")
+    assert len(gold) >= 80 and sum(not q.answerable for q in gold) >= 30
+    for answerable in (True, False):
+        halves = [q.split for q in gold if q.answerable is answerable]
+        assert set(halves) == {"dev", "test"} and abs(halves.count("dev") - halves.count("test")) <= 1
+    if not CORPUS.is_file():
+        pytest.skip("the UN General Debate Corpus is not available")
+    subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "corpus-slice"), str(tmp_path), str(CORPUS)],
+        check=True,
+    )
+    texts = {p.name: load_file(p).text for p in [*tmp_path.glob("*.txt"), *SEEDS_DIR.glob("*.txt")]}
+    for q in gold:
+        assert q.answerable == bool(q.evidence), q.id
+        for source, quote in q.evidence:
+            assert quote in texts[source], f"{q.id}: {quote[:60]!r} is not in {source}"
 
 
 @pytest.fixture(scope="module")

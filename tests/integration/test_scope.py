@@ -80,3 +80,16 @@ def test_rag_ask_json_reports_the_scope_and_says_what_was_searched(mixed):
     shown = CliRunner().invoke(cli, ["ask", question, "--index", index])
     assert "Searched: statements by China from 2015." in shown.stdout
     assert re.search(r"^China, 2015: ", shown.stdout)
+
+
+def test_an_answer_must_hold_what_the_question_asks_for(mixed):
+    figure = mixed.ask(
+        "How many post-conflict countries did Zhang Jun say lack funding for security sector reform?"
+    )
+    assert figure.refused and figure.text == "The statements found touch on this but give no figure for it."
+    listed = mixed.ask("Which five major issues of Security Council reform did Wang Yi list?")
+    assert listed.refused and listed.text == "The statements mention five major issues but do not list them."
+    never = mixed.ask("What did Zhang Jun say about cryptocurrencies?")
+    assert never.refused and not never.citations
+    counted = mixed.ask("How much did China say it would give to the UN peace and development fund in 2015?")
+    assert not counted.refused and "billion" in counted.text
