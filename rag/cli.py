@@ -171,6 +171,11 @@ def ingest(
 @click.option("--year", type=int, default=None, help="Only statements of this year.")
 @click.option("--from-year", type=int, default=None, help="Only statements of this year or later.")
 @click.option("--to-year", type=int, default=None, help="Only statements of this year or earlier.")
+@click.option(
+    "--no-scope",
+    is_flag=True,
+    help="Search every statement even when the question names a speaker, country or year.",
+)
 def ask(
     question: str,
     index_dir: Path | None,
@@ -183,11 +188,14 @@ def ask(
     year: int | None,
     from_year: int | None,
     to_year: int | None,
+    no_scope: bool,
 ) -> None:
-    """Answer QUESTION from the indexed statements, citing the exact words used."""
+    """Answer QUESTION from the indexed statements, citing the exact words used.
+
+    A question that names a speaker, country or year ("What did Brazil say in 2024 …") is
+    answered from those statements only; when the index has none, the answer says so.
+    """
     from rag.answering import check_generator
-    from rag.answering.attribution import attribution
-    from rag.loading import printable
     from rag.retrieval import Filters, check_k, check_question
 
     check_question(question)
@@ -199,12 +207,22 @@ def ask(
         from_year = to_year = year
     filters = Filters(tuple(sources), tuple(countries), from_year, to_year)
     settings = _settings(index_dir=index_dir, embedding_model=embedding_model)
-    answer = _pipeline(settings).ask(question, k=k, filters=filters, generator=generator)
+    answer = _pipeline(settings).ask(question, k=k, filters=filters, generator=generator, scoped=not no_scope)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
+    _print_answer(answer)
+
+
+def _print_answer(answer: Any) -> None:
+    """An answer as `rag ask` prints it: the text, what was searched, then the citations
+    (or, for a refusal, the closest passages with whose words they are)."""
+    from rag.answering.attribution import attribution
+    from rag.loading import printable
+    from rag.scope import searched_line
+
     click.echo(answer.text)
-    searched = scope_line(answer.scope)
+    searched = searched_line(answer.scope)
     if searched:
         click.echo(f"\n{searched}")
     if answer.note:
@@ -226,19 +244,6 @@ def ask(
             more = "..." if len(snippet) > 160 else ""
             who = printable(attribution(p.document).rstrip(": "))
             click.echo(f"  {p.rank}. {who}, {printable(p.document.title)}: {snippet[:160]}{more}")
-
-
-def scope_line(scope: dict[str, Any]) -> str:
-    """"Searched: statements by Brazil from 2024." for the parts of a question's scope that
-    the index holds and the search was restricted to."""
-
-    def held(*kinds: str) -> str:
-        return " or ".join(p["name"] for k in kinds for p in scope.get(k, []) if p.get("held"))
-
-    who, when = held("speakers", "countries"), held("years")
-    if not (who or when):
-        return ""
-    return "Searched: statements" + (f" by {who}" if who else "") + (f" from {when}" if when else "") + "."
 
 
 @cli.command()
@@ -382,7 +387,7 @@ def eval_command(
         questions = [q for q in questions if q.split == split]
         name = f"{gold.stem}-{split}"
         if not questions:
-            raise UserError(f"The gold set {gold} has no questions marked \"split\": \"{split}\".")
+            raise UserError(f'The gold set {gold} has no questions marked "split": "{split}".')
     settings = _settings(index_dir=index_dir)
     pipeline = _pipeline(settings)
     result = evaluate(

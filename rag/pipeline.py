@@ -88,13 +88,14 @@ class Pipeline:
         filters: Filters | None = None,
         generator: str | None = None,
         history: Sequence[str] = (),
+        scoped: bool = True,
     ) -> Iterator[str | Answer]:
         """The answer's text as a model writes it, then the checked Answer (always last);
         ``history`` holds the conversation's earlier questions."""
         question = standalone_question(check_question(question), history)
         chosen = self.generator(generator)
         with self.lock:
-            scope, passages = self._search(question, k, filters)
+            scope, passages = self._search(question, k, filters, scoped)
             if scope.missing:
                 # Nothing by that speaker, or from then: say so, and show the closest
                 # passages (each labelled with its own speaker and date) to judge.
@@ -121,8 +122,10 @@ class Pipeline:
         with self.lock:
             return self._search(check_question(question), k, filters)[1]
 
-    def _search(self, question: str, k: int | None, filters: Filters | None) -> tuple[Scope, list[Passage]]:
-        scope = scope_of(question, self.coverage())
+    def _search(
+        self, question: str, k: int | None, filters: Filters | None, scoped: bool = True
+    ) -> tuple[Scope, list[Passage]]:
+        scope = scope_of(question, self.coverage()) if scoped else Scope()
         scoped = filters if scope.missing else within(filters, scope)
         return scope, self.engine.retrieve(question, k or self.settings.k, scoped)
 
@@ -133,9 +136,10 @@ class Pipeline:
         filters: Filters | None = None,
         generator: str | None = None,
         history: Sequence[str] = (),
+        scoped: bool = True,
     ) -> Answer:
         """The checked Answer: the last item of ``answer_stream``."""
-        *_, answer = self.answer_stream(question, k, filters, generator, history)
+        *_, answer = self.answer_stream(question, k, filters, generator, history, scoped)
         assert isinstance(answer, Answer)
         return answer
 

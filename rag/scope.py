@@ -436,3 +436,16 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
                         f"No statement by {written} from {label} is in the index (it holds {years})."
                     )
     return Scope(tuple(parts), missing[0] if missing else "")
+
+
+def searched_line(scope: dict[str, Any]) -> str:
+    """ "Searched: statements by Brazil from 2024." for the parts of a question's scope the
+    index holds and the search was kept to; "" when there are none."""
+
+    def held(*kinds: str) -> str:
+        return " or ".join(p["name"] for k in kinds for p in scope.get(k, []) if p.get("held"))
+
+    who, when = held("speakers", "countries"), held("years")
+    if not (who or when):
+        return ""
+    return "Searched: statements" + (f" by {who}" if who else "") + (f" from {when}" if when else "") + "."

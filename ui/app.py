@@ -47,6 +47,7 @@ class App:
         year_from: Any = None,
         year_to: Any = None,
         generator: str | None = None,
+        scoped: bool = True,
     ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]]:
         """Yield (chat, turns, citations panel, input box) as the answer streams in.
 
@@ -62,6 +63,7 @@ class App:
                 filters=filters_from(documents, countries, year_from, year_to),
                 generator=generator,
                 history=previous,
+                scoped=bool(scoped),
             )
             history.append({"role": "assistant", "content": ""})
             written = ""

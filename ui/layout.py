@@ -62,6 +62,12 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
         with gr.Row():
             w.year_from = gr.Number(None, label="From year", precision=0)
             w.year_to = gr.Number(None, label="To year", precision=0)
+        w.scoped = gr.Checkbox(
+            True,
+            label="Keep to the speakers and years the question names",
+            info='"What did Brazil say in 2024?" searches Brazil\'s 2024 statements only',
+            elem_id="scoped",
+        )
         writers = available_generators(settings)
         w.generator = gr.Dropdown(
             writers,
@@ -100,7 +106,18 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
 
 
 def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
-    inputs = [w.box, w.chat, w.turns, w.k, w.documents, w.countries, w.year_from, w.year_to, w.generator]
+    inputs = [
+        w.box,
+        w.chat,
+        w.turns,
+        w.k,
+        w.documents,
+        w.countries,
+        w.year_from,
+        w.year_to,
+        w.generator,
+        w.scoped,
+    ]
     outputs = [w.chat, w.turns, w.panel, w.box]
     # One public endpoint, /ask, for API clients; Enter in the box does the same.
     for trigger, name, visibility in (

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from rag.retrieval import Filters
+from rag.scope import searched_line
 from rag.types import Answer, Document
 
 
@@ -49,6 +50,14 @@ def answer_html(answer: Answer, turn: int) -> str:
         parts.append(text)
     body = " ".join(parts) if parts else escape(answer.text)
     note = f'<div class="note">{escape(answer.note)}</div>' if answer.note else ""
+    searched = searched_line(answer.scope)
+    if searched:
+        # The chip: what the search was kept to, and how to search everything instead.
+        note += (
+            f'<div class="scope-chip">{escape(searched)} <span class="chip-hint">Untick "Keep to the '
+            'speakers and years the question names" under Search settings to search every statement.'
+            "</span></div>"
+        )
     flagged = (
         '<div class="note">⚠ marks a sentence that its citations do not support.</div>'
         if answer.unsupported
