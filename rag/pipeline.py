@@ -186,6 +186,7 @@ def within(filters: Filters | None, scope: Scope) -> Filters | None:
         for y in (p.value if isinstance(p.value, list) else [p.value])
     ]
     speakers = tuple(p.value for p in scope.parts if p.kind == "speaker")
+    venues = tuple(p.value for p in scope.parts if p.kind == "venue" and p.held)
     base = filters or Filters()
     narrowed = Filters(
         base.sources,
@@ -193,6 +194,7 @@ def within(filters: Filters | None, scope: Scope) -> Filters | None:
         base.year_from if base.year_from is not None else (min(years) if years else None),
         base.year_to if base.year_to is not None else (max(years) if years and max(years) < 9999 else None),
         base.speakers or speakers,
+        base.venues or venues,
     )
     return None if narrowed.empty else narrowed
 

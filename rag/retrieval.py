@@ -66,6 +66,7 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     speakers: tuple[str, ...] = ()  # a person named in the document's speaker field
+    venues: tuple[str, ...] = ()  # words of the document's venue ("general debate")
 
     def __post_init__(self) -> None:
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
@@ -75,7 +76,9 @@ class Filters:
 
     @property
     def empty(self) -> bool:
-        return not (self.sources or self.countries or self.year_from or self.year_to or self.speakers)
+        return not (
+            self.sources or self.countries or self.year_from or self.year_to or self.speakers or self.venues
+        )
 
     def describe(self) -> str:
         parts = []
@@ -87,6 +90,8 @@ class Filters:
             parts.append(f"years {self.year_from or '…'}-{self.year_to or '…'}")
         if self.speakers:
             parts.append("speaker " + " or ".join(self.speakers))
+        if self.venues:
+            parts.append("venue " + " or ".join(self.venues))
         return ", ".join(parts)
 
     def matches(self, doc: Document) -> bool:

@@ -220,6 +220,9 @@ _PAST = re.compile(
     re.I,
 )
 _YEAR = r"(19[4-9]\d|20\d\d)"
+# Where a statement was made, when a question says so ("at the General Debate", "in the
+# Security Council"), as document metadata names it.
+VENUES = ("general debate", "security council", "general assembly", "human rights council")
 
 
 @dataclass(frozen=True)
@@ -239,8 +242,8 @@ class Scope:
     missing: str = ""  # one sentence when the index lacks what the question is about
 
     def to_json(self) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {"countries": [], "speakers": [], "years": []}
-        keys = {"country": "countries", "speaker": "speakers", "year": "years"}
+        out: dict[str, list[dict[str, Any]]] = {"countries": [], "speakers": [], "years": [], "venues": []}
+        keys = {"country": "countries", "speaker": "speakers", "year": "years", "venue": "venues"}
         for p in self.parts:
             key = "code" if p.kind == "country" else "value"
             out[keys[p.kind]].append({"name": p.label, key: p.value, "held": p.held})
@@ -255,6 +258,7 @@ class Coverage:
     countries: dict[str, set[int]] = field(default_factory=dict)
     years: set[int] = field(default_factory=set)
     speakers: set[str] = field(default_factory=set)  # people, as the documents name them
+    venues: set[str] = field(default_factory=set)  # "General Debate", "Security Council" ...
 
     @classmethod
     def of(cls, metadata: Iterable[dict[str, Any]]) -> Coverage:
@@ -271,6 +275,8 @@ class Coverage:
             person = _person(str(meta.get("speaker") or ""), str(meta.get("title") or ""))
             if person:
                 coverage.speakers.add(person)
+            venue = str(meta.get("venue") or "").lower()
+            coverage.venues.update(v for v in VENUES if v in venue)
         return coverage
 
     def span(self) -> str:
@@ -401,6 +407,26 @@ def asked_years(question: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys(out))
 
 
+def asked_venues(question: str) -> list[str]:
+    """Venues named as where the statement was made ("at the General Debate", "in the
+    Security Council", "its 2021 General Debate speech"); "Security Council reform" is a topic."""
+    found = []
+    for venue in VENUES:
+        pattern = (
+            rf"\b(?:at|in|to|before|during)\s+(?:the\s+|its\s+|their\s+)?(?:\d{{4}}\s+)?"
+            rf"(?:UN\s+)?{venue}\b(?!\s+reform)"
+        )
+        if re.search(pattern, question, re.I) or re.search(
+            rf"\b{venue}\s+(?:speech|statement|address)\b", question, re.I
+        ):
+            found.append(venue)
+    return found
+
+
+def _title(venue: str) -> str:
+    return " ".join(w.capitalize() for w in venue.split())
+
+
 def scope_of(question: str, coverage: Coverage) -> Scope:
     """The question's scope, each part marked held or not, and the one sentence to say
     when the index lacks it."""
@@ -413,6 +439,11 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     for person in sorted(coverage.speakers):
         if re.search(rf"(?<!\w){re.escape(person.lower())}(?!\w)", lower):
             parts.append(Part("speaker", person, person, True))
+    for venue in asked_venues(question):
+        held = venue in coverage.venues if coverage.venues else None
+        parts.append(Part("venue", venue, _title(venue), held))
+        if held is False:
+            missing.append(f"No statement made at the {_title(venue)} is in the index.")
     for code, written in countries:
         held = code in coverage.countries if has_countries else None
         parts.append(Part("country", code, written, held))
@@ -445,7 +476,13 @@ def searched_line(scope: dict[str, Any]) -> str:
     def held(*kinds: str) -> str:
         return " or ".join(p["name"] for k in kinds for p in scope.get(k, []) if p.get("held"))
 
-    who, when = held("speakers", "countries"), held("years")
-    if not (who or when):
+    who, when, where = held("speakers", "countries"), held("years"), held("venues")
+    if not (who or when or where):
         return ""
-    return "Searched: statements" + (f" by {who}" if who else "") + (f" from {when}" if when else "") + "."
+    return (
+        "Searched: statements"
+        + (f" by {who}" if who else "")
+        + (f" at the {where}" if where else "")
+        + (f" from {when}" if when else "")
+        + "."
+    )

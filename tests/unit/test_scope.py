@@ -107,3 +107,16 @@ def test_every_run_of_sentences_opens_with_its_speaker_and_date():
     )
     assert answer_body(text) == plain
     assert attribute(attribute(answer)).text == text  # applied twice, still one lead-in
+
+
+def test_a_venue_named_as_where_the_statement_was_made_is_scope_and_a_topic_is_not():
+    from rag.scope import asked_venues
+
+    assert asked_venues("What did Kenya say in its 2021 General Debate speech?") == ["general debate"]
+    assert asked_venues("What did China say in the Security Council on peacekeeping?") == ["security council"]
+    assert asked_venues("What did Brazil say about Security Council reform?") == []
+    coverage = Coverage.of([{"country": "CHN", "year": 2020, "venue": "UN General Assembly, General Debate"}])
+    scope = scope_of("What did China say in the Security Council in 2020?", coverage)
+    assert scope.missing == "No statement made at the Security Council is in the index."
+    held = scope_of("What did China say at the General Debate in 2020?", coverage)
+    assert within(None, held).venues == ("general debate",)
