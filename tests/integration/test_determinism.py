@@ -52,7 +52,11 @@ def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
 
 @pytest.fixture(scope="module")
 def questions() -> list[str]:
-    gold = load_gold(GOLD / "seeds.jsonl") + load_gold(GOLD / "ungdc-china.jsonl")
+    gold = (
+        load_gold(GOLD / "seeds.jsonl")
+        + load_gold(GOLD / "ungdc-china.jsonl")
+        + load_gold(GOLD / "corpus.jsonl")
+    )
     return [q.question for q in gold]
 
 
@@ -93,4 +97,3 @@ def test_answers_are_the_same_in_another_process(mixed, questions):
     assert there.keys() == here.keys()
     changed = [q for q in questions if there[q] != here[q]]
     assert not changed, f"{len(changed)} of {len(questions)} answers differ, e.g. {changed[:3]}"
-
