@@ -62,3 +62,14 @@ def china_speeches(tmp_path_factory) -> Path:
             tar.extract(m, out, filter="data")
     assert len(list(out.iterdir())) == len(wanted)
     return out
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
+    """The seeds and four of China's General Debate speeches (1975, 2015, 2019, 2021),
+    which repeat the seeds' words: scope, attribution and determinism are tested on it."""
+    home = tmp_path_factory.mktemp("mixed-home")
+    index_dir = home / "index" / "mixed"
+    index = open_or_create(index_dir, embedder, 800, 200)
+    ingest([SEEDS_DIR, china_speeches], index, embedder, home, progress=False)
+    return Pipeline.open(load_settings().with_overrides(home=home, index_dir=index_dir), embedder)

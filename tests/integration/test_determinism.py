@@ -12,9 +12,7 @@ import sys
 import pytest
 
 from rag.evaluation.gold import load_gold
-from rag.ingest import ingest, open_or_create
-from rag.pipeline import Pipeline
-from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
+from rag.settings import PROJECT_ROOT
 
 GOLD = PROJECT_ROOT / "eval" / "gold"
 # A broad question over many passages fills the sentence-vector cache with sentences that
@@ -38,16 +36,6 @@ for q in questions:
 
 def _key(answer) -> tuple:
     return answer.text, answer.refused, [(c.doc_id, c.start, c.end) for c in answer.citations]
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
-    """The seeds and four of China's General Debate speeches, which repeat the seeds' words."""
-    home = tmp_path_factory.mktemp("home")
-    index_dir = home / "index" / "mixed"
-    index = open_or_create(index_dir, embedder, 800, 200)
-    ingest([SEEDS_DIR, china_speeches], index, embedder, home, progress=False)
-    return Pipeline.open(load_settings().with_overrides(home=home, index_dir=index_dir), embedder)
 
 
 @pytest.fixture(scope="module")

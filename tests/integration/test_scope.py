@@ -6,14 +6,10 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from click.testing import CliRunner
 
 from rag.answering.attribution import attribution
 from rag.cli import cli
-from rag.ingest import ingest, open_or_create
-from rag.pipeline import Pipeline
-from rag.settings import SEEDS_DIR, load_settings
 
 KENYA = (
     "What did Kenya say in its 2021 General Debate speech about serving as an elected member "
@@ -22,15 +18,6 @@ KENYA = (
 CHINA_2025 = (
     "What did China propose on Security Council reform at the General Debate of the 80th session in 2025?"
 )
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
-    home = tmp_path_factory.mktemp("home")
-    index_dir = home / "index" / "mixed"
-    index = open_or_create(index_dir, embedder, 800, 200)
-    ingest([SEEDS_DIR, china_speeches], index, embedder, home, progress=False)
-    return Pipeline.open(load_settings().with_overrides(home=home, index_dir=index_dir), embedder)
 
 
 def test_a_speaker_the_index_lacks_is_one_sentence_with_the_closest_passages(mixed):
