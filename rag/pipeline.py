@@ -96,19 +96,19 @@ class Pipeline:
         chosen = self.generator(generator)
         with self.lock:
             scope, passages = self._search(question, k, filters, scoped)
-            if scope.missing:
-                # Nothing by that speaker, or from then: say so, and show the closest
-                # passages (each labelled with its own speaker and date) to judge.
-                yield Answer(
-                    question, scope.missing, True, (), tuple(passages), chosen.name, scope=scope.to_json()
+            if not scope.missing:
+                quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
+                    question, passages
                 )
-                return
-            quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
-                question, passages
-            )
+        understood = scope.to_json()
+        if scope.missing:
+            # Nothing by that speaker, or from then: say so, and show the closest passages
+            # (each labelled with its own speaker and date) to judge.
+            yield Answer(question, scope.missing, True, (), tuple(passages), chosen.name, scope=understood)
+            return
 
         def checked(answer: Answer) -> Answer:
-            return replace(check_sentences(attribute(verify_citations(answer))), scope=scope.to_json())
+            return replace(check_sentences(attribute(verify_citations(answer))), scope=understood)
 
         if not isinstance(chosen, LLMGenerator):
             yield checked(quoted)
@@ -126,8 +126,8 @@ class Pipeline:
         self, question: str, k: int | None, filters: Filters | None, scoped: bool = True
     ) -> tuple[Scope, list[Passage]]:
         scope = scope_of(question, self.coverage()) if scoped else Scope()
-        scoped = filters if scope.missing else within(filters, scope)
-        return scope, self.engine.retrieve(question, k or self.settings.k, scoped)
+        searched = filters if scope.missing else within(filters, scope)
+        return scope, self.engine.retrieve(question, k or self.settings.k, searched)
 
     def ask(
         self,

@@ -238,9 +238,14 @@ def test_no_pickle_eval_or_exec_on_anything_read():
     assert offenders == []
 
 
-def test_an_unfinished_answer_stream_does_not_block_other_questions(pipeline):
+@pytest.mark.parametrize(
+    "question",
+    [WANG_YI, "What did Kenya say about security sector reform?"],
+    ids=["answered", "refused for its scope"],
+)
+def test_an_unfinished_answer_stream_does_not_block_other_questions(pipeline, question):
     """A client that goes away mid-answer leaves its stream suspended; nobody may wait on it."""
-    stream = pipeline.answer_stream(WANG_YI)
+    stream = pipeline.answer_stream(question)
     next(stream)
     answered: list[str] = []
     other = threading.Thread(
