@@ -127,6 +127,18 @@ class Pipeline:
     ) -> tuple[Scope, list[Passage]]:
         scope = scope_of(question, self.coverage()) if scoped else Scope()
         searched = filters if scope.missing else within(filters, scope)
+        if (
+            searched is not None
+            and searched != filters
+            and not any(searched.matches(d) for d in self.index.documents.values())
+        ):
+            # What the question names is held, but not together (or not within the user's
+            # filters): say so, and show the closest passages the user's filters allow.
+            named = ", ".join(p.label for p in scope.parts if p.held)
+            user = filters is not None and not filters.empty
+            where = f"the filters allow ({filters.describe()})" if user else "in the index"
+            scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
+            searched = filters
         return scope, self.engine.retrieve(question, k or self.settings.k, searched)
 
     def ask(

@@ -1,10 +1,11 @@
-"""What a question is scoped to (whose statements: a country as speaker; when: years,
-ranges, sessions), and whether the index holds it. "What did Kenya say in 2021 …" asks
+"""What a question is scoped to (whose statements: a country or a person as speaker; when:
+years, ranges, sessions; where: a venue), and whether the index holds it. "What did Kenya say in 2021 …" asks
 about Kenya's 2021 words only: when the index has none, the answer says so in one sentence
 instead of quoting someone else."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ ALIASES = {
     "ussr": "SUN",
     "yugoslavia": "YUG",
     "european union": "EU",
+    "german democratic republic": "DDR",
+    "democratic yemen": "YMD",
+    "czechoslovakia": "CSK",
     "brunei": "BRN",
     "taiwan": "TWN",
     "kosovo": "XKX",
@@ -230,7 +234,7 @@ class Part:
     """One thing the question is scoped to, and whether the index holds it (None: the
     index records nothing of that kind, so it cannot be checked)."""
 
-    kind: str  # "country", "speaker" or "year"
+    kind: str  # "country", "speaker", "year" or "venue"
     value: Any
     label: str
     held: bool | None = None
@@ -272,7 +276,7 @@ class Coverage:
                 coverage.countries.setdefault(code, set())
                 if isinstance(year, int):
                     coverage.countries[code].add(year)
-            person = _person(str(meta.get("speaker") or ""), str(meta.get("title") or ""))
+            person = _person(str(meta.get("speaker") or ""))
             if person:
                 coverage.speakers.add(person)
             venue = str(meta.get("venue") or "").lower()
@@ -293,13 +297,11 @@ _TITLES = re.compile(
 )
 
 
-def _person(speaker: str, title: str) -> str:
+def _person(speaker: str) -> str:
     """The person in a speaker field ("Ambassador Zhang Jun" -> "Zhang Jun"); none when
     the speaker is a country (as in the General Debate files)."""
     name = _TITLES.sub("", " ".join(speaker.split())).strip()
-    if not name or name.lower() in _pattern()[0] or name.lower().endswith(": general debate statement"):
-        return ""
-    if ":" in title and title.split(":")[0].strip().lower() == name.lower():
+    if name.lower() in _pattern()[0]:
         return ""
     return name if len(name.split()) >= 2 else ""
 
@@ -319,19 +321,14 @@ def _country_names() -> dict[str, str]:
     return names
 
 
-_NAMES: dict[str, str] | None = None
-_NAME_PATTERN: re.Pattern[str] | None = None
-
-
+@functools.cache
 def _pattern() -> tuple[dict[str, str], re.Pattern[str]]:
-    global _NAMES, _NAME_PATTERN
-    if _NAMES is None or _NAME_PATTERN is None:
-        _NAMES = _country_names()
-        alternatives = sorted({*_NAMES, *DEMONYMS}, key=len, reverse=True)
-        _NAME_PATTERN = re.compile(
-            r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.I
-        )
-    return _NAMES, _NAME_PATTERN
+    """Country names (lower case) to ISO codes, and one pattern finding any of them or a
+    demonym, longest first; built on first use."""
+    names = _country_names()
+    alternatives = sorted({*names, *DEMONYMS}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.I)
+    return names, pattern
 
 
 def speaker_countries(question: str) -> list[tuple[str, str]]:

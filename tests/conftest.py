@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,3 +76,15 @@ def mixed(tmp_path_factory, embedder, china_speeches) -> Pipeline:
     index = open_or_create(index_dir, embedder, 800, 200)
     ingest([SEEDS_DIR, china_speeches], index, embedder, home, progress=False)
     return Pipeline.open(load_settings().with_overrides(home=home, index_dir=index_dir), embedder)
+
+
+def wait_for_progress(child: subprocess.Popen, pattern: bytes, seconds: float = 180) -> bytes:
+    """What a child `rag ingest` wrote on stderr until its progress matched ``pattern``
+    (a batch saved, say), so a test can interrupt it part-way; fails if it ended first."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not re.search(pattern, seen):
+        seen += child.stderr.read1(4096)
+        if child.poll() is not None:
+            pytest.fail(f"ingestion ended before it could be interrupted: {seen[-300:]!r}")
+    return seen

@@ -7,26 +7,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answering.support import LEAD_IN  # "Zhang Jun (China), 2020-12-03: ", "Kenya, 2021: "
+from rag.answering.support import strip_lead_in
+from rag.loading import country_name
 from rag.types import Answer, Document
 
 _MARKERS = re.compile(r"(?:\s*\[(\d+)\])+")
 
 
-def country_label(code: str) -> str:
-    try:
-        import pycountry
-
-        found = pycountry.countries.get(alpha_3=code)
-    except (ImportError, KeyError, LookupError):
-        found = None
-    return str(getattr(found, "common_name", None) or getattr(found, "name", None) or code)
-
-
 def attribution(doc: Document) -> str:
-    """The lead-in for a document's sentences: speaker (and country), date or year."""
+    """The lead-in for a document's sentences ("Zhang Jun (China), 2020-12-03: ", "Kenya,
+    2021: "): speaker (and country), date or year."""
     meta = doc.metadata
-    country = country_label(str(meta["country"])) if meta.get("country") else ""
+    country = country_name(str(meta["country"])) if meta.get("country") else ""
     speaker = str(meta.get("speaker") or "").strip()
     if speaker and country and speaker.lower() != country.lower() and country.lower() not in speaker.lower():
         who = f"{speaker} ({country})"
@@ -34,10 +26,6 @@ def attribution(doc: Document) -> str:
         who = speaker or country or doc.title
     when = str(meta.get("date") or meta.get("year") or "undated")
     return f"{' '.join(who.split())[:90]}, {when}: "
-
-
-def strip_lead_in(sentence: str) -> str:
-    return LEAD_IN.sub("", sentence, count=1)
 
 
 def answer_body(text: str) -> str:

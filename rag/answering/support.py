@@ -48,10 +48,15 @@ def _sentences(text: str, cites: tuple[int, ...]) -> list[Claim]:
     return out
 
 
+def strip_lead_in(sentence: str) -> str:
+    """The sentence without a lead-in naming its speaker and date."""
+    return LEAD_IN.sub("", sentence, count=1)
+
+
 def support(sentence: str, quotes: list[str]) -> float:
     """Share of the sentence's distinct content words found in the quotes (0 without quotes);
     a lead-in naming the speaker and date is attribution, not a claim, and is not counted."""
-    words = set(tokenize(LEAD_IN.sub("", sentence, count=1)))
+    words = set(tokenize(strip_lead_in(sentence)))
     if not words or not quotes:
         return 0.0
     found = set(tokenize(" ".join(quotes)))

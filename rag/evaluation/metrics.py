@@ -10,7 +10,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.answering.support import LEAD_IN, is_supported, split_claims
+from rag.answering.attribution import answer_body
+from rag.answering.support import is_supported, split_claims
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]
@@ -71,7 +72,7 @@ def ndcg_at_k(ranked: Sequence[Span], evidence: Sequence[Span], k: int) -> float
 
 def _answer_tokens(answer: str) -> list[str]:
     """The answer's content words; lead-ins naming speaker and date are not its words."""
-    return [t for claim in split_claims(answer) for t in tokenize(LEAD_IN.sub("", claim.text, count=1))]
+    return [t for claim in split_claims(answer_body(answer)) for t in tokenize(claim.text)]
 
 
 def key_fact_recall(answer: str, key_facts: Sequence[str], answerable: bool, refused: bool) -> float:

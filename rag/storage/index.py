@@ -95,8 +95,9 @@ class Index:
         index.ledger.follow(manifest)
         index.incomplete = dict(manifest.get("incomplete", {}))
         for segment in manifest["segments"]:
-            texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
-            index._attach(read_checked_segment(path, segment, texts, len(index.vocabulary), index.dimension))
+            index._attach(
+                read_checked_segment(path, segment, index.documents, len(index.vocabulary), index.dimension)
+            )
         if (
             len(index.chunks) != manifest["counts"]["chunks"]
             or not index.incomplete.keys() <= index.documents.keys()
@@ -164,11 +165,8 @@ class Index:
             raise ValueError("every chunk's document is in the index or in the batch")
         counts, new_terms = self.vocabulary.count(c.text for c in chunks)
         self.add_rows(Block(list(documents), list(chunks), vectors, counts, new_terms), counted=True)
-        for doc_id, saved in (incomplete or {}).items():
-            if saved is None:
-                self.incomplete.pop(doc_id, None)
-            else:
-                self.incomplete[doc_id] = saved
+        marks = incomplete or {}
+        self.incomplete = {d: n for d, n in {**self.incomplete, **marks}.items() if n is not None}
 
     def add_rows(self, block: Block, counted: bool = False) -> None:
         """Add a prepared, unsaved segment; ``counted``: its terms are in the vocabulary."""

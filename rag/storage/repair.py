@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.errors import IndexCorruptError, InputError, RagError
+from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, RagError
 from rag.storage import vectors
 from rag.storage.files import sha256
 from rag.storage.index import Index
@@ -48,6 +48,8 @@ def repair_manifest(path: Path) -> Repair:
     interrupted run never brings removed documents back. Refuses, in one sentence, when
     the index is intact or when what is left cannot make a consistent index.
     """
+    if not path.is_dir():
+        raise IndexNotFoundError(f"There is no index at {path}; nothing to repair.")
     if (path / MANIFEST).is_file():
         try:
             Index.open(path)

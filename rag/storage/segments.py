@@ -4,6 +4,7 @@ vectors, term counts) and the record each carries, read and written with checksu
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,22 +32,28 @@ class Block:
     replaces: tuple[str, ...] = ()  # the saved segments this one is a rewrite of
 
 
-def read_segment(folder: Path, name: str, texts: dict[str, str], vocabulary: int, dimension: int) -> Block:
-    """A saved segment; ``texts`` holds the text of documents saved in earlier segments
+def read_segment(
+    folder: Path, name: str, earlier: Mapping[str, Document], vocabulary: int, dimension: int
+) -> Block:
+    """A saved segment; ``earlier`` holds the documents saved in earlier segments
     (a long document's later chunks sit in later segments than the document itself), and
     ``vocabulary`` the number of terms the earlier segments introduced."""
     documents = [
         Document(row["doc_id"], row["source"], row["text"], row["metadata"])
         for row in read_jsonl(folder / f"{name}.documents.jsonl")
     ]
-    texts = {**texts, **{d.doc_id: d.text for d in documents}}
+    here = {d.doc_id: d for d in documents}
+
+    def text_of(doc_id: str) -> str:
+        return (here.get(doc_id) or earlier[doc_id]).text
+
     chunks = [
         Chunk(
             row["chunk_id"],
             row["doc_id"],
             row["start"],
             row["end"],
-            texts[row["doc_id"]][row["start"] : row["end"]],
+            text_of(row["doc_id"])[row["start"] : row["end"]],
         )
         for row in read_jsonl(folder / f"{name}.chunks.jsonl")
     ]
@@ -63,7 +70,7 @@ def read_segment(folder: Path, name: str, texts: dict[str, str], vocabulary: int
 
 
 def read_checked_segment(
-    folder: Path, segment: dict[str, Any], texts: dict[str, str], vocabulary: int, dimension: int
+    folder: Path, segment: dict[str, Any], earlier: Mapping[str, Document], vocabulary: int, dimension: int
 ) -> Block:
     """A segment the manifest names, after checking each file against its checksum."""
     fix = f"rebuild it with: rag ingest PATH --index {folder} --rebuild"
@@ -76,7 +83,7 @@ def read_checked_segment(
                 f"The index file {file} is missing or does not match its checksum; {fix}."
             )
     try:
-        block = read_segment(folder, segment["name"], texts, vocabulary, dimension)
+        block = read_segment(folder, segment["name"], earlier, vocabulary, dimension)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError) as exc:

@@ -68,3 +68,27 @@ def test_a_citation_whose_quote_is_not_the_source_text_is_dropped(pipeline):
     assert not checked.citations
     assert "[1]" not in checked.text
     assert verify_citations(answer) == answer
+
+
+def test_the_langchain_chain_gives_the_pipelines_answer(pipeline):
+    from rag.integrations.langchain import build_chain
+    from rag.retrieval import Filters
+
+    chain = build_chain(pipeline)
+    by_chain = chain.invoke(WANG_YI)
+    direct = pipeline.ask(WANG_YI)
+    assert (by_chain.text, by_chain.citations) == (direct.text, direct.citations)
+    funded = "How should security sector reform be funded?"
+    only = chain.invoke(
+        {"question": funded, "k": 2, "filters": Filters(sources=("003_3b78ed55776d1c96.txt",))}
+    )
+    assert {p.document.source.rsplit("/", 1)[-1] for p in only.passages} == {"003_3b78ed55776d1c96.txt"}
+    assert len(only.passages) <= 2 and not only.refused
+    # A filter that excludes the speaker the question names: one sentence, not an error.
+    apart = chain.invoke({"question": WANG_YI, "filters": Filters(sources=("003_3b78ed55776d1c96.txt",))})
+    assert apart.refused and apart.text.startswith("No statement the filters allow (source 003_")
+    assert apart.text.endswith("matches all the question names (Wang Yi).") and apart.passages
+    # A speaker and a year the index holds, but never together: the same kind of sentence.
+    never = pipeline.ask("What did Wang Yi say about reform in 2020?")
+    assert never.refused
+    assert never.text == "No statement in the index matches all the question names (Wang Yi, 2020)."

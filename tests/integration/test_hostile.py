@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from rag.loading import load_file
 from rag.settings import PROJECT_ROOT, SEEDS_DIR
 from rag.splitting import split_document
 from rag.storage import Index
-from tests.conftest import WANG_YI
+from tests.conftest import WANG_YI, wait_for_progress
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
 SEED = SEEDS_DIR / "000_f2b96bbd7d06bdb1.txt"
@@ -60,6 +59,15 @@ def index_copy(seed_index_dir, tmp_path) -> Path:
     return tmp_path / "index"
 
 
+def _add_then_remove(runner: CliRunner, index: Path, folder: Path, text: str) -> None:
+    """Ingest one statement through the CLI, then remove it again: its segment is rewritten."""
+    folder.mkdir()
+    (folder / "added.txt").write_text(text)
+    assert runner.invoke(cli, ["ingest", str(folder), "--index", str(index), "-q"]).exit_code == 0
+    added = next(d.source for d in Index.open(index).documents.values() if d.source.endswith("added.txt"))
+    assert runner.invoke(cli, ["remove", added, "--index", str(index)]).exit_code == 0
+
+
 # -- 1. an existing folder given as --index ---------------------------------------------
 
 
@@ -88,12 +96,9 @@ def test_cleanup_in_an_index_folder_only_touches_files_the_index_named(index_cop
     for name, text in strangers.items():
         (index_copy / name).write_text(text)
     runner = CliRunner()
-    folder = tmp_path / "more"
-    folder.mkdir()
-    (folder / "new.txt").write_text("A new statement on the reform of the Security Council and its veto.")
-    assert runner.invoke(cli, ["ingest", str(folder), "--index", str(index_copy), "-q"]).exit_code == 0
-    new = next(d.source for d in Index.open(index_copy).documents.values() if d.source.endswith("new.txt"))
-    assert runner.invoke(cli, ["remove", new, "--index", str(index_copy)]).exit_code == 0
+    _add_then_remove(
+        runner, index_copy, tmp_path / "more", "A statement on the Council's veto, soon removed."
+    )
     rebuild = ["ingest", str(SEEDS_DIR), "--index", str(index_copy), "-q", "--rebuild"]
     assert runner.invoke(cli, rebuild).exit_code == 0
     for name, text in strangers.items():
@@ -108,12 +113,9 @@ def test_cleanup_in_an_index_folder_only_touches_files_the_index_named(index_cop
 
 def test_a_lost_manifest_is_refused_with_the_repair_which_restores_the_index(index_copy, tmp_path):
     runner = CliRunner()
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    (extra / "extra.txt").write_text("A statement on peacekeeping budgets, to be removed again later on.")
-    assert runner.invoke(cli, ["ingest", str(extra), "--index", str(index_copy), "-q"]).exit_code == 0
-    gone = next(d.source for d in Index.open(index_copy).documents.values() if d.source.endswith("extra.txt"))
-    assert runner.invoke(cli, ["remove", gone, "--index", str(index_copy)]).exit_code == 0
+    _add_then_remove(
+        runner, index_copy, tmp_path / "extra", "A statement on peacekeeping budgets, soon removed."
+    )
     expected = sorted(Index.open(index_copy).documents)
     segments = _fingerprint(index_copy)
     (index_copy / "manifest.json").unlink()
@@ -282,12 +284,7 @@ def test_a_long_file_is_saved_in_bounded_batches_and_continues_after_a_kill(tmp_
     index = tmp_path / "index"
     args = [sys.executable, "-m", "rag.cli", "ingest", str(big), "--index", str(index), "--batch", "32"]
     child = subprocess.Popen(args, env=ENV, cwd=PROJECT_ROOT, stderr=subprocess.PIPE)
-    seen = b""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not re.search(rb"\b(3[2-9]|[4-9]\d|\d{3}) chunks", seen):
-        seen += child.stderr.read1(4096)
-        if child.poll() is not None:
-            pytest.fail(f"ingestion ended before it could be killed: {seen[-300:]!r}")
+    wait_for_progress(child, rb"\b(3[2-9]|[4-9]\d|\d{3}) chunks")  # a batch of 32 saved
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     manifest = json.loads((index / "manifest.json").read_text())

@@ -27,7 +27,7 @@ from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
 from rag.storage import Index
 from rag.storage import manifest as storage_manifest
-from tests.conftest import WANG_YI
+from tests.conftest import WANG_YI, wait_for_progress
 from ui.app import App
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
@@ -67,15 +67,8 @@ def test_killed_ingestion_keeps_what_it_saved_and_the_next_run_continues(index_c
     before_docs, before_chunks = _snapshot(index_copy)
     folder = _many_statements(tmp_path / "many", 40)
     child = _rag("ingest", str(folder), "--index", str(index_copy), "--batch", "40")
-    seen = b""
-    deadline = time.monotonic() + 180
     # Kill it for real (SIGKILL) part-way through, once it has saved a batch or more.
-    while time.monotonic() < deadline:
-        seen += child.stderr.read1(4096)
-        if re.search(rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/.*\b[1-9][\d,]* chunks", seen):
-            break
-        if child.poll() is not None:
-            pytest.fail(f"ingestion ended before it could be killed: {seen[-300:]!r}")
+    wait_for_progress(child, rb"Embedding:\s+\d+%\|[^|]*\|\s+[1-9]\d*/.*\b[1-9][\d,]* chunks")
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
@@ -24,6 +21,7 @@ from rag.retrieval import BM25
 from rag.settings import PROJECT_ROOT, SEEDS_DIR
 from rag.storage import Index
 from rag.storage.vectors.faiss import FaissOptions, FaissVectors
+from tests.conftest import wait_for_progress
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONUNBUFFERED": "1"}
 
@@ -129,12 +127,7 @@ def test_ctrl_c_during_ingestion_keeps_saved_batches_and_says_how_to_continue(tm
         # and its children would inherit that.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    seen = b""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not re.search(rb"\b[1-9][\d,]* chunks", seen):
-        seen += child.stderr.read1(4096)
-        if child.poll() is not None:
-            pytest.fail(f"ingestion ended before Ctrl-C: {seen[-300:]!r}")
+    seen = wait_for_progress(child, rb"\b[1-9][\d,]* chunks")
     child.send_signal(signal.SIGINT)
     _, rest = child.communicate(timeout=120)
     message = (seen + rest).decode()

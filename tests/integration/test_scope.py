@@ -34,16 +34,20 @@ def test_a_year_after_the_corpus_is_one_sentence_naming_what_the_index_covers(mi
 
 
 def test_a_country_and_year_the_index_holds_cites_only_that_country_and_year(mixed):
+    answered = 0
     for year in (2015, 2019, 2021):
         answer = mixed.ask(f"What did China say about development in {year}?")
         assert answer.refused or answer.citations
+        answered += not answer.refused
         for c in answer.citations:
             assert (c.document.metadata["country"], c.document.metadata["year"]) == ("CHN", year)
         for p in answer.passages:
             assert p.document.metadata["year"] == year
+    assert answered >= 2  # not vacuous: most of these are answered, from that year only
 
 
 def test_every_cited_sentence_follows_its_speaker_and_date(mixed):
+    attributed = 0
     for question in (
         "What did China say about development in 2019?",
         "Who did Wang Yi meet to discuss Security Council reform?",
@@ -53,10 +57,12 @@ def test_every_cited_sentence_follows_its_speaker_and_date(mixed):
         answer = mixed.ask(question)
         if answer.refused:
             continue
+        attributed += 1
         for c in answer.citations:
             before = answer.text[: answer.text.index(f"[{c.n}]")]
             leads = re.findall(r"(?:^|\] )([^:\[\]]{1,100}, (?:\d{4}(?:-\d\d-\d\d)?|undated): )", before)
             assert leads and leads[-1] == attribution(c.document), (question, c.n)
+    assert attributed >= 3
 
 
 def test_rag_ask_json_reports_the_scope_and_says_what_was_searched(mixed):
