@@ -372,9 +372,9 @@ def asked_years(question: str) -> list[tuple[int, int]]:
         return []  # "What does China plan for 2030?": a year in the future of the speech
     out: list[tuple[int, int]] = []
     for m in re.finditer(rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until)\s+{_YEAR}\b", question, re.I):
-        out.append((int(m.group(1)), int(m.group(2))))
+        out.append(tuple(sorted((int(m.group(1)), int(m.group(2))))))
     for m in re.finditer(rf"\b{_YEAR}\s*[-–]\s*{_YEAR}\b", question):
-        out.append((int(m.group(1)), int(m.group(2))))
+        out.append(tuple(sorted((int(m.group(1)), int(m.group(2))))))
     for m in re.finditer(rf"\bsince\s+{_YEAR}\b", question, re.I):
         out.append((int(m.group(1)), 9999))
     for m in re.finditer(r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:regular\s+)?session\b", question, re.I):

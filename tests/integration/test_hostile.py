@@ -335,3 +335,12 @@ def test_file_names_with_newlines_and_escapes_print_on_one_safe_line(tmp_path):
 def test_uploads_and_bench_output_are_not_tracked_by_git():
     ignored = (PROJECT_ROOT / ".gitignore").read_text().split()
     assert "/uploads/" in ignored and "/bench/" in ignored
+    if shutil.which("git") and (PROJECT_ROOT / ".git").exists():
+        # What `git status` would show: both are ignored where the app and bench write them.
+        checked = subprocess.run(
+            ["git", "check-ignore", "uploads/speech.txt", "bench/bench.json"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert checked.stdout.split() == ["uploads/speech.txt", "bench/bench.json"]

@@ -43,6 +43,7 @@ def test_the_speaking_country_is_recognised_and_a_topic_country_is_not(question,
         ("What did Kenya say in 2021?", [(2021, 2021)]),
         ("What did China say at the General Debate of the 80th session?", [(2025, 2025)]),
         ("What did Nigeria say between 2015 and 2018?", [(2015, 2018)]),
+        ("What did Nigeria say between 2018 and 2015?", [(2015, 2018)]),
         ("What has China said since 2020 about climate?", [(2020, 9999)]),
         ("What did China say about the 2030 Agenda in 2016?", [(2016, 2016)]),
         # A target or a plan is not when the statement was made.
