@@ -15,6 +15,10 @@ class NoDocumentsError(InputError):
     """The given paths hold nothing that can be ingested."""
 
 
+class NoMatchError(InputError):
+    """Filters that no statement in the index matches."""
+
+
 class IndexNotFoundError(RagError):
     """There is no index at the given folder."""
 

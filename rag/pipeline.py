@@ -13,6 +13,7 @@ from rag.answering.attribution import attribute
 from rag.answering.conversation import standalone_question
 from rag.answering.grounded import LLMGenerator
 from rag.embedding import Embedder, embedder_from
+from rag.errors import NoMatchError
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, check_question
 from rag.scope import Coverage, Scope, scope_of
@@ -127,19 +128,20 @@ class Pipeline:
     ) -> tuple[Scope, list[Passage]]:
         scope = scope_of(question, self.coverage()) if scoped else Scope()
         searched = filters if scope.missing else within(filters, scope)
-        if (
-            searched is not None
-            and searched != filters
-            and not any(searched.matches(d) for d in self.index.documents.values())
-        ):
-            # What the question names is held, but not together (or not within the user's
-            # filters): say so, and show the closest passages the user's filters allow.
-            named = ", ".join(p.label for p in scope.parts if p.held)
-            user = filters is not None and not filters.empty
-            where = f"the filters allow ({filters.describe()})" if user else "in the index"
-            scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
-            searched = filters
-        return scope, self.engine.retrieve(question, k or self.settings.k, searched)
+        k = k or self.settings.k
+        try:
+            return scope, self.engine.retrieve(question, k, searched)
+        except NoMatchError:
+            if searched == filters:
+                raise  # the user's own filters match nothing: their error to fix
+        # What the question names is held, but not together (or not within the user's
+        # filters): say so, and show the closest passages the user's filters allow.
+        named = ", ".join(p.label for p in scope.parts if p.held)
+        where = (
+            f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
+        )
+        scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
+        return scope, self.engine.retrieve(question, k, filters)
 
     def ask(
         self,

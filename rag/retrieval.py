@@ -9,7 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from rag.embedding import Embedder
-from rag.errors import InputError
+from rag.errors import InputError, NoMatchError
 from rag.loading import country_name
 from rag.storage import Index
 from rag.terms import TOKEN, Vocabulary, tokenize
@@ -182,7 +182,7 @@ class HybridRetriever:
         self._refresh()
         docs = [d for d in self.index.documents.values() if filters.matches(d)]
         if not docs:
-            raise InputError(f"No statements in the index match the filters ({filters.describe()}).")
+            raise NoMatchError(f"No statements in the index match the filters ({filters.describe()}).")
         return np.sort(np.concatenate([self._rows_of[d.doc_id] for d in docs if d.doc_id in self._rows_of]))
 
     def mentioned_rows(self, question: str, allowed: np.ndarray | None) -> np.ndarray | None:
