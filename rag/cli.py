@@ -219,9 +219,12 @@ def _print_answer(answer: Any) -> None:
     (or, for a refusal, the closest passages with whose words they are)."""
     from rag.answering.attribution import attribution
     from rag.loading import printable
+    from rag.markup import plain
     from rag.scope import searched_line
 
-    click.echo(answer.text)
+    click.echo(plain(answer.text))
+    if answer.unaddressed:
+        click.echo(f"\nNot addressed in the statements found: {', '.join(answer.unaddressed)}.")
     searched = searched_line(answer.scope)
     if searched:
         click.echo(f"\n{searched}")

@@ -12,6 +12,7 @@ from rag.answering import Generator, check_sentences, make_generator, verify_cit
 from rag.answering.attribution import attribute
 from rag.answering.conversation import standalone_question
 from rag.answering.grounded import LLMGenerator
+from rag.answering.parts import question_parts
 from rag.embedding import Embedder, embedder_from
 from rag.errors import NoMatchError
 from rag.ingest import IngestReport, ingest, open_or_create
@@ -20,6 +21,8 @@ from rag.scope import Coverage, Scope, scope_of
 from rag.settings import Settings
 from rag.storage import FORMAT_VERSION, Index
 from rag.types import Answer, Document, Passage
+
+PART_K = 3  # passages retrieved for each part of a several-part question
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class Pipeline:
         searched = filters if scope.missing else within(filters, scope)
         k = k or self.settings.k
         try:
-            return scope, self.engine.retrieve(question, k, searched)
+            return scope, self._retrieve_parts(question, k, searched)
         except NoMatchError:
             if searched == filters:
                 raise  # the user's own filters match nothing: their error to fix
@@ -142,6 +145,21 @@ class Pipeline:
         )
         scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
         return scope, self.engine.retrieve(question, k, filters)
+
+    def _retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
+        """The question's passages, then for a several-part question the best passages of
+        each part not already among them (so no part goes unanswered for want of them)."""
+        passages = self.engine.retrieve(question, k, filters)
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return passages
+        seen = {(p.doc_id, p.start) for p in passages}
+        for part in parts:
+            for p in self.engine.retrieve(part.query, PART_K, filters):
+                if (p.doc_id, p.start) not in seen:
+                    seen.add((p.doc_id, p.start))
+                    passages.append(replace(p, rank=len(passages) + 1))
+        return passages
 
     def ask(
         self,

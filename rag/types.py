@@ -125,6 +125,8 @@ class Answer:
     # What the question was understood to be about (countries, years, sessions), each
     # with whether the index holds it: see rag/scope.py.
     scope: dict[str, Any] = field(default_factory=dict)
+    # Parts of a several-part question that the statements found do not address.
+    unaddressed: tuple[str, ...] = ()
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
@@ -138,6 +140,7 @@ class Answer:
             "generator": self.generator,
             "note": self.note,
             "scope": self.scope,
+            "unaddressed": list(self.unaddressed),
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],

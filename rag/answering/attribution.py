@@ -34,24 +34,27 @@ def answer_body(text: str) -> str:
 
 
 def attribute(answer: Answer) -> Answer:
-    """Open each run of sentences citing one document with that document's lead-in."""
+    """Open each run of sentences citing one document with that document's lead-in; runs
+    from different documents are paragraphs of their own. What separates sentences within a
+    run (a space, or a line before a list item) is kept."""
     if answer.refused or not answer.citations:
         return answer
     docs = {c.n: c.document for c in answer.citations}
-    pieces: list[str] = []
+    text = ""
     pos, current = 0, None
     for m in _MARKERS.finditer(answer.text):
         segment = answer.text[pos : m.end()]
+        body = strip_lead_in(segment.lstrip())
+        between = segment[: len(segment) - len(segment.lstrip())] or " "
         doc = docs.get(int(m.group(1)))
         lead = attribution(doc) if doc is not None else ""
-        body = strip_lead_in(segment.lstrip())
         if lead and lead != current:
-            pieces.append(lead + body)
+            text += ("\n\n" if text else "") + lead + body
             current = lead
         else:
-            pieces.append(body)
+            text += (between if text else "") + body
         pos = m.end()
     tail = answer.text[pos:].strip()
     if tail:
-        pieces.append(tail)
-    return replace(answer, text=" ".join(p.strip() for p in pieces if p.strip()))
+        text += " " + tail
+    return replace(answer, text=text.strip())

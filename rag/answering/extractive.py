@@ -6,19 +6,27 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
+from rag.answering.parts import Part, question_parts
+from rag.answering.quoting import Candidate, joiner, merge, next_sentence, quote_text, stand_alone
+from rag.answering.readability import is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
 from rag.splitting import split_sentences
 from rag.terms import tokenize
-from rag.types import Answer, Citation, Document, Passage
+from rag.types import Answer, Citation, Passage
 
 REFUSAL = "The statements do not address this question."
 SENTENCE_CACHE = 20_000  # candidate sentence vectors kept between answers (about 30 MB)
+PER_PART = 2  # sentences chosen for each part of a several-part question
+CEILING = 8  # sentences an answer quotes at most, continuations included
+# How far below the refusal threshold the sentence after a chosen one may score and still
+# be added as its continuation (calibrated on the dev halves: docs/refusal.md).
+CONTINUE_SLACK = 0.1
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+")
 _DATE = re.compile(
@@ -37,20 +45,6 @@ class Generator(Protocol):
     name: str
 
     def generate(self, question: str, passages: list[Passage]) -> Answer: ...
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    document: Document
-    start: int
-    end: int
-    passage_rank: int
-    similarity: float = 0.0
-    score: float = 0.0
-
-    @property
-    def text(self) -> str:
-        return self.document.text[self.start : self.end]
 
 
 def _answer_type_bonus(question: str, sentence: str) -> float:
@@ -94,7 +88,7 @@ class ExtractiveGenerator:
         self.idf = idf or (lambda term: 1.0)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def candidates(self, passages: list[Passage]) -> list[_Candidate]:
+    def candidates(self, passages: list[Passage]) -> list[Candidate]:
         seen: set[tuple[str, int]] = set()
         out = []
         for p in passages:
@@ -108,10 +102,10 @@ class ExtractiveGenerator:
                 if (p.doc_id, start) in seen or short or asks or text.strip() == title:
                     continue
                 seen.add((p.doc_id, start))
-                out.append(_Candidate(p.document, start, end, p.rank))
+                out.append(Candidate(p.document, start, end, p.rank))
         return out
 
-    def score(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+    def score(self, question: str, candidates: list[Candidate]) -> list[Candidate]:
         if not candidates:
             return []
         query = self.embedder.embed_query(question)
@@ -147,44 +141,148 @@ class ExtractiveGenerator:
         return vectors
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
-        scored = self.score(question, self.candidates(passages))
+        candidates = self.candidates(passages)
+        parts = question_parts(question)
+        if len(parts) > 1:
+            return self._answer_parts(question, parts, candidates, passages)
+        scored = self.score(question, candidates)
+        refused = self._refusal(question, scored, passages)
+        if refused is not None:
+            return refused
+        chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance)
+        return self._compose(question, self._continue(question, chosen), passages)
+
+    def _refusal(self, question: str, scored: list[Candidate], passages: list[Passage]) -> Answer | None:
+        """The refusal that fits, when no sentence answers the question."""
         if not scored or max(c.score for c in scored) < self.min_relevance:
-            return Answer(question, REFUSAL, True, (), tuple(passages), self.name)
+            return self._refuse(question, passages, REFUSAL)
         best = max(scored, key=lambda c: c.score)
-        texts = [p.text for p in passages]
-        absent = [] if best.similarity >= CLOSE else unmentioned(question, texts, self.idf)
+        absent = (
+            [] if best.similarity >= CLOSE else unmentioned(question, [p.text for p in passages], self.idf)
+        )
         if absent:
-            said = " or ".join(absent)
-            return Answer(
-                question, f"The statements found do not mention {said}.", True, (), tuple(passages), self.name
+            return self._refuse(
+                question, passages, f"The statements found do not mention {' or '.join(absent)}."
             )
         relevant = [c for c in scored if c.score >= self.min_relevance]
         if asks_for_figure(question) and not any(has_figure(c.text) for c in relevant):
-            text = "The statements found touch on this but give no figure for it."
-            return Answer(question, text, True, (), tuple(passages), self.name)
+            return self._refuse(
+                question, passages, "The statements found touch on this but give no figure for it."
+            )
         unlisted = list_not_given(question, [c.text for c in relevant])
-        if unlisted:
-            return Answer(question, unlisted, True, (), tuple(passages), self.name)
-        ranked = sorted(scored, key=lambda c: -c.score)
-        top = ranked[0].score
-        chosen = [c for c in ranked if c.score >= top - self.margin][: self.max_sentences]
-        if _asks_for_type(question):
-            chosen = _with_continuations(question, chosen)
-        # Readable order: documents by their best sentence, sentences as the document has them.
+        return self._refuse(question, passages, unlisted) if unlisted else None
+
+    def _refuse(self, question: str, passages: list[Passage], text: str) -> Answer:
+        return Answer(question, text, True, (), tuple(passages), self.name)
+
+    def _answer_parts(
+        self, question: str, parts: list[Part], candidates: list[Candidate], passages: list[Passage]
+    ) -> Answer:
+        """Each part of a several-part question answered by its own best sentences, or named
+        as not addressed by the statements found."""
+        chosen: list[Candidate] = []
+        unaddressed: list[str] = []
+        for part in parts:
+            scored = self.score(part.query, candidates)
+            if self._refusal(part.query, scored, passages) is not None:
+                unaddressed.append(part.name)
+                continue
+            on_topic = [c for c in scored if _on_topic(part, c)]
+            picked = _choose(on_topic, PER_PART, self.margin / 2, self.min_relevance, chosen)
+            if not picked:
+                unaddressed.append(part.name)
+                continue
+            chosen += self._continue(part.query, picked)[: PER_PART + 1]
+        if not chosen:
+            return self._refuse(question, passages, REFUSAL)
+        return self._compose(question, chosen[:CEILING], passages, unaddressed)
+
+    def _continue(self, question: str, chosen: list[Candidate]) -> list[Candidate]:
+        """Add the sentence after a chosen one when it goes on answering: it scores close to
+        relevant itself, or it refers back and names what a who/when question asks for."""
+        out = list(chosen)
+        taken = {c.key for c in chosen}
+        for c in chosen:
+            following = next_sentence(c.document, c.end)
+            if following is None or len(out) >= CEILING:
+                continue
+            nxt = Candidate(c.document, following[0], following[1], c.passage_rank)
+            if nxt.key in taken or nxt.text.rstrip("\"'”’) ").endswith("?") or is_salutation(nxt.text):
+                continue
+            [scored] = self.score(question, [nxt])
+            typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
+            if scored.score >= self.min_relevance - CONTINUE_SLACK or (typed and _refers_to(nxt, c)):
+                out.append(scored)
+                taken.add(nxt.key)
+        return out
+
+    def _compose(
+        self, question: str, chosen: list[Candidate], passages: list[Passage], unaddressed: list[str] = ()
+    ) -> Answer:
+        """The quotes grouped by document (documents in the order of their best sentence,
+        sentences as the document has them), each with its citation."""
         doc_order: dict[str, int] = {}
         for c in chosen:
             doc_order.setdefault(c.document.doc_id, len(doc_order))
-        chosen.sort(key=lambda c: (doc_order[c.document.doc_id], c.start))
+        ordered = sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start))
         citations: list[Citation] = []
-        parts: list[str] = []
-        for c in _merge_adjacent(chosen):
+        text = ""
+        for c in merge(ordered):
             n = len(citations) + 1
             citations.append(Citation(n, c.document, c.start, c.end, c.text, c.passage_rank))
-            parts.append(f"{' '.join(c.text.split())} [{n}]")
-        return Answer(question, " ".join(parts), False, tuple(citations), tuple(passages), self.name)
+            quote = quote_text(c.text)
+            text += (joiner(quote) if text else "") + f"{quote} [{n}]"
+        return Answer(
+            question,
+            text,
+            False,
+            tuple(citations),
+            tuple(passages),
+            self.name,
+            unaddressed=tuple(unaddressed),
+        )
 
 
-_BACK_REFERENCE = {"they", "he", "she", "it", "this", "these", "those", "both", "the"}
+def _choose(
+    scored: list[Candidate],
+    limit: int,
+    margin: float,
+    min_relevance: float,
+    taken: list[Candidate] = (),
+) -> list[Candidate]:
+    """The best sentences that stand alone: within ``margin`` of the best, no near-duplicate
+    of one already chosen; past the margin only when none within it can stand alone."""
+    ranked = sorted(scored, key=lambda c: -c.score)
+    if not ranked or ranked[0].score < min_relevance:
+        return []
+    chosen: list[Candidate] = []
+    for floor in (ranked[0].score - margin, min_relevance):
+        for c in ranked:
+            if len(chosen) >= limit or c.score < floor:
+                break
+            if any(near_duplicate(c.text, t.text) or c.key == t.key for t in [*taken, *chosen]):
+                continue
+            whole = stand_alone(c)
+            if whole is not None and not any(_overlap(whole, t) for t in [*taken, *chosen]):
+                chosen.append(whole)
+        if chosen:
+            return chosen
+    return []
+
+
+def _on_topic(part: Part, c: Candidate) -> bool:
+    """Whether a sentence names a part's topic ("Ukraine": "Ukrainian territory"; "global
+    governance": both words, not "global taxation")."""
+    if not part.topic:
+        return True
+    words = set(tokenize(c.text))
+    topic = tokenize(part.name)
+    named = [t for t in topic if any(w.startswith(t) or (len(w) >= 4 and t.startswith(w)) for w in words)]
+    return bool(topic) and len(named) >= (len(topic) if len(topic) <= 2 else len(topic) - 1)
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    return a.document.doc_id == b.document.doc_id and a.start < b.end and b.start < a.end
 
 
 def _asks_for_type(question: str) -> bool:
@@ -192,42 +290,8 @@ def _asks_for_type(question: str) -> bool:
     return q.startswith(("who", "whom", "when", "how many", "how much")) or " who " in q
 
 
-def _with_continuations(question: str, chosen: list[_Candidate]) -> list[_Candidate]:
-    """Add the sentence after a chosen one when it refers back to it and names what the
-    question asks for ("... met with the co-chairs." + "Co-chairs were A and B.")."""
-    out: list[_Candidate] = []
-    taken = {(c.document.doc_id, c.start) for c in chosen}
-    for c in chosen:
-        out.append(c)
-        text = c.document.text
-        following = split_sentences(text[c.end : c.end + 600])
-        if not following:
-            continue
-        start, end = c.end + following[0].start, c.end + following[0].end
-        if (c.document.doc_id, start) in taken or text[c.end : start].count("\n") > 2:
-            continue
-        sentence = text[start:end]
-        first = [w.lower() for w in re.findall(r"[\w-]+", sentence)[:2]]
-        refers_back = bool(first) and (
-            first[0] in _BACK_REFERENCE or bool(set(tokenize(" ".join(first))) & set(tokenize(c.text)))
-        )
-        if refers_back and _answer_type_bonus(question, sentence) > 0:
-            out.append(replace(c, start=start, end=end))
-            taken.add((c.document.doc_id, start))
-    return out
-
-
-def _merge_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:
-    """One citation for consecutive sentences of one document: a quote reads better whole."""
-    merged: list[_Candidate] = []
-    for c in chosen:
-        last = merged[-1] if merged else None
-        if (
-            last
-            and last.document.doc_id == c.document.doc_id
-            and not c.document.text[last.end : c.start].strip()
-        ):
-            merged[-1] = replace(last, end=c.end, passage_rank=min(last.passage_rank, c.passage_rank))
-        else:
-            merged.append(c)
-    return merged
+def _refers_to(sentence: Candidate, before: Candidate) -> bool:
+    """Whether a sentence picks up the one before it ("It…", or its opening words repeat it:
+    "…met the co-chairs." + "Co-chairs were…")."""
+    first = re.findall(r"[\w-]+", sentence.text)[:2]
+    return leans_back(sentence.text) or bool(set(tokenize(" ".join(first))) & set(tokenize(before.text)))

@@ -22,6 +22,9 @@ class GoldQuestion:
     evidence: tuple[tuple[str, str], ...]  # (source file name, verbatim quote)
     filters: dict[str, Any] = field(default_factory=dict)
     split: str = ""  # "dev" (thresholds and rules are tuned on it) or "test" (reported)
+    # A several-part question's parts: (what it asks about, its key facts, whether the
+    # statements address it). Their key facts are the question's when it names none.
+    parts: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
@@ -33,16 +36,22 @@ def load_gold(path: Path) -> list[GoldQuestion]:
             continue
         try:
             row = json.loads(line)
+            parts = tuple(
+                (str(p["name"]), tuple(p.get("key_facts", ())), bool(p.get("answerable", True)))
+                for p in row.get("parts", ())
+            )
+            facts = row.get("key_facts") or [f for _, part_facts, _ in parts for f in part_facts]
             questions.append(
                 GoldQuestion(
                     id=str(row["id"]),
                     question=row["question"],
                     answerable=bool(row["answerable"]),
                     answer=row.get("answer", ""),
-                    key_facts=tuple(row.get("key_facts", ())),
+                    key_facts=tuple(facts),
                     evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
                     filters=dict(row.get("filters", {})),
                     split=str(row.get("split", "")),
+                    parts=parts,
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

@@ -7,14 +7,17 @@ by overlap with the gold evidence, not by chunk ids, so scores survive re-chunki
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 
 from rag.answering.attribution import answer_body
-from rag.answering.support import is_supported, split_claims
+from rag.answering.readability import leans_back
+from rag.answering.support import is_supported, split_claims, strip_lead_in
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]
+_MARKER_RUNS = re.compile(r"(?:\s*\[\d+\])+")
 
 
 def overlaps(a: Span, b: Span) -> bool:
@@ -154,3 +157,37 @@ def percentile(values: Sequence[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def dangling_opening(answer: str, refused: bool) -> float | None:
+    """1 when a quote of the answer opens leaning on words the answer does not give (a
+    pronoun or connector: "It", "These resources", "However", "Fourth,"), else 0; None for
+    a refusal. Each run of words before a citation marker is one quote: what precedes it
+    in the answer is another place in the sources, not its antecedent."""
+    if refused:
+        return None
+    for segment in _MARKER_RUNS.split(answer):
+        sentences = split_claims(strip_lead_in(segment.strip()))
+        if sentences and leans_back(sentences[0].text):
+            return 1.0
+    return 0.0
+
+
+def part_coverage(
+    answer: str, unaddressed: Sequence[str], parts: Sequence[tuple[str, Sequence[str], bool]], refused: bool
+) -> float | None:
+    """Share of a several-part question's parts the answer covers: a part the statements
+    address is covered when one of its key facts is in the answer; a part they do not
+    address, when the answer names it as not addressed (or the whole answer is a refusal).
+    None for a question of one part."""
+    if not parts:
+        return None
+    words = set(_answer_tokens(answer)) if not refused else set()
+    named = {t for name in unaddressed for t in tokenize(name)}
+    covered = 0
+    for name, facts, answerable in parts:
+        if answerable:
+            covered += any(set(tokenize(f)) <= words for f in facts)
+        else:
+            covered += refused or bool(set(tokenize(name)) & named)
+    return covered / len(parts)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.evaluation.runner import CURVE_K, HEADLINE, EvalResult
+from rag.evaluation.runner import CURVE_K, HEADLINE, READABILITY, EvalResult
 
 LABELS = {
     "hit@1": "retrieval hit@1",
@@ -27,8 +27,18 @@ LABELS = {
     "false_refusals": "false refusals",
     "missed_refusals": "missed refusals",
     "fallbacks": "fell back to quotes",
+    "dangling_openings": "dangling openings (lower is better)",
+    "part_coverage": "parts covered (several-part questions)",
 }
-ROWS = [*HEADLINE, "false_refusals", "missed_refusals", "fallbacks", "latency_p50_ms", "latency_p95_ms"]
+ROWS = [
+    *HEADLINE,
+    *READABILITY,
+    "false_refusals",
+    "missed_refusals",
+    "fallbacks",
+    "latency_p50_ms",
+    "latency_p95_ms",
+]
 
 
 def _fmt(value: Any, metric: str) -> str:
@@ -55,7 +65,11 @@ def rows_from(aggregates: dict[str, dict[str, Any]]) -> list[list[str]]:
         if base:
             b = base.get(metric)
             row.append(_fmt(b, metric))
-            numeric = isinstance(ours.get(metric), float) and isinstance(b, float) and metric in HEADLINE
+            numeric = (
+                isinstance(ours.get(metric), float)
+                and isinstance(b, float)
+                and metric in HEADLINE + READABILITY
+            )
             row.append(f"{ours[metric] - b:+.3f}" if numeric else "")
         rows.append(row)
     return rows

@@ -35,6 +35,9 @@ HEADLINE = [
     "citation_recall",
     "refusal_accuracy",
 ]
+# How the answer reads: lower is better for the first (thresholds give it a maximum).
+READABILITY = ["dangling_openings", "part_coverage"]
+LOWER_IS_BETTER = {"dangling_openings"}
 
 
 @dataclass
@@ -103,6 +106,9 @@ def _score(
         "citation_precision": m.citation_precision(cited, evidence),
         "citation_recall": m.citation_recall(cited, evidence),
         "refusal_accuracy": m.refusal_correct(q.answerable, answer.refused),
+        "dangling_openings": m.dangling_opening(answer.text, answer.refused),
+        "part_coverage": m.part_coverage(answer.text, answer.unaddressed, q.parts, answer.refused),
+        "unaddressed": list(answer.unaddressed),
         "retrieved": [
             {
                 "source": p.document.source,
@@ -118,7 +124,7 @@ def _score(
 
 def _aggregate(run: SystemRun) -> None:
     rows = run.rows
-    agg: dict[str, float | None] = {name: m.mean([r[name] for r in rows]) for name in HEADLINE}
+    agg: dict[str, float | None] = {name: m.mean([r[name] for r in rows]) for name in HEADLINE + READABILITY}
     latencies = [r["latency_ms"] for r in rows]
     agg["latency_p50_ms"] = m.percentile(latencies, 50)
     agg["latency_p95_ms"] = m.percentile(latencies, 95)
@@ -196,7 +202,8 @@ def evaluate(
 
 
 def check_thresholds(result: EvalResult, path: Path) -> list[str]:
-    """Every metric of ours below its minimum in the thresholds file, as sentences."""
+    """Every metric of ours below its minimum (above its maximum, for one where lower is
+    better) in the thresholds file, as sentences."""
     if not path.is_file():
         raise InputError(f"There is no thresholds file at {path}.")
     try:
@@ -209,8 +216,13 @@ def check_thresholds(result: EvalResult, path: Path) -> list[str]:
     failures = []
     for metric, minimum in config[result.gold].items():
         if metric not in ours:
-            raise InputError(f"{path} names an unknown metric '{metric}'; known: {', '.join(HEADLINE)}.")
+            known = ", ".join(HEADLINE + READABILITY)
+            raise InputError(f"{path} names an unknown metric '{metric}'; known: {known}.")
         value = ours[metric]
-        if value is None or value < minimum:
-            failures.append(f"{metric} is {value if value is None else f'{value:.3f}'}, below {minimum}")
+        shown = value if value is None else f"{value:.3f}"
+        if metric in LOWER_IS_BETTER:
+            if value is not None and value > minimum:
+                failures.append(f"{metric} is {shown}, above {minimum}")
+        elif value is None or value < minimum:
+            failures.append(f"{metric} is {shown}, below {minimum}")
     return failures

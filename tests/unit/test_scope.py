@@ -103,7 +103,7 @@ def test_every_run_of_sentences_opens_with_its_speaker_and_date():
     answer = Answer("q", plain, False, citations)
     text = attribute(answer).text
     assert text == (
-        "Kenya, 2021: The veto must go. [1] Africa needs seats. [2] "
+        "Kenya, 2021: The veto must go. [1] Africa needs seats. [2]\n\n"
         "Ambassador Zhang Jun (China), 2020-12-03: The veto must go. [3]"
     )
     assert answer_body(text) == plain

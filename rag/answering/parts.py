@@ -1,0 +1,76 @@
+"""The parts of a question that asks several things at once ("What did Brazil say about
+hunger, climate, Gaza and Ukraine?"), each as a question of its own, so that every part is
+retrieved, answered or said to be unaddressed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_PARTS = 6
+_TOPIC = re.compile(r"\b(?:about|on|regarding|concerning|towards|toward)\s+", re.I)
+# Where the question says when or where after its topics ("… in 2024", "… at the 2018 debate").
+_TRAILER = re.compile(
+    r"\s+(?:in|at|during|from|since|before|after|by|between)\s+(?:its\s+|their\s+|his\s+|her\s+|the\s+)?"
+    r"(?:\d{4}|(?:general\s+debate|speech|statement|session|address)\b).*$",
+    re.I,
+)
+_ITEM_SPLIT = re.compile(
+    r"\s*,\s*(?:and\s+|or\s+)?(?:about\s+|on\s+)?|\s+(?:and|or|as well as)\s+(?:also\s+)?(?:about\s+|on\s+)?",
+    re.I,
+)
+_CLAUSE_SPLIT = re.compile(
+    r"[,;]?\s+and\s+(?=(?:what|how|which|who|whom|why|when|where|whether|does|did|do|is|are|was|"
+    r"were|has|have)\b)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # what this part asks about, as the question words it
+    query: str  # the part as a question of its own
+    topic: bool = False  # a topic in a list ("hunger"), not a whole question or clause
+
+
+def question_parts(question: str) -> list[Part]:
+    """The question's parts; one part (the question itself) when it asks one thing."""
+    q = " ".join(question.split())
+    for parts in (_questions(q), _clauses(q), _topics(q)):
+        if 1 < len(parts) <= MAX_PARTS:
+            return parts
+    return [Part(q, q)]
+
+
+def _questions(q: str) -> list[Part]:
+    """Several questions in one: "When was it held? Who chaired it?"."""
+    found = [s.strip() for s in re.findall(r"[^?]+\?", q) if len(s.split()) >= 3]
+    return [Part(s.rstrip("?"), s) for s in found]
+
+
+def _clauses(q: str) -> list[Part]:
+    """ "What does China propose on A, and how does it view B?"."""
+    clauses = [c.strip(" ,;?") for c in _CLAUSE_SPLIT.split(q)]
+    if len(clauses) < 2 or any(len(c.split()) < 3 for c in clauses):
+        return []
+    return [Part(c, c + "?") for c in clauses]
+
+
+def _topics(q: str) -> list[Part]:
+    """ "What did Brazil say about hunger, climate and Gaza in 2024?": one part per topic."""
+    m = _TOPIC.search(q)
+    if not m:
+        return []
+    head, tail = q[: m.end()], q[m.end() :].rstrip(" ?.")
+    trailer = _TRAILER.search(tail)
+    suffix = tail[trailer.start() :] if trailer else ""
+    tail = tail[: trailer.start()] if trailer else tail
+    repeated = re.search(r"\s+(?:and|or|as well as)\s+(?:about|on)\s+", tail, re.I)
+    both = re.match(r"both\s+", tail, re.I)
+    if not ("," in tail or repeated or both):
+        return []  # "peace and development" is one topic
+    tail = tail[both.end() :] if both else tail
+    items = [i.strip() for i in _ITEM_SPLIT.split(tail) if i.strip()]
+    if len(items) < 2 or any(len(i.split()) > 6 for i in items):
+        return []
+    return [Part(i, f"{head}{i}{suffix}?", topic=True) for i in items]
