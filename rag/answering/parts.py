@@ -8,7 +8,14 @@ import re
 from dataclasses import dataclass
 
 MAX_PARTS = 6
-_TOPIC = re.compile(r"\b(?:about|on|regarding|concerning|towards|toward)\s+", re.I)
+# "say … about", "position on": the topics follow ("call on Israel" names no topic).
+_TOPIC = re.compile(
+    r"\b(?:say|said|says|speak|spoke|state[ds]?|think|view|views|position|stance|comment(?:ed)?|"
+    r"remarks?|propose[ds]?|announce[ds]?|pledge[ds]?|stress(?:ed)?|emphasi[sz]ed?|argue[ds]?|"
+    r"tell|told|write|wrote|do|does|did)\b(?:\s+\S+){0,6}?\s+(?:about|on|regarding|concerning|towards|toward)\s+",
+    re.I,
+)
+_WH = {"who", "whom", "what", "when", "where", "why", "how", "which", "whether"}
 # Where the question says when or where after its topics ("… in 2024", "… at the 2018 debate").
 _TRAILER = re.compile(
     r"\s+(?:in|at|during|from|since|before|after|by|between)\s+(?:its\s+|their\s+|his\s+|her\s+|the\s+)?"
@@ -56,6 +63,11 @@ def _clauses(q: str) -> list[Part]:
     return [Part(c, c + "?") for c in clauses]
 
 
+def _named(item: str) -> bool:
+    """A proper name ("Ukraine", "the Security Council", "China's efforts")."""
+    return re.sub(r"^(?:the|a|an)\s+", "", item, flags=re.I)[:1].isupper()
+
+
 def _topics(q: str) -> list[Part]:
     """ "What did Brazil say about hunger, climate and Gaza in 2024?": one part per topic."""
     m = _TOPIC.search(q)
@@ -67,10 +79,20 @@ def _topics(q: str) -> list[Part]:
     tail = tail[: trailer.start()] if trailer else tail
     repeated = re.search(r"\s+(?:and|or|as well as)\s+(?:about|on)\s+", tail, re.I)
     both = re.match(r"both\s+", tail, re.I)
-    if not ("," in tail or repeated or both):
-        return []  # "peace and development" is one topic
     tail = tail[both.end() :] if both else tail
     items = [i.strip() for i in _ITEM_SPLIT.split(tail) if i.strip()]
-    if len(items) < 2 or any(len(i.split()) > 6 for i in items):
+    if len(items) < 2 or any(len(i.split()) > 6 or i.lower() in _WH or " to " in f" {i} " for i in items):
         return []
-    return [Part(i, f"{head}{i}{suffix}?", topic=True) for i in items]
+    items, shared = _shared_complement(items)
+    if not ("," in tail or repeated or both or all(_named(i) for i in items)):
+        return []  # "peace and development" is one topic; "Ukraine and Sudan" are two
+    return [Part(i, f"{head}{i}{shared}{suffix}?", topic=True) for i in items]
+
+
+def _shared_complement(items: list[str]) -> tuple[list[str], str]:
+    """ "ownership, capacity and funding of security sector reform": "of security sector
+    reform" belongs to every item."""
+    m = re.search(r"\s+(?:of|in|for)\s+.+$", items[-1])
+    if not m or any(len(i.split()) > 3 for i in items[:-1]):
+        return items, ""
+    return [*items[:-1], items[-1][: m.start()]], m.group(0)

@@ -4,15 +4,24 @@ source, and written into the answer with the source's lists kept as lists."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from rag.answering.readability import announces, connector_length, is_list_item, is_salutation, leans_back
+from rag.answering.readability import (
+    announces,
+    connector_length,
+    is_list_item,
+    is_salutation,
+    leans_back,
+    set_off_length,
+)
 from rag.splitting import split_sentences
 from rag.types import Document
 
 MAX_QUOTE = 1200  # characters a widened quote may reach
 MAX_ANTECEDENTS = 2  # sentences a quote may reach back for what it refers to
 _WINDOW = 1500
+_PARAGRAPH_NUMBER = re.compile(r"\(?\d{1,3}[.)]\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -64,34 +73,60 @@ def next_sentence(doc: Document, end: int, max_newlines: int = 2) -> tuple[int, 
 def stand_alone(c: Candidate) -> Candidate | None:
     """The candidate as a quote that reads on its own: a list brings the sentence that
     announces it; a sentence opening with "It", "These…" or "However" brings the sentences
-    it leans on (at most two); an opening "Fourth," or "Moreover," is left out; a sentence
-    that announces what follows brings it. None when it cannot stand alone."""
+    it leans on (at most two), or failing that leaves out a connector set off by a comma
+    ("Therefore, "); an opening "Fourth," or "Moreover," is left out; a sentence that
+    announces what follows brings it. None when it cannot stand alone."""
     doc, original = c.document, c
     if is_list_item(c.text):
         prev = previous_sentence(doc, c.start)
         if prev and announces(doc.text[prev[0] : prev[1]]) and c.end - prev[0] <= MAX_QUOTE:
             c = replace(c, start=prev[0])
+    c = replace(c, start=c.start + _numbering(c.text))
+    whole = _reach_back(c)
+    if whole is None:
+        cut = set_off_length(c.text)
+        if not cut:
+            return None
+        whole = replace(c, start=c.start + cut)
+    if announces(original.text):
+        following = next_sentence(doc, whole.end)
+        if following and following[1] - whole.start <= MAX_QUOTE:
+            whole = replace(whole, end=following[1])
+    return whole
+
+
+def _reach_back(c: Candidate) -> Candidate | None:
+    """The quote widened back to the sentences its opening leans on; None when they are not
+    there (a heading, a salutation, more than two sentences back, too long). A sentence of a
+    few words ("I do not believe so.") answers what came before it: it is no antecedent."""
     reached = 0
-    while leans_back(c.text):
+    while leans_back(c.text) or (reached and len(c.text[: _first_end(c)].split()) < 6):
         cut = connector_length(c.text)
         if cut:
-            c = replace(c, start=c.start + cut)
-            break
-        prev = previous_sentence(doc, c.start)
+            return replace(c, start=c.start + cut)
+        prev = previous_sentence(c.document, c.start)
         if (
             prev is None
             or reached == MAX_ANTECEDENTS
-            or is_salutation(doc.text[prev[0] : prev[1]])
+            or is_salutation(c.document.text[prev[0] : prev[1]])
             or c.end - prev[0] > MAX_QUOTE
         ):
             return None
         c = replace(c, start=prev[0])
         reached += 1
-    if announces(original.text):
-        following = next_sentence(doc, c.end)
-        if following and following[1] - c.start <= MAX_QUOTE:
-            c = replace(c, end=following[1])
     return c
+
+
+def _numbering(text: str) -> int:
+    """The length of a paragraph number opening a single sentence ("22. "): not its words."""
+    m = _PARAGRAPH_NUMBER.match(text)
+    return m.end() if m and "\n" not in text[m.end() :].strip() else 0
+
+
+def _first_end(c: Candidate) -> int:
+    """Where the first sentence of a quote ends (relative to its start)."""
+    spans = split_sentences(c.text)
+    return spans[0].end if spans else len(c.text)
 
 
 def merge(chosen: list[Candidate]) -> list[Candidate]:

@@ -25,6 +25,14 @@ _CONNECTORS = (
     r"moreover|furthermore|in addition|additionally|also|besides|above all|at the same time|"
     r"meanwhile|in the meantime|again|equally|what is more|in conclusion|to conclude"
 )
+# Connectors that point back, set off by a comma: the rest of the sentence reads alone.
+_SET_OFF = re.compile(
+    r"^[\s\"'“‘(*_]*(?:however|therefore|thus|hence|consequently|accordingly|nevertheless|"
+    r"nonetheless|indeed|in fact|in this context|in that context|in this regard|in that regard|"
+    r"in this respect|to this end|to that end|for this reason|as a result|in turn|likewise|"
+    r"similarly|still|yet|instead|then|so|and|but)\s*,\s*",
+    re.I,
+)
 _OPENER = re.compile(rf"^[\s\"'“‘(*_]*(?:{_REFERS})\b", re.I)
 _CONNECTOR = re.compile(rf"^[\s\"'“‘(*_]*(?:{_CONNECTORS})\s*[,:;—–-]\s*", re.I)
 # "It is time to…", "It is necessary for partners to…": "it" points at what follows.
@@ -78,6 +86,17 @@ def connector_length(sentence: str) -> int:
     when there is none, or when what follows it still leans back."""
     m = _CONNECTOR.match(sentence)
     if not m or not sentence[m.end() :].strip() or leans_back(sentence[m.end() :]):
+        return 0
+    return m.end()
+
+
+def set_off_length(sentence: str) -> int:
+    """How many leading characters are a pointing connector set off by a comma
+    ("Therefore, "), which a quote can leave out when the sentence's antecedent cannot come
+    with it: 0 when there is none or what follows it still leans back."""
+    m = _SET_OFF.match(sentence)
+    rest = sentence[m.end() :] if m else ""
+    if not m or len(rest.split()) < 4 or leans_back(rest):
         return 0
     return m.end()
 
