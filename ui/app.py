@@ -12,6 +12,7 @@ from typing import Any
 from rag.errors import RagError
 from rag.evaluation.report import latest_report
 from rag.loading import SUPPORTED
+from rag.markup import plain
 from rag.pipeline import Pipeline
 from rag.types import Answer
 from ui.render import answer_html, citations_html, escape, filters_from, safe_name, source_html, turn_record
@@ -87,7 +88,8 @@ class App:
             words = answer.text.split(" ")
             step = max(1, len(words) // 12)
             for i in range(step, len(words), step):
-                history[-1] = {"role": "assistant", "content": escape(" ".join(words[:i])) + " …"}
+                shown = plain(" ".join(words[:i]))
+                history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
                 yield list(history), turns, empty_panel, ""
                 time.sleep(0.02)
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}

@@ -7,13 +7,42 @@ import html
 import re
 from typing import Any
 
+from rag.answering.readability import is_list_item
+from rag.answering.support import LEAD_IN, split_claims
+from rag.markup import runs
 from rag.retrieval import Filters
 from rag.scope import searched_line
 from rag.types import Answer, Document
 
+# Characters the chat's Markdown would read as markup in a document's words: written as
+# entities, so "**", "_", "[x](url)" or "![x](url)" in a statement stay its words.
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_`[]!~#|"})
+
 
 def escape(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=True).translate(_MARKDOWN)
+
+
+def emphasis_html(text: str, start: int | None = None, end: int | None = None) -> str:
+    """A document's words escaped, its emphasis shown as emphasis (never as asterisks), and
+    with ``start``/``end`` the characters ``text[start:end]`` marked: the mark covers exactly
+    those characters, whatever emphasis begins or ends inside them."""
+    cuts = () if start is None else (start, end)
+    out = []
+    for run in runs(text, cuts):
+        piece = escape(text[run.start : run.end])
+        if run.italic:
+            piece = f"<em>{piece}</em>"
+        if run.bold:
+            piece = f"<strong>{piece}</strong>"
+        if start is not None and start <= run.start and run.end <= end:  # type: ignore[operator]
+            piece = f"<mark class='cited'>{piece}</mark>"
+        out.append(piece)
+    return "".join(out)
+
+
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_LIST_MARK = re.compile(r"^\s*[-*•·–]\s+")
 
 
 def meta_line(doc: Document) -> str:
@@ -38,17 +67,15 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'<div class="refusal"><strong>{escape(answer.text)}</strong> '
             "The closest passages are listed beside the chat for you to judge.</div>"
         )
-    parts = []
-    for sentence in answer.sentences or ():
-        markers = "".join(f" {marker(turn, 'c', n, f'[{n}]')}" for n in sentence.citations)
-        text = escape(sentence.text) + markers
-        if not sentence.supported:
-            text = (
-                f'<span class="unsupported" title="Its citations do not support this sentence">'
-                f"⚠ {text}</span>"
-            )
-        parts.append(text)
-    body = " ".join(parts) if parts else escape(answer.text)
+    supported = {(s.text, s.citations): s.supported for s in answer.sentences}
+    body = "".join(
+        _group_html(group, turn, supported) for group in answer.text.split("\n\n") if group.strip()
+    )
+    if answer.unaddressed:
+        body += (
+            '<p class="unaddressed">Not addressed in the statements found: '
+            f"{escape(', '.join(answer.unaddressed))}.</p>"
+        )
     note = f'<div class="note">{escape(answer.note)}</div>' if answer.note else ""
     searched = searched_line(answer.scope)
     if searched:
@@ -64,6 +91,54 @@ def answer_html(answer: Answer, turn: int) -> str:
         else ""
     )
     return f'<div class="answer">{body}</div>{flagged}{note}'
+
+
+def _group_html(group: str, turn: int, supported: dict[tuple[str, tuple[int, ...]], bool]) -> str:
+    """One source's quotes: a heading naming whose words and when, then the quotes, each
+    with its markers; list items as a list; sentences their citations do not support marked."""
+    lead = LEAD_IN.match(group)
+    head = f'<div class="source-lead">{escape(lead.group(0).strip().rstrip(":"))}</div>' if lead else ""
+    skip = lead.end() if lead else 0
+    blocks: list[list[str]] = []  # [kind ("p" or "li"), html]
+    pos = 0
+    for m in [*_MARKERS.finditer(group), None]:
+        end = m.end() if m else len(group)
+        cites = tuple(int(n) for n in re.findall(r"\d+", m.group(0))) if m else ()
+        claims = split_claims(group[pos:end])
+        ok = all(supported.get((c.text, c.cites), True) for c in claims)
+        _add_lines(blocks, group[max(pos, skip) : m.start() if m else end], ok)
+        if cites and blocks:
+            blocks[-1][1] += "".join(f" {marker(turn, 'c', n, f'[{n}]')}" for n in cites)
+        pos = end
+    return f'<div class="answer-group">{head}{_blocks_html(blocks)}</div>'
+
+
+def _add_lines(blocks: list[list[str]], text: str, supported: bool) -> None:
+    """A quote's lines as blocks: a list item is an item of its own, any other line a
+    paragraph, except that a quote on the line of the one before it (a generated answer's
+    next sentence) goes on that paragraph."""
+    same_line = "\n" not in text[: len(text) - len(text.lstrip())]
+    for i, line in enumerate(text.strip().split("\n")):
+        if not line.strip():
+            continue
+        item = is_list_item(line)
+        piece = emphasis_html(_LIST_MARK.sub("", line.strip()) if item else line.strip())
+        if not supported:
+            piece = f'<span class="unsupported" title="Its citations do not support this">⚠ {piece}</span>'
+        if i == 0 and same_line and not item and blocks and blocks[-1][0] == "p":
+            blocks[-1][1] += " " + piece
+        else:
+            blocks.append(["li" if item else "p", piece])
+
+
+def _blocks_html(blocks: list[list[str]]) -> str:
+    out, in_list = "", False
+    for kind, piece in blocks:
+        if (kind == "li") != in_list:
+            out += "<ul>" if kind == "li" else "</ul>"
+            in_list = kind == "li"
+        out += f"<li>{piece}</li>" if kind == "li" else f"<p>{piece}</p>"
+    return out + ("</ul>" if in_list else "")
 
 
 def citations_html(answer: Answer | None, turn: int) -> str:
@@ -90,7 +165,7 @@ def citations_html(answer: Answer | None, turn: int) -> str:
             f'<div class="cite-card">{marker(turn, "c", c.n, f"[{c.n}]")} '
             f"<b>{escape(c.document.title)}</b>"
             f'<div class="meta">{meta_line(c.document)} · characters {c.start}–{c.end}</div>'
-            f"<blockquote>{escape(' '.join(c.quote.split()))}</blockquote>"
+            f"<blockquote>{emphasis_html(' '.join(c.quote.split()))}</blockquote>"
             f"{marker(turn, 'c', c.n, 'Open in source ↗')}</div>"
         )
     return "".join(cards)
@@ -102,8 +177,7 @@ def source_html(doc: Document, start: int, end: int, label: str) -> str:
     return (
         f"<div class='source-head'><b>{escape(doc.title)}</b><div class='meta'>{meta_line(doc)}</div>"
         f"<p class='panel-note'>{escape(label)}: characters {start}–{end} highlighted.</p></div>"
-        f"<div class='source-text'>{escape(text[:start])}<mark class='cited'>{escape(text[start:end])}"
-        f"</mark>{escape(text[end:])}</div>"
+        f"<div class='source-text'>{emphasis_html(text, start, end)}</div>"
     )
 
 

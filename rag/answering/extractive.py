@@ -219,15 +219,26 @@ class ExtractiveGenerator:
     def _compose(
         self, question: str, chosen: list[Candidate], passages: list[Passage], unaddressed: list[str] = ()
     ) -> Answer:
-        """The quotes grouped by document (documents in the order of their best sentence,
-        sentences as the document has them), each with its citation."""
+        """The quotes grouped by document (documents in the order of their best sentence;
+        within one, sentences as the document has them, or for a several-part question the
+        parts in the order asked), each quote on a line of its own with its citation."""
         doc_order: dict[str, int] = {}
         for c in chosen:
             doc_order.setdefault(c.document.doc_id, len(doc_order))
-        ordered = sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start))
+        quotes = merge(sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start)))
+        if unaddressed or len(question_parts(question)) > 1:
+            # The parts in the question's order, within each source.
+            def first(q: Candidate) -> int:
+                return min(
+                    i
+                    for i, c in enumerate(chosen)
+                    if c.document.doc_id == q.document.doc_id and q.start <= c.start < q.end
+                )
+
+            quotes.sort(key=lambda q: (doc_order[q.document.doc_id], first(q)))
         citations: list[Citation] = []
         text = ""
-        for c in merge(ordered):
+        for c in quotes:
             n = len(citations) + 1
             citations.append(Citation(n, c.document, c.start, c.end, c.text, c.passage_rank))
             quote = quote_text(c.text)

@@ -149,17 +149,20 @@ def merge(chosen: list[Candidate]) -> list[Candidate]:
 
 
 def quote_text(text: str) -> str:
-    """A quote as the answer writes it: whitespace within lines collapsed, each list item on
-    a line of its own, the first letter a capital (after a connector left out)."""
-    out = ""
+    """A quote as the answer writes it: whitespace within lines collapsed, each list item (and
+    the paragraph after a list) on a line of its own, the first letter a capital (after a
+    connector left out)."""
+    out, in_list = "", False
     for line in text.splitlines():
         line = " ".join(line.split())
         if not line:
             continue
-        out += ("\n" if is_list_item(line) else " ") + line if out else line
+        item = is_list_item(line)
+        out += ("\n" if item or in_list else " ") + line if out else line
+        in_list = item
     return out[:1].upper() + out[1:]
 
 
 def joiner(quote: str) -> str:
-    """What goes between the previous quote and this one: a list item starts a line."""
-    return "\n" if is_list_item(quote) else " "
+    """What goes between the previous quote and this one: each quote starts a line."""
+    return "\n"
