@@ -81,13 +81,9 @@ def stand_alone(c: Candidate) -> Candidate | None:
         prev = previous_sentence(doc, c.start)
         if prev and announces(doc.text[prev[0] : prev[1]]) and c.end - prev[0] <= MAX_QUOTE:
             c = replace(c, start=prev[0])
-    c = replace(c, start=c.start + _numbering(c.text))
-    whole = _reach_back(c)
+    whole = _reach_back(replace(c, start=c.start + _numbering(c.text)))
     if whole is None:
-        cut = set_off_length(c.text)
-        if not cut:
-            return None
-        whole = replace(c, start=c.start + cut)
+        return None
     if announces(original.text):
         following = next_sentence(doc, whole.end)
         if following and following[1] - whole.start <= MAX_QUOTE:
@@ -96,24 +92,30 @@ def stand_alone(c: Candidate) -> Candidate | None:
 
 
 def _reach_back(c: Candidate) -> Candidate | None:
-    """The quote widened back to the sentences its opening leans on; None when they are not
-    there (a heading, a salutation, more than two sentences back, too long). A sentence of a
-    few words ("I do not believe so.") answers what came before it: it is no antecedent."""
-    reached = 0
-    while leans_back(c.text) or (reached and len(c.text[: _first_end(c)].split()) < 6):
+    """The quote widened back to the sentences its opening leans on. When they are not there
+    (a heading, a salutation, more than two sentences back, too long), the widest step that
+    opens with a connector set off by a comma ("Therefore, "), without it; else None. A
+    sentence of a few words ("I do not believe so.") answers what came before it: it is no
+    antecedent."""
+    steps = [c]
+    while leans_back(c.text) or (len(steps) > 1 and len(c.text[: _first_end(c)].split()) < 6):
         cut = connector_length(c.text)
         if cut:
             return replace(c, start=c.start + cut)
         prev = previous_sentence(c.document, c.start)
         if (
             prev is None
-            or reached == MAX_ANTECEDENTS
+            or len(steps) > MAX_ANTECEDENTS
             or is_salutation(c.document.text[prev[0] : prev[1]])
             or c.end - prev[0] > MAX_QUOTE
         ):
+            for step in reversed(steps):
+                cut = set_off_length(step.text)
+                if cut:
+                    return replace(step, start=step.start + cut)
             return None
         c = replace(c, start=prev[0])
-        reached += 1
+        steps.append(c)
     return c
 
 

@@ -123,3 +123,39 @@ def test_mean_skips_undefined_and_percentile_is_nearest_rank():
     assert m.mean([None]) is None
     assert m.percentile([10, 20, 30, 40], 50) == 20
     assert m.percentile([10, 20, 30, 40], 95) == 40
+
+
+def test_dangling_openings_by_hand():
+    # A quote opening with a word that points back at what the answer does not give.
+    assert m.dangling_opening("Brazil, 2024: It will be one of the outcomes. [1]", False) == 1.0
+    assert m.dangling_opening("The veto must go. [1]\nThese resources were wasted. [2]", False) == 1.0
+    assert m.dangling_opening("Kenya, 2021: The veto must go. [1]\nFourth, reform is due. [2]", False) == 1.0
+    # Within one quote the antecedent is there; "It is time to…" points ahead; a lead-in is not a quote.
+    assert m.dangling_opening("Funds are scarce. These gaps must close. [1]", False) == 0.0
+    assert m.dangling_opening("Canada, 2024: It is time to act. [1]", False) == 0.0
+    assert m.dangling_opening("The statements do not address this question.", True) is None
+
+
+def test_part_coverage_by_hand():
+    parts = [
+        ("hunger", ["Global Alliance"], True),
+        ("Gaza", ["collective punishment"], True),
+        ("Mars", [], False),
+    ]
+    answer = "Brazil, 2024: The Global Alliance Against Hunger is open to the world. [1]"
+    assert m.part_coverage(answer, ["Mars"], parts, False) == pytest.approx(2 / 3)
+    assert m.part_coverage(answer, [], parts, False) == pytest.approx(1 / 3)
+    assert m.part_coverage("Nothing.", [], parts, True) == pytest.approx(1 / 3)  # a refusal covers only Mars
+    assert m.part_coverage(answer, [], [], False) is None
+
+
+def test_a_metric_where_lower_is_better_has_a_maximum(tmp_path):
+    from rag.evaluation.runner import EvalResult, SystemRun, check_thresholds
+
+    run = SystemRun("ours", aggregate={"dangling_openings": 0.05, "key_facts": 0.8})
+    result = EvalResult("seeds", "index", "extractive", 5, {"ours": run}, "now")
+    limits = tmp_path / "thresholds.toml"
+    limits.write_text('[seeds]\n"dangling_openings" = 0.02\n"key_facts" = 0.7\n')
+    assert check_thresholds(result, limits) == ["dangling_openings is 0.050, above 0.02"]
+    run.aggregate["dangling_openings"] = 0.0
+    assert check_thresholds(result, limits) == []

@@ -1,0 +1,98 @@
+"""What the page shows of a statement's words: emphasis as emphasis (never asterisks), a
+highlight on exactly the cited characters, quotes grouped under their source, lists as lists."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.markup import plain, runs
+from rag.types import Answer, Citation, Document
+from ui.render import answer_html, emphasis_html, source_html
+
+TEXT = (
+    "**Mr President, Ladies and Gentlemen,**\n\n"
+    "Canada has invested more than **$100 million** in support of *Haitians, for Haitians.*\n\n"
+    "This reform must include the following objectives:\n"
+    "- The revitalisation of the General Assembly;\n"
+    "- The reform of the Security Council.\n"
+    "A <b>bold</b> tag, snake_case_name, 2 * 3 = 6, and ![x](http://host/track.png).\n"
+)
+DOC = Document("d1", "CAN_79_2024.txt", TEXT, {"title": "Speech", "country": "CAN", "year": 2024})
+
+
+def _marked(html: str) -> str:
+    """The characters inside the highlight, as a reader sees them."""
+    inner = "".join(re.findall(r"<mark class='cited'>(.*?)</mark>", html, re.S))
+    return re.sub(r"<[^>]+>", "", inner)
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_emphasis_is_read_with_exact_offsets():
+    visible = plain(TEXT)
+    assert "**" not in visible and "<b>" not in visible
+    assert (
+        "Mr President, Ladies and Gentlemen," in visible
+        and "snake_case_name" in visible
+        and "2 * 3 = 6" in visible
+    )
+    bold = [TEXT[r.start : r.end] for r in runs(TEXT) if r.bold]
+    assert bold == ["Mr President, Ladies and Gentlemen,", "$100 million", "bold"]
+    assert [TEXT[r.start : r.end] for r in runs(TEXT) if r.italic] == ["Haitians, for Haitians."]
+
+
+@pytest.mark.parametrize(
+    ("cited", "seen"),
+    [
+        # Bold inside the citation.
+        (
+            "Canada has invested more than **$100 million** in support",
+            "Canada has invested more than $100 million in support",
+        ),
+        # Starting inside bold, ending inside italics.
+        ("100 million** in support of *Haitians", "100 million in support of Haitians"),
+        # Across the end of a bold salutation and a paragraph break.
+        ("Ladies and Gentlemen,**\n\nCanada", "Ladies and Gentlemen,\n\nCanada"),
+    ],
+)
+def test_the_highlight_covers_exactly_the_cited_characters(cited, seen):
+    start = TEXT.index(cited)
+    html = source_html(DOC, start, start + len(cited), "Citation [1]")
+    assert _unescape(_marked(html)) == seen
+    assert "**" not in html and "<strong>" in html and "<em>" in html
+
+
+def test_document_markup_is_never_live():
+    html = emphasis_html(TEXT)
+    assert "<b>" not in html and "![x]" not in html and "](http" not in html
+    assert "&#33;&#91;x&#93;(http://host/track.png)" in html  # shown, as its words
+
+
+def test_answer_groups_quotes_under_their_source_and_keeps_lists():
+    quote = TEXT[TEXT.index("This reform") : TEXT.index("A <b>")].rstrip()
+    start = TEXT.index(quote)
+    answer = Answer(
+        "q",
+        "Canada, 2024: Canada has invested more than **$100 million** in support of "
+        "*Haitians, for Haitians.* [1]\n"
+        "This reform must include the following objectives:\n- The revitalisation of the General Assembly;\n"
+        "- The reform of the Security Council. [2]",
+        False,
+        (
+            Citation(1, DOC, 40, 125, TEXT[40:125], 1),
+            Citation(2, DOC, start, start + len(quote), quote, 1),
+        ),
+        unaddressed=("Mars",),
+    )
+    html = answer_html(answer, 0)
+    assert '<div class="source-lead">Canada, 2024</div>' in html
+    assert "<strong>$100 million</strong>" in html and "**" not in html
+    assert "<p>This reform must include the following objectives:</p><ul><li>The revitalisation" in html
+    assert re.search(r"<li>The reform of the Security Council\. <a href=\"#cite-0-c-2\"", html)
+    assert "Not addressed in the statements found: Mars." in html
