@@ -51,20 +51,30 @@ def pipeline(seed_index_dir, embedder, tmp_path_factory) -> Pipeline:
     return Pipeline.open(settings, embedder)
 
 
+def _unpack(wanted: set[str], out: Path) -> Path:
+    """The named speeches, unpacked from the real corpus into ``out`` (skips without it)."""
+    if not CORPUS.is_file():
+        pytest.skip(f"the UN General Debate Corpus is not at {CORPUS}")
+    with tarfile.open(CORPUS) as tar:
+        for m in tar:
+            if m.isfile() and Path(m.name).name in wanted:
+                m.name = Path(m.name).name
+                tar.extract(m, out, filter="data")
+    assert {p.name for p in out.iterdir()} == wanted
+    return out
+
+
 @pytest.fixture(scope="session")
 def china_speeches(tmp_path_factory) -> Path:
     """A few of China's General Debate speeches, unpacked from the real corpus."""
-    if not CORPUS.is_file():
-        pytest.skip(f"the UN General Debate Corpus is not at {CORPUS}")
-    out = tmp_path_factory.mktemp("ungdc")
     wanted = {"CHN_70_2015.txt", "CHN_74_2019.txt", "CHN_76_2021.txt", "CHN_30_1975.txt"}
-    with tarfile.open(CORPUS) as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and Path(m.name).name in wanted]
-        for m in members:
-            m.name = Path(m.name).name
-            tar.extract(m, out, filter="data")
-    assert len(list(out.iterdir())) == len(wanted)
-    return out
+    return _unpack(wanted, tmp_path_factory.mktemp("ungdc"))
+
+
+@pytest.fixture(scope="session")
+def speeches_2024(tmp_path_factory) -> Path:
+    """Brazil's and Canada's 2024 General Debate speeches: a Markdown list, bold and italics."""
+    return _unpack({"BRA_79_2024.txt", "CAN_79_2024.txt"}, tmp_path_factory.mktemp("ungdc-2024"))
 
 
 @pytest.fixture(scope="session")

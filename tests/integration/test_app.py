@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 
 import pytest
@@ -55,7 +56,7 @@ def test_opening_a_citation_highlights_exactly_the_cited_span(app):
     )
     doc_id, start, end = turns[0]["c"][1]
     assert f"<mark class='cited'>{doc.text[start:end]}</mark>" in view
-    assert "Citation [1]: characters 56–529 highlighted" in view
+    assert "Citation [1]: characters 56–529 highlighted" in html.unescape(view)
     assert "no longer available" in app.open_span("7:c:1", turns)
 
 

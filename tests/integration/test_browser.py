@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering.readability import leans_back
 from rag.evaluation.gold import load_gold
 from rag.evaluation.report import write_report
 from rag.evaluation.runner import evaluate
+from rag.markup import runs
 from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT
 from rag.storage import Index
@@ -164,3 +167,89 @@ def test_evaluation_view_shows_the_latest_report(page):
     page.get_by_text("retrieval hit@5").first.wait_for(timeout=15_000)
     assert page.locator("img").count() >= 2
     page.screenshot(path=str(SHOTS / "evaluation.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def speeches_server(pipeline, speeches_2024, tmp_path_factory):
+    """The app over the seeds and Brazil's and Canada's 2024 speeches."""
+    from ui.app import launch
+
+    home = tmp_path_factory.mktemp("speeches-home")
+    shutil.copytree(pipeline.settings.index_dir, home / "index")
+    settings = pipeline.settings.with_overrides(home=home, index_dir=home / "index")
+    app_pipeline = Pipeline(settings, Index.open(home / "index"), pipeline.embedder)
+    app_pipeline.ingest([speeches_2024], progress=False)
+    port = _free_port()
+    demo = launch(app_pipeline, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", app_pipeline
+    demo.close()
+
+
+def plain_within(text: str, start: int, end: int) -> str:
+    """The characters of ``text[start:end]`` a reader sees: emphasis delimiters left out."""
+    return "".join(
+        text[max(r.start, start) : min(r.end, end)] for r in runs(text) if r.start < end and r.end > start
+    )
+
+
+def _quotes(answer) -> list[str]:
+    """The answer's quotes as a reader sees them: paragraphs and list items, markers removed."""
+    texts = answer.locator(".answer-group p, .answer-group li").all_inner_texts()
+    return [re.sub(r"\s*\[\d+\]", "", t).strip() for t in texts]
+
+
+def test_quoted_answers_read_as_a_person_would_write_them(browser, speeches_server):
+    url, app_pipeline = speeches_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1150})
+    page.goto(url)
+    page.locator("#question textarea").wait_for()
+
+    # The Security Council: the announced list comes whole, as a list, opening with what
+    # "This reform" refers to; no sentence leans on one the answer leaves out.
+    answer = _ask(page, "What did Brazil say about reform of the Security Council in 2024?")
+    assert answer.locator(".source-lead").first.inner_text() == "Brazil, 2024"
+    assert answer.locator(".answer-group li").count() >= 4
+    assert "**" not in answer.inner_text()
+    assert not any(leans_back(q) for q in _quotes(answer) if not q.startswith("The "))
+    # Its source: emphasis shown bold, never as asterisks; the highlight is exactly the
+    # cited characters, as read.
+    card = page.locator("#citations .cite-card").first.inner_text()
+    start, end = map(int, re.search(r"characters (\d+)–(\d+)", card).groups())
+    answer.locator("a.cite-marker").first.click()
+    page.locator("#source-view mark.cited").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(400)
+    source = page.locator("#source-view .source-text")
+    assert "**" not in source.inner_text()
+    assert "Mr President, Ladies and Gentlemen," in page.locator("#source-view strong").all_inner_texts()
+    marked = page.evaluate(
+        "() => [...document.querySelectorAll('#source-view mark.cited')].map(m => m.textContent).join('')"
+    )
+    doc = next(d for d in app_pipeline.documents() if d.source.endswith("BRA_79_2024.txt"))
+    assert marked == plain_within(doc.text, start, end)
+    # The screenshot: from the bold salutation before the highlight, down through the list.
+    page.evaluate(
+        "() => { const box = document.querySelector('#source-view .source-text');"
+        " const mark = document.querySelector('#source-view mark.cited');"
+        " const before = [...box.querySelectorAll('strong')].filter("
+        "   s => s.compareDocumentPosition(mark) & Node.DOCUMENT_POSITION_FOLLOWING).pop();"
+        " box.scrollTop += before.getBoundingClientRect().top - box.getBoundingClientRect().top - 8; }"
+    )
+    page.screenshot(path=str(SHOTS / "source-emphasis-list.png"))
+
+    # The app's own example: the sentence after the funding gap is the answer.
+    funding = _ask(page, "How should security sector reform be funded?")
+    assert "bilateral and multilateral partners" in funding.inner_text()
+    assert not any(leans_back(q) for q in _quotes(funding))
+
+    # Five topics: each answered, or named as not addressed; no quote opens with "These…".
+    several = _ask(
+        page, "What did Brazil say in 2024 about hunger, climate, Gaza, Ukraine and global governance?"
+    )
+    text = several.inner_text()
+    for topic in ("hunger", "climate", "Gaza", "Ukrain"):
+        assert topic in text
+    assert "global governance" in text  # quoted, or "Not addressed in the statements found"
+    assert not any(leans_back(q) for q in _quotes(several))
+    several.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "multi-part.png"))
+    page.close()

@@ -60,7 +60,7 @@ def test_every_cited_sentence_follows_its_speaker_and_date(mixed):
         attributed += 1
         for c in answer.citations:
             before = answer.text[: answer.text.index(f"[{c.n}]")]
-            leads = re.findall(r"(?:^|\] )([^:\[\]]{1,100}, (?:\d{4}(?:-\d\d-\d\d)?|undated): )", before)
+            leads = re.findall(r"(?:^|\]\s+)([^:\[\]]{1,100}, (?:\d{4}(?:-\d\d-\d\d)?|undated): )", before)
             assert leads and leads[-1] == attribution(c.document), (question, c.n)
     assert attributed >= 3
 
