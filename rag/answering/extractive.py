@@ -25,8 +25,10 @@ SENTENCE_CACHE = 20_000  # candidate sentence vectors kept between answers (abou
 PER_PART = 2  # sentences chosen for each part of a several-part question
 CEILING = 8  # sentences an answer quotes at most, continuations included
 # How far below the refusal threshold the sentence after a chosen one may score and still
-# be added as its continuation (calibrated on the dev halves: docs/refusal.md).
+# be added as its continuation (calibrated on the corpus dev half: docs/answers.md).
 CONTINUE_SLACK = 0.1
+# The same, for the next sentence of the same paragraph: it goes on with the same point.
+PARAGRAPH_SLACK = 0.15
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+")
 _DATE = re.compile(
@@ -211,7 +213,9 @@ class ExtractiveGenerator:
                 continue
             [scored] = self.score(question, [nxt])
             typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
-            if scored.score >= self.min_relevance - CONTINUE_SLACK or (typed and _refers_to(nxt, c)):
+            same = "\n" not in c.document.text[c.end : nxt.start]
+            slack = PARAGRAPH_SLACK if same else CONTINUE_SLACK
+            if scored.score >= self.min_relevance - slack or (typed and _refers_to(nxt, c)):
                 out.append(scored)
                 taken.add(nxt.key)
         return out
