@@ -14,7 +14,7 @@ import numpy as np
 from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
 from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, joiner, merge, next_sentence, quote_text, stand_alone
-from rag.answering.readability import is_salutation, leans_back, near_duplicate
+from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
 from rag.splitting import split_sentences
 from rag.terms import tokenize
@@ -211,6 +211,8 @@ class ExtractiveGenerator:
             nxt = Candidate(c.document, following[0], following[1], c.passage_rank)
             if nxt.key in taken or nxt.text.rstrip("\"'”’) ").endswith("?") or is_salutation(nxt.text):
                 continue
+            if is_list_item(nxt.text) and not is_list_item(c.text):
+                continue  # the next point of a list, not more of this one
             [scored] = self.score(question, [nxt])
             typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
             same = "\n" not in c.document.text[c.end : nxt.start]
