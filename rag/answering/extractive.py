@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
 from rag.answering.parts import Part, question_parts
-from rag.answering.quoting import Candidate, joiner, merge, next_sentence, quote_text, stand_alone
+from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
 from rag.splitting import split_sentences
@@ -197,7 +197,7 @@ class ExtractiveGenerator:
             chosen += self._continue(part.query, picked)[: PER_PART + 1]
         if not chosen:
             return self._refuse(question, passages, REFUSAL)
-        return self._compose(question, chosen[:CEILING], passages, unaddressed)
+        return self._compose(question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
 
     def _continue(self, question: str, chosen: list[Candidate]) -> list[Candidate]:
         """Add the sentence after a chosen one when it goes on answering: it scores close to
@@ -223,7 +223,12 @@ class ExtractiveGenerator:
         return out
 
     def _compose(
-        self, question: str, chosen: list[Candidate], passages: list[Passage], unaddressed: list[str] = ()
+        self,
+        question: str,
+        chosen: list[Candidate],
+        passages: list[Passage],
+        unaddressed: Sequence[str] = (),
+        in_order_asked: bool = False,
     ) -> Answer:
         """The quotes grouped by document (documents in the order of their best sentence;
         within one, sentences as the document has them, or for a several-part question the
@@ -232,26 +237,16 @@ class ExtractiveGenerator:
         for c in chosen:
             doc_order.setdefault(c.document.doc_id, len(doc_order))
         quotes = merge(sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start)))
-        if unaddressed or len(question_parts(question)) > 1:
-            # The parts in the question's order, within each source.
-            def first(q: Candidate) -> int:
-                return min(
-                    i
-                    for i, c in enumerate(chosen)
-                    if c.document.doc_id == q.document.doc_id and q.start <= c.start < q.end
-                )
-
-            quotes.sort(key=lambda q: (doc_order[q.document.doc_id], first(q)))
+        if in_order_asked:
+            quotes.sort(key=lambda q: (doc_order[q.document.doc_id], _first_chosen(q, chosen)))
         citations: list[Citation] = []
-        text = ""
+        lines = []
         for c in quotes:
-            n = len(citations) + 1
-            citations.append(Citation(n, c.document, c.start, c.end, c.text, c.passage_rank))
-            quote = quote_text(c.text)
-            text += (joiner(quote) if text else "") + f"{quote} [{n}]"
+            citations.append(Citation(len(citations) + 1, c.document, c.start, c.end, c.text, c.passage_rank))
+            lines.append(f"{quote_text(c.text)} [{len(citations)}]")
         return Answer(
             question,
-            text,
+            "\n".join(lines),
             False,
             tuple(citations),
             tuple(passages),
@@ -260,12 +255,21 @@ class ExtractiveGenerator:
         )
 
 
+def _first_chosen(quote: Candidate, chosen: list[Candidate]) -> int:
+    """The place, among the chosen sentences, of the first one a (merged) quote holds."""
+    return min(
+        i
+        for i, c in enumerate(chosen)
+        if c.document.doc_id == quote.document.doc_id and quote.start <= c.start < quote.end
+    )
+
+
 def _choose(
     scored: list[Candidate],
     limit: int,
     margin: float,
     min_relevance: float,
-    taken: list[Candidate] = (),
+    taken: Sequence[Candidate] = (),
 ) -> list[Candidate]:
     """The best sentences that stand alone: within ``margin`` of the best, no near-duplicate
     of one already chosen; past the margin only when none within it can stand alone."""

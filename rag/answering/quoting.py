@@ -163,8 +163,3 @@ def quote_text(text: str) -> str:
         out += ("\n" if item or in_list else " ") + line if out else line
         in_list = item
     return out[:1].upper() + out[1:]
-
-
-def joiner(quote: str) -> str:
-    """What goes between the previous quote and this one: each quote starts a line."""
-    return "\n"
