@@ -8,10 +8,11 @@ import re
 from typing import Any
 
 from rag.answering.readability import is_list_item
-from rag.answering.support import LEAD_IN, split_claims
+from rag.answering.support import LEAD_IN, split_claims, strip_lead_in
 from rag.markup import runs
 from rag.retrieval import Filters
 from rag.scope import searched_line
+from rag.splitting import split_sentences
 from rag.types import Answer, Document
 
 # Characters the chat's Markdown would read as markup in a document's words: written as
@@ -105,30 +106,44 @@ def _group_html(group: str, turn: int, supported: dict[tuple[str, tuple[int, ...
         end = m.end() if m else len(group)
         cites = tuple(int(n) for n in re.findall(r"\d+", m.group(0))) if m else ()
         claims = split_claims(group[pos:end])
-        ok = all(supported.get((c.text, c.cites), True) for c in claims)
-        _add_lines(blocks, group[max(pos, skip) : m.start() if m else end], ok)
+        flagged = {strip_lead_in(c.text) for c in claims if not supported.get((c.text, c.cites), True)}
+        _add_lines(blocks, group[max(pos, skip) : m.start() if m else end], flagged)
         if cites and blocks:
             blocks[-1][1] += "".join(f" {marker(turn, 'c', n, f'[{n}]')}" for n in cites)
         pos = end
     return f'<div class="answer-group">{head}{_blocks_html(blocks)}</div>'
 
 
-def _add_lines(blocks: list[list[str]], text: str, supported: bool) -> None:
+def _add_lines(blocks: list[list[str]], text: str, flagged: set[str]) -> None:
     """A quote's lines as blocks: a list item is an item of its own, any other line a
     paragraph, except that a quote on the line of the one before it (a generated answer's
-    next sentence) goes on that paragraph."""
+    next sentence) goes on that paragraph. ``flagged``: the sentences its citations do not
+    support."""
     same_line = "\n" not in text[: len(text) - len(text.lstrip())]
-    for i, line in enumerate(text.strip().split("\n")):
-        if not line.strip():
-            continue
+    lines = [line.strip() for line in text.strip().split("\n") if line.strip()]
+    pieces = [_line_html(_LIST_MARK.sub("", line) if is_list_item(line) else line, flagged) for line in lines]
+    if flagged and not any("unsupported" in piece for piece in pieces):
+        pieces = [_unsupported(piece) for piece in pieces]  # a sentence split another way: mark the quote
+    for i, (line, piece) in enumerate(zip(lines, pieces, strict=True)):
         item = is_list_item(line)
-        piece = emphasis_html(_LIST_MARK.sub("", line.strip()) if item else line.strip())
-        if not supported:
-            piece = f'<span class="unsupported" title="Its citations do not support this">⚠ {piece}</span>'
         if i == 0 and same_line and not item and blocks and blocks[-1][0] == "p":
             blocks[-1][1] += " " + piece
         else:
             blocks.append(["li" if item else "p", piece])
+
+
+def _line_html(line: str, flagged: set[str]) -> str:
+    """One line, sentence by sentence, each one its citations do not support marked."""
+    out = []
+    for span in split_sentences(line):
+        sentence = line[span.start : span.end]
+        piece = emphasis_html(sentence)
+        out.append(_unsupported(piece) if " ".join(sentence.split()) in flagged else piece)
+    return " ".join(out) or emphasis_html(line)
+
+
+def _unsupported(piece: str) -> str:
+    return f'<span class="unsupported" title="Its citations do not support this sentence">⚠ {piece}</span>'
 
 
 def _blocks_html(blocks: list[list[str]]) -> str:

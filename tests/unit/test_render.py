@@ -96,3 +96,21 @@ def test_answer_groups_quotes_under_their_source_and_keeps_lists():
     assert "<p>This reform must include the following objectives:</p><ul><li>The revitalisation" in html
     assert re.search(r"<li>The reform of the Security Council\. <a href=\"#cite-0-c-2\"", html)
     assert "Not addressed in the statements found: Mars." in html
+
+
+def test_a_sentence_its_citation_does_not_support_is_marked_alone():
+    from rag.answering import check_sentences
+
+    doc = Document("k", "KEN.txt", "The veto must go.", {"country": "KEN", "year": 2021})
+    answer = check_sentences(
+        Answer(
+            "q",
+            "Kenya, 2021: The veto must go. The moon is made of cheese. [1]",
+            False,
+            (Citation(1, doc, 0, 17, "The veto must go.", 1),),
+        )
+    )
+    html = answer_html(answer, 0)
+    flagged = re.findall(r'<span class="unsupported"[^>]*>⚠ (.*?)</span>', html)
+    assert flagged == ["The moon is made of cheese."]
+    assert "The veto must go." in html
