@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -150,103 +151,112 @@ def ingest(
     click.echo(f"Index {settings.index_dir}: {len(index.documents)} documents, {len(index.chunks)} chunks.")
 
 
+def answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `rag ask` and `rag chat` share: the index, the model, who writes the
+    answer, how many passages, and the filters."""
+    options = [
+        index_option,
+        model_option,
+        click.option("--k", type=int, default=None, help="How many passages to retrieve (default 5)."),
+        click.option(
+            "--generator",
+            default=None,
+            help="Who writes the answer: extractive (default; quotes), local (a model in-process) or "
+            "openai (any OpenAI-compatible endpoint: RAG_OPENAI_BASE_URL, RAG_OPENAI_MODEL, OPENAI_API_KEY).",
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            help="Only this document (path, file name or doc_id); repeatable.",
+        ),
+        click.option(
+            "--country", "countries", multiple=True, help="Only this country (ISO code or name); repeatable."
+        ),
+        click.option("--year", type=int, default=None, help="Only statements of this year."),
+        click.option("--from-year", type=int, default=None, help="Only statements of this year or later."),
+        click.option("--to-year", type=int, default=None, help="Only statements of this year or earlier."),
+        click.option(
+            "--no-scope",
+            is_flag=True,
+            help="Search every statement even when the question names a speaker, country or year.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _asker(options: dict[str, Any]) -> tuple[Any, Callable[..., Any]]:
+    """The pipeline, and a function answering a question (with earlier turns) as the
+    options say; bad options are refused before the model loads."""
+    from rag.answering import check_generator
+    from rag.retrieval import Filters, check_k
+
+    if options["generator"] is not None:
+        check_generator(options["generator"])
+    if options["k"] is not None:
+        check_k(options["k"])
+    from_year, to_year = options["from_year"], options["to_year"]
+    if options["year"] is not None:
+        from_year = to_year = options["year"]
+    filters = Filters(tuple(options["sources"]), tuple(options["countries"]), from_year, to_year)
+    settings = _settings(index_dir=options["index_dir"], embedding_model=options["embedding_model"])
+    pipeline = _pipeline(settings)
+
+    def ask(question: str, history: Any = ()) -> Any:
+        return pipeline.ask(
+            question,
+            k=options["k"],
+            filters=filters,
+            generator=options["generator"],
+            history=history,
+            scoped=not options["no_scope"],
+        )
+
+    return pipeline, ask
+
+
 @cli.command()
 @click.argument("question")
-@index_option
-@model_option
+@answer_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README).")
-@click.option("--k", type=int, default=None, help="How many passages to retrieve (default 5).")
 @click.option(
-    "--generator",
-    default=None,
-    help="Who writes the answer: extractive (default; quotes), local (a model in-process) or "
-    "openai (any OpenAI-compatible endpoint: RAG_OPENAI_BASE_URL, RAG_OPENAI_MODEL, OPENAI_API_KEY).",
+    "--history",
+    "history_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Earlier turns of the conversation: a JSON list of `rag ask --json` outputs (or one per line).",
 )
-@click.option(
-    "--source", "sources", multiple=True, help="Only this document (path, file name or doc_id); repeatable."
-)
-@click.option(
-    "--country", "countries", multiple=True, help="Only this country (ISO code or name); repeatable."
-)
-@click.option("--year", type=int, default=None, help="Only statements of this year.")
-@click.option("--from-year", type=int, default=None, help="Only statements of this year or later.")
-@click.option("--to-year", type=int, default=None, help="Only statements of this year or earlier.")
-@click.option(
-    "--no-scope",
-    is_flag=True,
-    help="Search every statement even when the question names a speaker, country or year.",
-)
-def ask(
-    question: str,
-    index_dir: Path | None,
-    embedding_model: str | None,
-    as_json: bool,
-    k: int | None,
-    generator: str | None,
-    sources: tuple[str, ...],
-    countries: tuple[str, ...],
-    year: int | None,
-    from_year: int | None,
-    to_year: int | None,
-    no_scope: bool,
-) -> None:
+def ask(question: str, as_json: bool, history_file: Path | None, **options: Any) -> None:
     """Answer QUESTION from the indexed statements, citing the exact words used.
 
     A question that names a speaker, country or year ("What did Brazil say in 2024 …") is
     answered from those statements only; when the index has none, the answer says so.
+    With --history, QUESTION is a follow-up to the turns in the file.
     """
-    from rag.answering import check_generator
-    from rag.retrieval import Filters, check_k, check_question
+    from rag.chat import print_answer, read_history
+    from rag.retrieval import check_question
 
     check_question(question)
-    if generator is not None:
-        check_generator(generator)
-    if k is not None:
-        check_k(k)
-    if year is not None:
-        from_year = to_year = year
-    filters = Filters(tuple(sources), tuple(countries), from_year, to_year)
-    settings = _settings(index_dir=index_dir, embedding_model=embedding_model)
-    answer = _pipeline(settings).ask(question, k=k, filters=filters, generator=generator, scoped=not no_scope)
+    history = read_history(history_file) if history_file else []
+    _, answer_with = _asker(options)
+    answer = answer_with(question, history)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
-    _print_answer(answer)
+    print_answer(answer)
 
 
-def _print_answer(answer: Any) -> None:
-    """An answer as `rag ask` prints it: the text, what was searched, then the citations
-    (or, for a refusal, the closest passages with whose words they are)."""
-    from rag.answering.attribution import attribution
-    from rag.loading import printable
-    from rag.markup import plain
-    from rag.scope import searched_line
+@cli.command()
+@answer_options
+def chat(**options: Any) -> None:
+    """A conversation in the terminal: ask, follow up ("And Canada?", "What else?", "in
+    2019?"), and open citations in context. Line editing and a history kept between
+    sessions; :help lists the commands, :quit or Ctrl-D leaves."""
+    from rag.chat import Chat
 
-    click.echo(plain(answer.text))
-    if answer.unaddressed:
-        click.echo(f"\nNot addressed in the statements found: {', '.join(answer.unaddressed)}.")
-    searched = searched_line(answer.scope)
-    if searched:
-        click.echo(f"\n{searched}")
-    if answer.note:
-        click.echo(f"\nNote: {answer.note}")
-    for sentence in answer.unsupported:
-        click.echo(f"\nNot supported by its citations: {sentence.text}")
-    if answer.citations:
-        click.echo()
-        for c in answer.citations:
-            click.echo(
-                f"[{c.n}] {printable(c.document.title)} ({printable(c.document.source)}, "
-                f"characters {c.start}-{c.end})"
-            )
-            click.echo(f'    "{" ".join(c.quote.split())}"')
-    elif answer.passages:
-        click.echo("\nClosest passages, for you to judge:")
-        for p in answer.passages[:3]:
-            snippet = " ".join(p.text.split())
-            more = "..." if len(snippet) > 160 else ""
-            who = printable(attribution(p.document).rstrip(": "))
-            click.echo(f"  {p.rank}. {who}, {printable(p.document.title)}: {snippet[:160]}{more}")
+    pipeline, answer_with = _asker(options)
+    Chat(pipeline, answer_with).run(pipeline.settings.home / "chat_history")
 
 
 @cli.command()

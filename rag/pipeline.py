@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rag.answering import Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
-from rag.answering.conversation import standalone_question
+from rag.answering.conversation import Turn, as_turns, leans_on_earlier, speakers_of, standalone_question
 from rag.answering.grounded import LLMGenerator
 from rag.answering.parts import question_parts
 from rag.embedding import Embedder, embedder_from
@@ -91,34 +91,50 @@ class Pipeline:
         k: int | None = None,
         filters: Filters | None = None,
         generator: str | None = None,
-        history: Sequence[str] = (),
+        history: Sequence[Turn | str] = (),
         scoped: bool = True,
     ) -> Iterator[str | Answer]:
-        """The answer's text as a model writes it, then the checked Answer (always last);
-        ``history`` holds the conversation's earlier questions."""
-        question = standalone_question(check_question(question), history)
+        """The answer's text as a model writes it, then the checked Answer (always last).
+        ``history``: the conversation's earlier turns (or questions). A follow-up is searched
+        as a standalone question, within the scope of the turn before it unless it names
+        its own, and answered with what the earlier answers did not cite."""
+        asked = check_question(question)
+        turns = [self._with_speakers(t) for t in as_turns(history)]
         chosen = self.generator(generator)
+        standalone = chosen.standalone(asked, turns) if isinstance(chosen, LLMGenerator) else None
+        standalone = standalone or standalone_question(asked, turns)
+        follow_up = bool(turns) and leans_on_earlier(asked)
+        earlier = [span for t in turns for span in t.cited] if follow_up else []
         with self.lock:
-            scope, passages = self._search(question, k, filters, scoped)
+            scope, passages = self._search(
+                standalone, k, filters, scoped, turns[-1].searched if follow_up else ""
+            )
             if not scope.missing:
                 quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
-                    question, passages
+                    standalone, passages, earlier
                 )
-        understood = scope.to_json()
+        understood = {"understood": standalone if standalone != asked else "", "scope": scope.to_json()}
         if scope.missing:
             # Nothing by that speaker, or from then: say so, and show the closest passages
             # (each labelled with its own speaker and date) to judge.
-            yield Answer(question, scope.missing, True, (), tuple(passages), chosen.name, scope=understood)
+            yield Answer(asked, scope.missing, True, (), tuple(passages), chosen.name, **understood)
             return
 
         def checked(answer: Answer) -> Answer:
-            return replace(check_sentences(attribute(verify_citations(answer))), scope=understood)
+            return replace(check_sentences(attribute(verify_citations(answer))), question=asked, **understood)
 
         if not isinstance(chosen, LLMGenerator):
             yield checked(quoted)
             return
-        for item in chosen.stream(question, passages, quoted):
+        for item in chosen.stream(standalone, passages, quoted):
             yield checked(item) if isinstance(item, Answer) else item
+
+    def _with_speakers(self, turn: Turn) -> Turn:
+        """A turn read from JSON names no speakers: whose words its citations are."""
+        if turn.speakers or not turn.cited:
+            return turn
+        docs = [self.document(doc_id) for doc_id, _, _ in turn.cited]
+        return replace(turn, speakers=speakers_of(d for d in docs if d is not None))
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The passages the answer path retrieves for a (standalone) question: within its
@@ -127,9 +143,11 @@ class Pipeline:
             return self._search(check_question(question), k, filters)[1]
 
     def _search(
-        self, question: str, k: int | None, filters: Filters | None, scoped: bool = True
+        self, question: str, k: int | None, filters: Filters | None, scoped: bool = True, earlier: str = ""
     ) -> tuple[Scope, list[Passage]]:
         scope = scope_of(question, self.coverage()) if scoped else Scope()
+        if scoped and earlier and not scope.parts:
+            scope = scope_of(earlier, self.coverage())  # a follow-up keeps the earlier scope
         searched = filters if scope.missing else within(filters, scope)
         k = k or self.settings.k
         try:
@@ -167,7 +185,7 @@ class Pipeline:
         k: int | None = None,
         filters: Filters | None = None,
         generator: str | None = None,
-        history: Sequence[str] = (),
+        history: Sequence[Turn | str] = (),
         scoped: bool = True,
     ) -> Answer:
         """The checked Answer: the last item of ``answer_stream``."""

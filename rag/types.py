@@ -127,6 +127,8 @@ class Answer:
     scope: dict[str, Any] = field(default_factory=dict)
     # Parts of a several-part question that the statements found do not address.
     unaddressed: tuple[str, ...] = ()
+    # The question as searched, when a follow-up was rewritten to stand alone.
+    understood: str = ""
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
@@ -141,6 +143,7 @@ class Answer:
             "note": self.note,
             "scope": self.scope,
             "unaddressed": list(self.unaddressed),
+            "understood": self.understood or self.question,
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],

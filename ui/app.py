@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.answering.conversation import Turn
 from rag.errors import RagError
 from rag.evaluation.report import latest_report
 from rag.loading import SUPPORTED
@@ -55,7 +56,7 @@ class App:
         Earlier questions of the conversation go with the new one, so follow-ups work.
         """
         history = [*history, {"role": "user", "content": escape(message)}]
-        previous = [t["question"] for t in turns]
+        previous = [Turn.from_json(t) for t in turns]
         empty_panel = citations_html(None, 0)
         try:
             stream = self.pipeline.answer_stream(
@@ -82,7 +83,7 @@ class App:
             return
         assert answer is not None
         turn = len(turns)
-        turns = [*turns, {"question": message, **turn_record(answer)}]
+        turns = [*turns, turn_record(message, answer)]
         if not written and not answer.refused:
             # Quoted answers arrive whole; show them word by word all the same.
             words = answer.text.split(" ")

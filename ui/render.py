@@ -7,6 +7,7 @@ import html
 import re
 from typing import Any
 
+from rag.answering.conversation import Turn
 from rag.answering.readability import is_list_item
 from rag.answering.support import LEAD_IN, split_claims, strip_lead_in
 from rag.markup import runs
@@ -196,9 +197,12 @@ def source_html(doc: Document, start: int, end: int, label: str) -> str:
     )
 
 
-def turn_record(answer: Answer) -> dict[str, Any]:
-    """What the page keeps of an answer: its text, and where each [n] and passage points."""
+def turn_record(question: str, answer: Answer) -> dict[str, Any]:
+    """What the page keeps of a turn: the question as asked and as understood, what its
+    answer cited and whose words (the next follow-up's context), its text, and where each
+    [n] and passage points."""
     return {
+        **Turn.of(question, answer).to_json(),
         "answer": answer.text,
         "refused": answer.refused,
         "c": {c.n: (c.doc_id, c.start, c.end) for c in answer.citations},

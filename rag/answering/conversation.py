@@ -1,11 +1,21 @@
-"""Follow-up questions made standalone before retrieval, so "they" and "it" find passages."""
+"""A conversation's state, and follow-up questions made standalone before retrieval.
+
+A follow-up inherits the subject and scope (speaker, country, year) of the turn before it
+unless it names new ones: "And Denmark?", "What else?", "What did he say about X?", "in
+2019?". A question that names its own subject starts afresh. The passages earlier answers
+cited are remembered, so a follow-up answers with something new or says there is nothing."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from rag.loading import country_name
+from rag.scope import speaker_countries
 from rag.terms import STOPWORDS, tokenize
+from rag.types import Answer, Document
 
 _REFERS_BACK = {
     "it",
@@ -30,52 +40,155 @@ _REFERS_BACK = {
     "former",
     "latter",
 }
-_CONTINUES = ("and ", "also ", "what about", "how about", "what else", "why", "how so", "anything else")
-
-
+_MORE = re.compile(
+    r"^\s*(?:and\s+)?(?:what|anything|something)\s+else\b.*|^\s*(?:tell me\s+)?more\b.*|^\s*go on\b.*",
+    re.I,
+)
+_INSTEAD = re.compile(
+    r"^\s*(?:and|but|what about|how about|and what about|same for|what of)\s+(?P<x>.+?)\s*\??\s*$", re.I
+)
+_ONLY_WHEN = re.compile(r"^\s*(?:and\s+)?(?:in|for|at)\s+(?P<x>(?:19|20)\d\d)\s*\??\s*$", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)*")
-_QUESTION_WORDS = {
-    "Who",
-    "What",
-    "When",
-    "Where",
-    "Why",
-    "How",
-    "Which",
-    "Did",
-    "Does",
-    "Do",
-    "Is",
-    "Are",
-    "Was",
-}
+_QUESTION_WORD = re.compile(r"^(?:Who|What|When|Where|Why|How|Which|Did|Does|Do|Is|Are|Was|And|In)\b\s*")
+_TOPIC = re.compile(
+    r"\b(?:about|on|regarding|concerning)\s+(?P<topic>.+?)(?=\s+(?:in|at|during)\s+(?:19|20)\d\d\b|\s*\?|$)",
+    re.I,
+)
+NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
 
 
-def _context_of(question: str) -> str:
-    """The names a question is about ("Wang Yi", "Security Council"), else its content words."""
-    names = [n for n in _ENTITY.findall(question) if n not in _QUESTION_WORDS]
-    names = [
-        re.sub(r"^(?:Who|What|When|Where|Why|How|Which|Did|Does|Do|Is|Are|Was)\s+", "", n) for n in names
-    ]
-    if names:
-        return ", ".join(names)
-    return " ".join(w for w in re.findall(r"[\w'-]+", question) if w.lower() not in STOPWORDS)
+@dataclass(frozen=True)
+class Turn:
+    """One exchange: the question as asked, as searched, and what its answer cited."""
+
+    question: str
+    standalone: str = ""
+    cited: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end)
+    speakers: tuple[str, ...] = ()  # whose words the answer quoted
+
+    @property
+    def searched(self) -> str:
+        return self.standalone or self.question
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "understood": self.searched,
+            "cited": [list(c) for c in self.cited],
+            "speakers": list(self.speakers),
+        }
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Turn:
+        """The turn an answer makes: what it was understood as, what it cited, and whose words."""
+        return cls(
+            question,
+            answer.understood or question,
+            tuple((c.doc_id, c.start, c.end) for c in answer.citations),
+            speakers_of(c.document for c in answer.citations),
+        )
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> Turn:
+        """A turn from `rag ask --json` output (or this class's own JSON)."""
+        cited = row.get("cited") or [[c["doc_id"], c["start"], c["end"]] for c in row.get("citations", ())]
+        return cls(
+            question=str(row["question"]),
+            standalone=str(row.get("understood") or row.get("question")),
+            cited=tuple((str(d), int(s), int(e)) for d, s, e in cited),
+            speakers=tuple(str(s) for s in row.get("speakers", ())),
+        )
 
 
-def standalone_question(question: str, previous: Sequence[str]) -> str:
-    """The question, with what the previous one was about when it leans on it.
+def speakers_of(documents: Iterable[Document]) -> tuple[str, ...]:
+    """Whose words the documents are: speakers, else countries, each once."""
+    names = []
+    for doc in documents:
+        meta = doc.metadata
+        name = str(meta.get("speaker") or "").strip() or (
+            country_name(str(meta["country"])) if meta.get("country") else ""
+        )
+        if name:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
 
-    A question leans on the previous one when it refers back ("What did they promise?"),
-    continues it ("And Denmark?", "Why?") or has at most one content word of its own;
-    then the names of the previous question are added in brackets, so retrieval finds
-    them while the new question keeps its own words and question type.
-    """
-    if not previous:
-        return question
+
+def as_turns(history: Iterable[Turn | str]) -> list[Turn]:
+    """Earlier turns; a bare string is an earlier question."""
+    return [t if isinstance(t, Turn) else Turn(t) for t in history]
+
+
+def leans_on_earlier(question: str) -> bool:
+    """Whether a question needs the turn before it: it refers back ("What did they
+    promise?"), continues ("And Denmark?", "What else?", "in 2019?") or has at most one
+    content word of its own."""
     words = set(re.findall(r"[\w'-]+", question.lower()))
-    leans = (
+    return (
         bool(words & _REFERS_BACK)
-        or question.lower().lstrip().startswith(_CONTINUES)
+        or bool(_MORE.match(question) or _INSTEAD.match(question) or _ONLY_WHEN.match(question))
         or len(tokenize(question)) <= 1
     )
-    return f"{question} ({_context_of(previous[-1])})" if leans else question
+
+
+def standalone_question(question: str, history: Sequence[Turn | str]) -> str:
+    """The question as it is searched: itself when it stands alone or starts afresh; else
+    rewritten from the turn before it, by rules (docs/conversations.md):
+
+    - "What else?", "Tell me more": the earlier question again (its answer is then kept to
+      what was not cited before);
+    - "in 2019?": the earlier question with the year replaced;
+    - "And Denmark?", "What about the veto?": the earlier question with its country, or its
+      topic, replaced;
+    - "What did he say their priority should be?": the question, with the earlier one's
+      names, years and the speakers its answer quoted in brackets.
+    """
+    turns = as_turns(history)
+    if not turns or not leans_on_earlier(question):
+        return question
+    before = turns[-1].searched
+    if _MORE.match(question):
+        return before
+    when = _ONLY_WHEN.match(question)
+    if when:
+        return _with_year(before, when.group("x"))
+    instead = _INSTEAD.match(question)
+    if instead and len(instead.group("x").split()) <= 5:
+        return _instead(before, instead.group("x"))
+    return f"{question} ({_context_of(turns[-1], own_words=len(tokenize(question)) > 0)})"
+
+
+def _with_year(question: str, year: str) -> str:
+    if _YEAR.search(question):
+        return _YEAR.sub(year, question)
+    return f"{question.rstrip(' ?')} in {year}?"
+
+
+def _instead(question: str, new: str) -> str:
+    """The earlier question about ``new`` instead: its year, its country, or its topic."""
+    new = new.strip(" ?")
+    if _YEAR.fullmatch(new.split()[-1]) and len(new.split()) == 1:
+        return _with_year(question, new)
+    named = speaker_countries(f"What did {new} say?")  # "Denmark", "the Brazilian delegation"
+    if named:
+        before = speaker_countries(question)
+        if before:
+            return question.replace(before[0][1], new, 1)
+        return f"{question.rstrip(' ?')} ({new})?"
+    topic = _TOPIC.search(question)
+    if topic:
+        return question[: topic.start("topic")] + new + question[topic.end("topic") :]
+    return f"{question.rstrip(' ?')} ({new})?"
+
+
+def _context_of(turn: Turn, own_words: bool) -> str:
+    """What the earlier turn was about: the speakers its answer quoted, and the names and
+    years its question gave; its other words too when the follow-up has none of its own
+    ("Why?")."""
+    question = turn.searched
+    names = [_QUESTION_WORD.sub("", n) for n in _ENTITY.findall(question)]
+    names = [n for n in names if n and n.lower() not in STOPWORDS]
+    if not own_words:
+        names += [w for w in re.findall(r"[\w'-]+", question) if w.lower() not in STOPWORDS]
+    context = list(dict.fromkeys([*turn.speakers, *names, *_YEAR.findall(question)]))
+    return ", ".join(context)

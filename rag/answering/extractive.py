@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
+from rag.answering.conversation import NOTHING_NEW
 from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
@@ -21,6 +22,7 @@ from rag.terms import tokenize
 from rag.types import Answer, Citation, Passage
 
 REFUSAL = "The statements do not address this question."
+Span = tuple[str, int, int]  # (doc_id, start, end)
 SENTENCE_CACHE = 20_000  # candidate sentence vectors kept between answers (about 30 MB)
 PER_PART = 2  # sentences chosen for each part of a several-part question
 CEILING = 8  # sentences an answer quotes at most, continuations included
@@ -46,7 +48,7 @@ _NUMBER = re.compile(
 class Generator(Protocol):
     name: str
 
-    def generate(self, question: str, passages: list[Passage]) -> Answer: ...
+    def generate(self, question: str, passages: list[Passage], earlier: Sequence[Span] = ()) -> Answer: ...
 
 
 def _answer_type_bonus(question: str, sentence: str) -> float:
@@ -142,17 +144,40 @@ class ExtractiveGenerator:
             self._cache.popitem(last=False)
         return vectors
 
-    def generate(self, question: str, passages: list[Passage]) -> Answer:
+    def generate(self, question: str, passages: list[Passage], earlier: Sequence[Span] = ()) -> Answer:
+        """The answer; ``earlier``: spans (doc_id, start, end) earlier answers of the
+        conversation cited, which this one does not quote again. When they are all the
+        statements found hold on the question, it says so."""
         candidates = self.candidates(passages)
+        if not earlier:
+            return self._answer(question, candidates, passages)
+        cited = [Candidate(p.document, s, e, 0) for p in passages for d, s, e in earlier if d == p.doc_id]
+        fresh = [c for c in candidates if not any(_overlap(c, x) for x in cited)]
+        answer = self._answer(question, fresh, passages, cited)
+        if (
+            answer.refused
+            and len(fresh) < len(candidates)
+            and not self._answer(question, candidates, passages).refused
+        ):
+            return self._refuse(question, passages, NOTHING_NEW)
+        return answer
+
+    def _answer(
+        self,
+        question: str,
+        candidates: list[Candidate],
+        passages: list[Passage],
+        cited: Sequence[Candidate] = (),
+    ) -> Answer:
         parts = question_parts(question)
         if len(parts) > 1:
-            return self._answer_parts(question, parts, candidates, passages)
+            return self._answer_parts(question, parts, candidates, passages, cited)
         scored = self.score(question, candidates)
         refused = self._refusal(question, scored, passages)
         if refused is not None:
             return refused
-        chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance)
-        return self._compose(question, self._continue(question, chosen), passages)
+        chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance, cited)
+        return _compose(self.name, question, self._continue(question, chosen, cited), passages)
 
     def _refusal(self, question: str, scored: list[Candidate], passages: list[Passage]) -> Answer | None:
         """The refusal that fits, when no sentence answers the question."""
@@ -178,7 +203,12 @@ class ExtractiveGenerator:
         return Answer(question, text, True, (), tuple(passages), self.name)
 
     def _answer_parts(
-        self, question: str, parts: list[Part], candidates: list[Candidate], passages: list[Passage]
+        self,
+        question: str,
+        parts: list[Part],
+        candidates: list[Candidate],
+        passages: list[Passage],
+        cited: Sequence[Candidate] = (),
     ) -> Answer:
         """Each part of a several-part question answered by its own best sentences, or named
         as not addressed by the statements found."""
@@ -190,16 +220,18 @@ class ExtractiveGenerator:
                 unaddressed.append(part.name)
                 continue
             on_topic = [c for c in scored if _on_topic(part, c)]
-            picked = _choose(on_topic, PER_PART, self.margin / 2, self.min_relevance, chosen)
+            picked = _choose(on_topic, PER_PART, self.margin / 2, self.min_relevance, [*cited, *chosen])
             if not picked:
                 unaddressed.append(part.name)
                 continue
-            chosen += self._continue(part.query, picked)[: PER_PART + 1]
+            chosen += self._continue(part.query, picked, cited)[: PER_PART + 1]
         if not chosen:
             return self._refuse(question, passages, REFUSAL)
-        return self._compose(question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
+        return _compose(self.name, question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
 
-    def _continue(self, question: str, chosen: list[Candidate]) -> list[Candidate]:
+    def _continue(
+        self, question: str, chosen: list[Candidate], cited: Sequence[Candidate] = ()
+    ) -> list[Candidate]:
         """Add the sentence after a chosen one when it goes on answering: it scores close to
         relevant itself, or it refers back and names what a who/when question asks for."""
         out = list(chosen)
@@ -213,6 +245,8 @@ class ExtractiveGenerator:
                 continue
             if is_list_item(nxt.text) and not is_list_item(c.text):
                 continue  # the next point of a list, not more of this one
+            if any(_overlap(nxt, x) for x in cited):
+                continue  # an earlier answer quoted it
             [scored] = self.score(question, [nxt])
             typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
             same = "\n" not in c.document.text[c.end : nxt.start]
@@ -222,37 +256,38 @@ class ExtractiveGenerator:
                 taken.add(nxt.key)
         return out
 
-    def _compose(
-        self,
-        question: str,
-        chosen: list[Candidate],
-        passages: list[Passage],
-        unaddressed: Sequence[str] = (),
-        in_order_asked: bool = False,
-    ) -> Answer:
-        """The quotes grouped by document (documents in the order of their best sentence;
-        within one, sentences as the document has them, or for a several-part question the
-        parts in the order asked), each quote on a line of its own with its citation."""
-        doc_order: dict[str, int] = {}
-        for c in chosen:
-            doc_order.setdefault(c.document.doc_id, len(doc_order))
-        quotes = merge(sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start)))
-        if in_order_asked:
-            quotes.sort(key=lambda q: (doc_order[q.document.doc_id], _first_chosen(q, chosen)))
-        citations: list[Citation] = []
-        lines = []
-        for c in quotes:
-            citations.append(Citation(len(citations) + 1, c.document, c.start, c.end, c.text, c.passage_rank))
-            lines.append(f"{quote_text(c.text)} [{len(citations)}]")
-        return Answer(
-            question,
-            "\n".join(lines),
-            False,
-            tuple(citations),
-            tuple(passages),
-            self.name,
-            unaddressed=tuple(unaddressed),
-        )
+
+def _compose(
+    name: str,
+    question: str,
+    chosen: list[Candidate],
+    passages: list[Passage],
+    unaddressed: Sequence[str] = (),
+    in_order_asked: bool = False,
+) -> Answer:
+    """The quotes grouped by document (documents in the order of their best sentence;
+    within one, sentences as the document has them, or for a several-part question the
+    parts in the order asked), each quote on a line of its own with its citation."""
+    doc_order: dict[str, int] = {}
+    for c in chosen:
+        doc_order.setdefault(c.document.doc_id, len(doc_order))
+    quotes = merge(sorted(chosen, key=lambda c: (doc_order[c.document.doc_id], c.start)))
+    if in_order_asked:
+        quotes.sort(key=lambda q: (doc_order[q.document.doc_id], _first_chosen(q, chosen)))
+    citations: list[Citation] = []
+    lines = []
+    for c in quotes:
+        citations.append(Citation(len(citations) + 1, c.document, c.start, c.end, c.text, c.passage_rank))
+        lines.append(f"{quote_text(c.text)} [{len(citations)}]")
+    return Answer(
+        question,
+        "\n".join(lines),
+        False,
+        tuple(citations),
+        tuple(passages),
+        name,
+        unaddressed=tuple(unaddressed),
+    )
 
 
 def _first_chosen(quote: Candidate, chosen: list[Candidate]) -> int:

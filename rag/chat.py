@@ -1,0 +1,190 @@
+"""Answers in the terminal: how `rag ask` prints one, and `rag chat`, a conversation with
+line editing and history, follow-ups read in the light of the turns before them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.answering.attribution import attribution
+from rag.answering.conversation import Turn
+from rag.errors import InputError, RagError
+from rag.loading import printable
+from rag.markup import plain
+from rag.scope import searched_line
+from rag.types import Answer
+
+HELP = """Ask a question; a follow-up ("And Canada?", "What else?", "in 2019?") is read in the
+light of the conversation. Commands:
+  :show N    the passage of citation [N] in its source, in context
+  :sources   the sources cited so far
+  :new       start a new conversation
+  :help      this text
+  :quit      leave (or Ctrl-D)"""
+CONTEXT = 300  # characters shown either side of a citation by :show
+
+
+def print_answer(answer: Answer) -> None:
+    """An answer as `rag ask` prints it: the text, what the question was understood as and
+    what was searched, then the citations (or, for a refusal, the closest passages with
+    whose words they are)."""
+    click.echo(plain(answer.text))
+    if answer.unaddressed:
+        click.echo(f"\nNot addressed in the statements found: {', '.join(answer.unaddressed)}.")
+    if answer.understood:
+        click.echo(f"\nUnderstood as: {printable(answer.understood)}")
+    searched = searched_line(answer.scope)
+    if searched:
+        click.echo(f"\n{searched}")
+    if answer.note:
+        click.echo(f"\nNote: {answer.note}")
+    for sentence in answer.unsupported:
+        click.echo(f"\nNot supported by its citations: {sentence.text}")
+    if answer.citations:
+        click.echo()
+        for c in answer.citations:
+            click.echo(
+                f"[{c.n}] {printable(c.document.title)} ({printable(c.document.source)}, "
+                f"characters {c.start}-{c.end})"
+            )
+            click.echo(f'    "{" ".join(c.quote.split())}"')
+    elif answer.passages:
+        click.echo("\nClosest passages, for you to judge:")
+        for p in answer.passages[:3]:
+            snippet = " ".join(p.text.split())
+            more = "..." if len(snippet) > 160 else ""
+            who = printable(attribution(p.document).rstrip(": "))
+            click.echo(f"  {p.rank}. {who}, {printable(p.document.title)}: {snippet[:160]}{more}")
+
+
+def read_history(path: Path) -> list[Turn]:
+    """Earlier turns for `rag ask --history FILE`: the JSON objects `rag ask --json` printed,
+    one after another (`rag ask --json … >> FILE`), or a JSON list of them."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot read the history file {path} ({exc.strerror}).") from None
+    decoder, rows, pos = json.JSONDecoder(), [], 0
+    try:
+        while text[pos:].strip():
+            pos += len(text[pos:]) - len(text[pos:].lstrip())
+            value, pos = decoder.raw_decode(text, pos)
+            rows += value if isinstance(value, list) else [value]
+        return [Turn.from_json(row) for row in rows]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"The history file {path} is not a list of earlier answers as `rag ask --json` prints "
+            f"them ({exc})."
+        ) from None
+
+
+class Chat:
+    """A conversation at the terminal: turns kept, answers printed as `rag ask` prints them."""
+
+    def __init__(self, pipeline: Any, ask: Callable[[str, list[Turn]], Answer]):
+        self.pipeline = pipeline
+        self.ask = ask
+        self.turns: list[Turn] = []
+        self.answers: list[Answer] = []
+
+    def run(self, history_file: Path | None) -> None:
+        _line_editing(history_file)
+        click.echo(f"Asking {self.pipeline.stats().documents} statements. :help lists the commands.")
+        while True:
+            try:
+                line = input("\n> ").strip()
+            except EOFError:
+                click.echo()
+                return
+            except KeyboardInterrupt:
+                click.echo()
+                continue
+            if line in (":quit", ":q", ":exit"):
+                return
+            if line:
+                self.handle(line)
+
+    def handle(self, line: str) -> None:
+        if line.startswith(":"):
+            self.command(line)
+            return
+        try:
+            answer = self.ask(line, self.turns)
+        except RagError as exc:
+            click.echo(f"Error: {exc}")
+            return
+        print_answer(answer)
+        self.turns.append(Turn.of(line, answer))
+        self.answers.append(answer)
+
+    def command(self, line: str) -> None:
+        name, _, arg = line.partition(" ")
+        if name == ":new":
+            self.turns, self.answers = [], []
+            click.echo("A new conversation: earlier questions are forgotten.")
+        elif name == ":sources":
+            self.sources()
+        elif name == ":show":
+            self.show(arg.strip())
+        elif name == ":help":
+            click.echo(HELP)
+        else:
+            click.echo(f"Unknown command {name}; :help lists them.")
+
+    def sources(self) -> None:
+        cited: dict[str, tuple[Any, int]] = {}
+        for answer in self.answers:
+            for c in answer.citations:
+                doc, n = cited.get(c.doc_id, (c.document, 0))
+                cited[c.doc_id] = (doc, n + 1)
+        if not cited:
+            click.echo("Nothing cited yet.")
+        for doc, n in cited.values():
+            who = printable(attribution(doc).rstrip(": "))
+            click.echo(f"  {who}: {printable(doc.title)} ({printable(doc.source)}), cited {n}×")
+
+    def show(self, arg: str) -> None:
+        """The last answer's citation [N] in its source, with the text around it."""
+        last = self.answers[-1] if self.answers else None
+        citation = next((c for c in last.citations if str(c.n) == arg.strip("[]")), None) if last else None
+        if citation is None:
+            click.echo("Give the number of a citation of the last answer: :show 1")
+            return
+        text = citation.document.text
+        before = text[max(0, citation.start - CONTEXT) : citation.start]
+        after = text[citation.end : citation.end + CONTEXT]
+        click.echo(
+            f"[{citation.n}] {printable(citation.document.title)} ({printable(citation.document.source)})"
+        )
+        click.echo(f"…{before}>>>{citation.quote}<<<{after}…")
+
+
+def _line_editing(history_file: Path | None) -> None:
+    """Arrow keys, editing and a history kept between sessions, where the terminal has them."""
+    try:
+        import readline
+    except ImportError:  # not every platform has it; input() still works
+        return
+    if history_file is None:
+        return
+    import atexit
+
+    try:
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        if history_file.is_file():
+            readline.read_history_file(history_file)
+    except OSError:
+        return
+    readline.set_history_length(1000)
+    atexit.register(_save_history, readline, history_file)
+
+
+def _save_history(readline: Any, path: Path) -> None:
+    try:
+        readline.write_history_file(path)
+    except OSError:
+        pass
