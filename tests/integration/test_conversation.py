@@ -1,0 +1,83 @@
+"""Conversations on the real seed index: follow-ups answered with what they ask, never with
+the earlier answer again; `rag chat` driven through a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+
+from rag.answering.conversation import NOTHING_NEW, Turn
+
+CO_CHAIRS = "Which countries do the two co-chairs represent?"
+PRIORITY = "What did he say their priority should be?"
+
+
+def test_a_pronoun_follow_up_gets_the_priority_sentence_not_the_first_answer(pipeline):
+    first = pipeline.ask(CO_CHAIRS)
+    assert "Qatar" in first.text and "Denmark" in first.text
+    second = pipeline.ask(PRIORITY, history=[Turn.of(CO_CHAIRS, first)])
+    assert "priority of Council reform lies in increasing representation" in second.text
+    assert second.understood.startswith(PRIORITY) and "Wang Yi" in second.understood
+    before = {(c.doc_id, c.start) for c in first.citations}
+    assert not any((c.doc_id, c.start) in before for c in second.citations)
+    assert second.to_json()["understood"] == second.understood
+
+
+def test_what_else_until_nothing_is_new(pipeline):
+    turns: list[Turn] = []
+    answer = pipeline.ask(CO_CHAIRS)
+    turns.append(Turn.of(CO_CHAIRS, answer))
+    seen = {(c.doc_id, c.start, c.end) for c in answer.citations}
+    for _ in range(12):
+        answer = pipeline.ask("What else?", history=turns)
+        if answer.refused:
+            break
+        spans = {(c.doc_id, c.start, c.end) for c in answer.citations}
+        assert not any(d == d2 and s < e2 and s2 < e for d, s, e in spans for d2, s2, e2 in seen)
+        seen |= spans
+        turns.append(Turn.of("What else?", answer))
+    assert answer.refused and answer.text == NOTHING_NEW
+
+
+def test_rag_chat_in_a_terminal(pipeline, tmp_path):
+    rag = Path(sys.executable).with_name("rag")
+    env = {**os.environ, "RAG_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "TERM": "dumb"}
+    child = pexpect.spawn(
+        str(rag),
+        ["chat", "--index", str(pipeline.settings.index_dir)],
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+    )
+    try:
+        child.expect("Asking 2 statements")
+        child.expect("> ")
+        child.sendline(CO_CHAIRS)
+        child.expect(r"\[1\] FM meets with UN officials")
+        child.expect("> ")
+        assert "Qatar" in child.before
+        child.sendline(PRIORITY)
+        child.expect("Understood as: What did he say their priority should be\\? \\(Wang Yi")
+        child.expect("> ")
+        assert "priority of Council reform lies in increasing representation" in child.before
+        child.sendline(":show 1")
+        child.expect(">>>Wang said the priority of Council reform")
+        child.expect("> ")
+        child.sendline(":sources")
+        child.expect(r"Wang Yi \(China\), undated: FM meets with UN officials on Security Council reform")
+        child.expect("> ")
+        child.sendline(":new")
+        child.expect("A new conversation")
+        child.expect("> ")
+        child.sendline("What else?")  # nothing earlier to go on: a question of its own
+        child.expect("> ")
+        assert "Understood as" not in child.before
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert CO_CHAIRS in (tmp_path / "chat_history").read_text()  # the line history is kept

@@ -1,0 +1,84 @@
+"""Follow-ups read in the light of the turns before them, and never answered with what an
+earlier answer already quoted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.answering import ExtractiveGenerator
+from rag.answering.conversation import NOTHING_NEW, Turn, leans_on_earlier, standalone_question
+from rag.chat import read_history
+from rag.types import Answer, Chunk, Citation, Document, Passage
+
+EARLIER = Turn("What did Qatar say about Council reform in 2021?", speakers=("Alya Al-Thani",))
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "understood"),
+    [
+        ("What else?", "What did Qatar say about Council reform in 2021?"),
+        ("Tell me more", "What did Qatar say about Council reform in 2021?"),
+        ("in 2019?", "What did Qatar say about Council reform in 2019?"),
+        ("And Denmark?", "What did Denmark say about Council reform in 2021?"),
+        ("What about the veto?", "What did Qatar say about the veto in 2021?"),
+        (
+            "What did she say their priority should be?",
+            "What did she say their priority should be? (Alya Al-Thani, Qatar, Council, 2021)",
+        ),
+        # A question with its own subject starts afresh.
+        ("What did Japan say about nuclear disarmament?", "What did Japan say about nuclear disarmament?"),
+    ],
+)
+def test_a_follow_up_is_searched_as_a_standalone_question(follow_up, understood):
+    assert standalone_question(follow_up, [EARLIER]) == understood
+
+
+def test_the_first_question_and_a_new_topic_are_not_follow_ups():
+    assert standalone_question("What else?", []) == "What else?"
+    assert not leans_on_earlier("What did Japan say about nuclear disarmament?")
+    assert leans_on_earlier("And Denmark?") and leans_on_earlier("Why?")
+
+
+TEXT = (
+    "The veto should be limited to grave cases. Africa deserves permanent seats on the Council.\n\n"
+    "Council reform needs a package solution agreed by all members."
+)
+DOC = Document("d1", "statement.txt", TEXT, {"title": "Statement", "country": "KEN", "year": 2021})
+
+
+def _passages() -> list[Passage]:
+    return [Passage(1, Chunk("d1:0", "d1", 0, len(TEXT), TEXT), DOC, 0.03, 0.6)]
+
+
+def test_a_follow_up_never_quotes_an_earlier_answer_again(embedder):
+    generator = ExtractiveGenerator(embedder, min_relevance=0.5)
+    first = generator.generate("What about Council reform?", _passages())
+    earlier = [(c.doc_id, c.start, c.end) for c in first.citations]
+    second = generator.generate("What about Council reform?", _passages(), earlier)
+    assert not second.refused and second.citations
+    for c in second.citations:
+        assert not any(c.start < e and s < c.end for _, s, e in earlier)
+    third = generator.generate(
+        "What about Council reform?",
+        _passages(),
+        earlier + [(c.doc_id, c.start, c.end) for c in second.citations],
+    )
+    assert third.refused and third.text == NOTHING_NEW
+
+
+def test_earlier_turns_round_trip_through_rag_ask_json(tmp_path):
+    answer = Answer(
+        "Who?",
+        "The veto should be limited to grave cases. [1]",
+        False,
+        (Citation(1, DOC, 0, 42, TEXT[:42], 1),),
+    )
+    path = tmp_path / "history.json"
+    # `rag ask --json … >> history.json` twice: two pretty-printed objects, one after the other.
+    path.write_text(json.dumps(answer.to_json(), indent=2) + "\n" + json.dumps(answer.to_json(), indent=2))
+    turns = read_history(path)
+    assert [t.cited for t in turns] == [(("d1", 0, 42),)] * 2
+    assert turns[0].searched == "Who?"
+    assert Turn.from_json(Turn.of("Who?", answer).to_json()) == Turn.of("Who?", answer)
