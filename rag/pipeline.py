@@ -10,7 +10,14 @@ from pathlib import Path
 
 from rag.answering import Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
-from rag.answering.conversation import Turn, as_turns, leans_on_earlier, speakers_of, standalone_question
+from rag.answering.conversation import (
+    Turn,
+    as_turns,
+    follow_up_kind,
+    speakers_of,
+    standalone_question,
+    without_context,
+)
 from rag.answering.grounded import LLMGenerator
 from rag.answering.parts import question_parts
 from rag.embedding import Embedder, embedder_from
@@ -102,17 +109,16 @@ class Pipeline:
         turns = [self._with_speakers(t) for t in as_turns(history)]
         chosen = self.generator(generator)
         standalone = chosen.standalone(asked, turns) if isinstance(chosen, LLMGenerator) else None
-        standalone = standalone or standalone_question(asked, turns)
-        follow_up = bool(turns) and leans_on_earlier(asked)
-        earlier = [span for t in turns for span in t.cited] if follow_up else []
+        standalone = standalone or standalone_question(asked, turns, self.coverage().countries.__contains__)
+        kind = follow_up_kind(asked, turns)
+        # "What else?" quotes nothing an earlier answer quoted; "What did he say about X?"
+        # looks first in the statements the answer before it quoted.
+        earlier = [span for t in turns for span in t.cited] if kind == "more" else []
+        before = turns[-1] if kind else None
         with self.lock:
-            scope, passages = self._search(
-                standalone, k, filters, scoped, turns[-1].searched if follow_up else ""
+            scope, passages, quoted = _quote(
+                self, standalone, k, filters, scoped, chosen, before, earlier, narrow=kind == "refers"
             )
-            if not scope.missing:
-                quoted = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).generate(
-                    standalone, passages, earlier
-                )
         understood = {"understood": standalone if standalone != asked else "", "scope": scope.to_json()}
         if scope.missing:
             # Nothing by that speaker, or from then: say so, and show the closest passages
@@ -222,6 +228,54 @@ class Pipeline:
             return ingest(
                 paths, self.index, self.embedder, self.settings.home, prune=prune, progress=progress
             )
+
+
+def _quote(
+    pipeline: Pipeline,
+    question: str,
+    k: int | None,
+    filters: Filters | None,
+    scoped: bool,
+    chosen: Generator,
+    before: Turn | None,
+    earlier: list[tuple[str, int, int]],
+    narrow: bool = False,
+) -> tuple[Scope, list[Passage], Answer | None]:
+    """Scope, passages and the quoted answer (None when the scope is missing), under the
+    lock. A follow-up keeps the earlier turn's scope; one that points back tries the
+    documents the earlier answer cited first."""
+    quoting = chosen.fallback if isinstance(chosen, LLMGenerator) else chosen
+    context = before.searched if before else ""
+    if narrow and before and before.cited:
+        cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))
+        scope, passages = pipeline._search(
+            question, k, replace(filters or Filters(), sources=cited), scoped, context
+        )
+        if not scope.missing:
+            # Within the statements already quoted, the question's own words decide.
+            quoted = _not_again(quoting, without_context(question), passages, before)
+            if not quoted.refused:
+                return scope, passages, replace(quoted, question=question)
+    scope, passages = pipeline._search(question, k, filters, scoped, context)
+    if scope.missing:
+        return scope, passages, None
+    if narrow and before:
+        return scope, passages, _not_again(quoting, question, passages, before)
+    return scope, passages, quoting.generate(question, passages, earlier)
+
+
+def _not_again(quoting: Generator, question: str, passages: list[Passage], before: Turn) -> Answer:
+    """The answer, unless it would quote exactly what the answer before it quoted: then the
+    one sentence that best answers this question, if that is not the same again; else the
+    answer without those words, or that the statements found hold nothing more."""
+    answer = quoting.generate(question, passages)
+    again = set(before.cited)
+    if {(c.doc_id, c.start, c.end) for c in answer.citations} != again:
+        return answer
+    brief = quoting.generate(question, passages, brief=True)
+    if {(c.doc_id, c.start, c.end) for c in brief.citations} != again:
+        return brief
+    return quoting.generate(question, passages, list(again))
 
 
 def within(filters: Filters | None, scope: Scope) -> Filters | None:

@@ -8,7 +8,7 @@ cited are remembered, so a follow-up answers with something new or says there is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ _TOPIC = re.compile(
     r"\b(?:about|on|regarding|concerning)\s+(?P<topic>.+?)(?=\s+(?:in|at|during)\s+(?:19|20)\d\d\b|\s*\?|$)",
     re.I,
 )
+_CONTEXT = re.compile(r"\s*\([^()]*\)\s*$")
 NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
 
 
@@ -131,7 +132,24 @@ def leans_on_earlier(question: str) -> bool:
     )
 
 
-def standalone_question(question: str, history: Sequence[Turn | str]) -> str:
+def follow_up_kind(question: str, history: Sequence[Turn | str]) -> str:
+    """How a question follows the turns before it: "" (it does not: a question of its own),
+    "more" ("What else?": the same again, without what was cited), "instead" ("And
+    Denmark?", "in 2019?": the earlier question about something else), or "refers" (it
+    points back: "What did he say about X?")."""
+    if not history or not leans_on_earlier(question):
+        return ""
+    if _MORE.match(question):
+        return "more"
+    instead = _INSTEAD.match(question)
+    if _ONLY_WHEN.match(question) or (instead and len(instead.group("x").split()) <= 5):
+        return "instead"
+    return "refers"
+
+
+def standalone_question(
+    question: str, history: Sequence[Turn | str], speaks: Callable[[str], bool] | None = None
+) -> str:
     """The question as it is searched: itself when it stands alone or starts afresh; else
     rewritten from the turn before it, by rules (docs/conversations.md):
 
@@ -139,7 +157,8 @@ def standalone_question(question: str, history: Sequence[Turn | str]) -> str:
       what was not cited before);
     - "in 2019?": the earlier question with the year replaced;
     - "And Denmark?", "What about the veto?": the earlier question with its country, or its
-      topic, replaced;
+      topic, replaced (a country is the new speaker when ``speaks`` says the index holds
+      its statements, else the new topic);
     - "What did he say their priority should be?": the question, with the earlier one's
       names, years and the speakers its answer quoted in brackets.
     """
@@ -154,8 +173,13 @@ def standalone_question(question: str, history: Sequence[Turn | str]) -> str:
         return _with_year(before, when.group("x"))
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
-        return _instead(before, instead.group("x"))
+        return _instead(before, instead.group("x"), speaks or (lambda code: True))
     return f"{question} ({_context_of(turns[-1], own_words=len(tokenize(question)) > 0)})"
+
+
+def without_context(standalone: str) -> str:
+    """A rewritten follow-up without the earlier turn's names in brackets: what it asks."""
+    return _CONTEXT.sub("", standalone)
 
 
 def _with_year(question: str, year: str) -> str:
@@ -164,19 +188,25 @@ def _with_year(question: str, year: str) -> str:
     return f"{question.rstrip(' ?')} in {year}?"
 
 
-def _instead(question: str, new: str) -> str:
+def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     """The earlier question about ``new`` instead: its year, its country, or its topic."""
     new = new.strip(" ?")
     if _YEAR.fullmatch(new.split()[-1]) and len(new.split()) == 1:
         return _with_year(question, new)
+    topic = _TOPIC.search(question)
     named = speaker_countries(f"What did {new} say?")  # "Denmark", "the Brazilian delegation"
-    if named:
+    # A country whose statements the index holds is the new speaker ("What did the US say
+    # about Sudan?" + "And the UK?"); one it does not is the new topic ("What did China say
+    # about Palestine?" + "And Ukraine?").
+    if named and (speaks(named[0][0]) or not topic):
         before = speaker_countries(question)
         if before:
             return question.replace(before[0][1], new, 1)
         return f"{question.rstrip(' ?')} ({new})?"
-    topic = _TOPIC.search(question)
     if topic:
+        # "ownership of security sector reform" + "And funding?": funding of security sector reform.
+        complement = re.search(r"\s+(?:of|in|for)\s+.+$", topic.group("topic"))
+        new += complement.group(0) if complement and len(new.split()) <= 2 else ""
         return question[: topic.start("topic")] + new + question[topic.end("topic") :]
     return f"{question.rstrip(' ?')} ({new})?"
 

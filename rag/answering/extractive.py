@@ -48,7 +48,9 @@ _NUMBER = re.compile(
 class Generator(Protocol):
     name: str
 
-    def generate(self, question: str, passages: list[Passage], earlier: Sequence[Span] = ()) -> Answer: ...
+    def generate(
+        self, question: str, passages: list[Passage], earlier: Sequence[Span] = (), brief: bool = False
+    ) -> Answer: ...
 
 
 def _answer_type_bonus(question: str, sentence: str) -> float:
@@ -144,11 +146,15 @@ class ExtractiveGenerator:
             self._cache.popitem(last=False)
         return vectors
 
-    def generate(self, question: str, passages: list[Passage], earlier: Sequence[Span] = ()) -> Answer:
+    def generate(
+        self, question: str, passages: list[Passage], earlier: Sequence[Span] = (), brief: bool = False
+    ) -> Answer:
         """The answer; ``earlier``: spans (doc_id, start, end) earlier answers of the
         conversation cited, which this one does not quote again. When they are all the
-        statements found hold on the question, it says so."""
+        statements found hold on the question, it says so. ``brief``: the one best sentence."""
         candidates = self.candidates(passages)
+        if brief:
+            return self._brief(question, candidates, passages)
         if not earlier:
             return self._answer(question, candidates, passages)
         cited = [Candidate(p.document, s, e, 0) for p in passages for d, s, e in earlier if d == p.doc_id]
@@ -178,6 +184,11 @@ class ExtractiveGenerator:
             return refused
         chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance, cited)
         return _compose(self.name, question, self._continue(question, chosen, cited), passages)
+
+    def _brief(self, question: str, candidates: list[Candidate], passages: list[Passage]) -> Answer:
+        scored = self.score(question, candidates)
+        refused = self._refusal(question, scored, passages)
+        return refused or _compose(self.name, question, _choose(scored, 1, 0.0, self.min_relevance), passages)
 
     def _refusal(self, question: str, scored: list[Candidate], passages: list[Passage]) -> Answer | None:
         """The refusal that fits, when no sentence answers the question."""

@@ -25,9 +25,40 @@ class GoldQuestion:
     # A several-part question's parts: (what it asks about, its key facts, whether the
     # statements address it). Their key facts are the question's when it names none.
     parts: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
+    # A turn of a conversation item: its place (0 the first), and the same question asked
+    # on its own, whose key facts a follow-up should reach.
+    turn: int = 0
+    standalone: str = ""
+
+    @property
+    def follow_up(self) -> bool:
+        return self.turn > 0
+
+
+def _question(row: dict[str, Any], **fields: Any) -> GoldQuestion:
+    parts = tuple(
+        (str(p["name"]), tuple(p.get("key_facts", ())), bool(p.get("answerable", True)))
+        for p in row.get("parts", ())
+    )
+    facts = row.get("key_facts") or [f for _, part_facts, _ in parts for f in part_facts]
+    return GoldQuestion(
+        id=str(row["id"]),
+        question=row["question"],
+        answerable=bool(row["answerable"]),
+        answer=row.get("answer", ""),
+        key_facts=tuple(facts),
+        evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
+        filters=dict(row.get("filters", {})),
+        split=str(row.get("split", "")),
+        parts=parts,
+        standalone=str(row.get("standalone", "")),
+        **fields,
+    )
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
+    """The gold questions in order; a conversation item (``"turns"``: questions asked one
+    after another) becomes one question per turn, ids ``ID.1``, ``ID.2``…"""
     if not path.is_file():
         raise InputError(f"There is no gold set at {path}; see eval/gold/ for the format.")
     questions = []
@@ -36,24 +67,12 @@ def load_gold(path: Path) -> list[GoldQuestion]:
             continue
         try:
             row = json.loads(line)
-            parts = tuple(
-                (str(p["name"]), tuple(p.get("key_facts", ())), bool(p.get("answerable", True)))
-                for p in row.get("parts", ())
-            )
-            facts = row.get("key_facts") or [f for _, part_facts, _ in parts for f in part_facts]
-            questions.append(
-                GoldQuestion(
-                    id=str(row["id"]),
-                    question=row["question"],
-                    answerable=bool(row["answerable"]),
-                    answer=row.get("answer", ""),
-                    key_facts=tuple(facts),
-                    evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
-                    filters=dict(row.get("filters", {})),
-                    split=str(row.get("split", "")),
-                    parts=parts,
-                )
-            )
+            if "turns" not in row:
+                questions.append(_question(row))
+                continue
+            for i, turn in enumerate(row["turns"]):
+                extra = {"id": f"{row['id']}.{i + 1}", "split": row.get("split", "")}
+                questions.append(_question({**turn, **extra}, turn=i))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"Line {no} of {path} is not a gold question ({exc}).") from None
     if not questions:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.evaluation.runner import CURVE_K, HEADLINE, READABILITY, EvalResult
+from rag.evaluation.runner import CONVERSATION, CURVE_K, HEADLINE, READABILITY, EvalResult
 
 LABELS = {
     "hit@1": "retrieval hit@1",
@@ -29,10 +29,15 @@ LABELS = {
     "fallbacks": "fell back to quotes",
     "dangling_openings": "dangling openings (lower is better)",
     "part_coverage": "parts covered (several-part questions)",
+    "follow_up_key_facts": "follow-ups: key facts",
+    "standalone_key_facts": "the same asked alone: key facts",
+    "follow_up_ratio": "follow-ups / alone (key facts)",
+    "repeated_answers": "follow-ups repeating an answer (lower is better)",
 }
 ROWS = [
     *HEADLINE,
     *READABILITY,
+    *CONVERSATION,
     "false_refusals",
     "missed_refusals",
     "fallbacks",
@@ -68,7 +73,7 @@ def rows_from(aggregates: dict[str, dict[str, Any]]) -> list[list[str]]:
             numeric = (
                 isinstance(ours.get(metric), float)
                 and isinstance(b, float)
-                and metric in HEADLINE + READABILITY
+                and metric in HEADLINE + READABILITY + CONVERSATION
             )
             row.append(f"{ours[metric] - b:+.3f}" if numeric else "")
         rows.append(row)

@@ -11,6 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rag.answering.conversation import Turn
 from rag.errors import InputError
 from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
@@ -37,7 +38,10 @@ HEADLINE = [
 ]
 # How the answer reads: lower is better for the first (thresholds give it a maximum).
 READABILITY = ["dangling_openings", "part_coverage"]
-LOWER_IS_BETTER = {"dangling_openings"}
+# Conversation items: follow-up turns against the same questions asked on their own, and
+# how often a follow-up repeated the answer before it though the statements hold more.
+CONVERSATION = ["follow_up_key_facts", "standalone_key_facts", "follow_up_ratio", "repeated_answers"]
+LOWER_IS_BETTER = {"dangling_openings", "repeated_answers"}
 
 
 @dataclass
@@ -169,17 +173,28 @@ def evaluate(
     texts = {d.doc_id: d.text for d in documents.values()}
     k = k or pipeline.settings.k
     generator = generator or pipeline.settings.generator
-    systems = {
-        "ours": _run_system(
-            "ours",
-            gold,
-            spans,
-            texts,
-            ask=lambda q: pipeline.ask(q.question, k=k, filters=_filters(q), generator=generator),
-            rank=lambda q: pipeline.search(q.question, CURVE_K, _filters(q)),
-            progress=progress,
+    conversation: list[Turn] = []
+
+    def ask(q: GoldQuestion) -> Answer:
+        if not q.follow_up:
+            conversation.clear()
+        answer = pipeline.ask(
+            q.question, k=k, filters=_filters(q), generator=generator, history=list(conversation)
         )
-    }
+        conversation.append(Turn.of(q.question, answer))
+        return answer
+
+    def rank(q: GoldQuestion) -> list[Passage]:
+        # A follow-up is searched as it was understood.
+        return pipeline.search(conversation[-1].searched if q.follow_up else q.question, CURVE_K, _filters(q))
+
+    ours = _run_system("ours", gold, spans, texts, ask, rank, progress)
+    _score_conversations(
+        ours,
+        gold,
+        lambda q: pipeline.ask(q.standalone or q.question, k=k, filters=_filters(q), generator=generator),
+    )
+    systems = {"ours": ours}
     if baseline:
         plain = LangChainBaseline(list(documents.values()), pipeline.embedder)
 
@@ -201,6 +216,34 @@ def evaluate(
     )
 
 
+def _score_conversations(
+    run: SystemRun, gold: list[GoldQuestion], ask_alone: Callable[[str], Answer]
+) -> None:
+    """Follow-up turns: their key facts beside the same questions asked on their own, and
+    whether each repeated the answer before it (quoted exactly the same words again)."""
+    by_id = {q.id: q for q in gold}
+    follow_ups, previous = [], None
+    for row in run.rows:
+        q = by_id[row["id"]]
+        if q.follow_up and previous is not None:
+            alone = ask_alone(q)
+            row["standalone_key_facts"] = m.key_fact_recall(
+                alone.text, q.key_facts, q.answerable, alone.refused
+            )
+            before = [(c["doc_id"], c["start"], c["end"]) for c in previous["citations"]]
+            now = [(c["doc_id"], c["start"], c["end"]) for c in row["citations"]]
+            repeated = bool(now) and set(now) == set(before)  # the same quotes again
+            row["repeated_answer"] = float(repeated) if q.answerable else None
+            follow_ups.append(row)
+        previous = row
+    agg = run.aggregate
+    agg["follow_up_key_facts"] = m.mean([r["key_facts"] for r in follow_ups])
+    agg["standalone_key_facts"] = m.mean([r["standalone_key_facts"] for r in follow_ups])
+    alone = agg["standalone_key_facts"]
+    agg["follow_up_ratio"] = agg["follow_up_key_facts"] / alone if follow_ups and alone else None
+    agg["repeated_answers"] = m.mean([r["repeated_answer"] for r in follow_ups])
+
+
 def check_thresholds(result: EvalResult, path: Path) -> list[str]:
     """Every metric of ours below its minimum (above its maximum, for one where lower is
     better) in the thresholds file, as sentences."""
@@ -216,7 +259,7 @@ def check_thresholds(result: EvalResult, path: Path) -> list[str]:
     failures = []
     for metric, minimum in config[result.gold].items():
         if metric not in ours:
-            known = ", ".join(HEADLINE + READABILITY)
+            known = ", ".join(HEADLINE + READABILITY + CONVERSATION)
             raise InputError(f"{path} names an unknown metric '{metric}'; known: {known}.")
         value = ours[metric]
         shown = value if value is None else f"{value:.3f}"

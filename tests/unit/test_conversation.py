@@ -82,3 +82,13 @@ def test_earlier_turns_round_trip_through_rag_ask_json(tmp_path):
     assert [t.cited for t in turns] == [(("d1", 0, 42),)] * 2
     assert turns[0].searched == "Who?"
     assert Turn.from_json(Turn.of("Who?", answer).to_json()) == Turn.of("Who?", answer)
+
+
+def test_a_country_is_the_new_speaker_only_when_the_index_holds_its_statements():
+    earlier = [Turn("What did China say about Palestine in 2024?")]
+    speaks = {"CHN", "GBR", "USA"}.__contains__
+    assert standalone_question("And Ukraine?", earlier, speaks) == "What did China say about Ukraine in 2024?"
+    assert (
+        standalone_question("And the United Kingdom?", earlier, speaks)
+        == "What did the United Kingdom say about Palestine in 2024?"
+    )
