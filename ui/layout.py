@@ -8,6 +8,7 @@ from typing import Any
 
 from rag.answering import available_generators
 from rag.loading import SUPPORTED
+from ui import conversations
 from ui.app import STATIC, App, gradio_module
 from ui.render import citations_html
 
@@ -22,7 +23,12 @@ EXAMPLES = [
 def build(app: App) -> Any:
     gr = gradio_module()
     with gr.Blocks(title=TITLE, fill_width=True) as demo:
-        w = SimpleNamespace(turns=gr.State([]))
+        # The conversation: its turns here, and every conversation in the reader's browser.
+        w = SimpleNamespace(
+            turns=gr.State([]),
+            current=gr.State(""),
+            saved=gr.BrowserState({}, storage_key="rag-conversations"),
+        )
         gr.Markdown(
             f"## {TITLE}\nEvery sentence of an answer quotes a statement; click a "
             "**[n]** to read it highlighted in its source."
@@ -35,6 +41,7 @@ def build(app: App) -> Any:
                 _side(gr, app, w)
         w.request = gr.Textbox(elem_id="cite-request", elem_classes="offscreen-control", show_label=False)
         w.go = gr.Button("open", elem_id="cite-go", elem_classes="offscreen-control")
+        w.demo = demo
         _wire(gr, app, w)
     return demo
 
@@ -77,7 +84,16 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
             "are checked against their citations",
             visible=len(writers) > 1,
         )
-    w.clear = gr.Button("New conversation", size="sm")
+    with gr.Row():
+        w.clear = gr.Button("New conversation", size="sm", scale=1)
+        w.past = gr.Dropdown(
+            [],
+            value=None,
+            label="Past conversations",
+            info="kept in this browser",
+            elem_id="past-conversations",
+            scale=2,
+        )
 
 
 def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
@@ -126,12 +142,17 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
     ):
         trigger(
             app.respond, inputs, outputs, concurrency_limit=8, api_name=name, api_visibility=visibility
-        ).then(lambda: gr.Tabs(selected="citations"), None, w.tabs, api_visibility="private")
+        ).then(lambda: gr.Tabs(selected="citations"), None, w.tabs, api_visibility="private").then(
+            remember,
+            [w.saved, w.chat, w.turns, w.current],
+            [w.saved, w.current, w.past],
+            api_visibility="private",
+        )
     scroll = (STATIC / "scroll-to-mark.js").read_text(encoding="utf-8")
     w.go.click(app.open_span, [w.request, w.turns], w.source, api_name="open_citation").then(
         lambda: gr.Tabs(selected="source"), None, w.tabs
     ).then(None, None, None, js=scroll)
-    w.clear.click(lambda: ([], [], citations_html(None, 0)), None, [w.chat, w.turns, w.panel])
+    _wire_conversations(gr, w)
 
     def upload(chosen: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008
         # gr.Progress(track_tqdm=True) shows the ingestion's own progress bar.
@@ -152,3 +173,41 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
         api_name="upload",
     )
     w.refresh.click(app.latest_report, None, [w.report, w.bars, w.curve])
+
+
+def _user(request: Any) -> str:
+    """Whose conversations: the logged-in name, or the browser's own when there is no login."""
+    return str(getattr(request, "username", None) or "")
+
+
+def _past(gr: Any, saved: Any, user: str) -> Any:
+    return gr.Dropdown(choices=conversations.choices(saved, user), value=None)
+
+
+def remember(saved: Any, chat: Any, turns: Any, key: str, request: Any = None) -> tuple[Any, str, Any]:
+    """After an answer: the conversation saved in the browser as the current one."""
+    gr = gradio_module()
+    saved, key = conversations.remember(saved, _user(request), key, chat, turns)
+    return saved, key, _past(gr, saved, _user(request))
+
+
+def _wire_conversations(gr: Any, w: SimpleNamespace) -> None:
+    """A reload finds the conversation; "New conversation" starts one; earlier ones reopen."""
+    empty = citations_html(None, 0)
+
+    def restore(saved: Any, request: Any = None) -> tuple[Any, ...]:
+        key, chat, turns = conversations.current(saved, _user(request))
+        return chat, turns, key, _past(gr, saved, _user(request))
+
+    def reopen(saved: Any, key: str | None, request: Any = None) -> tuple[Any, ...]:
+        if not key:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        key, chat, turns = conversations.opened(saved, _user(request), key)
+        return chat, turns, empty, key
+
+    for handler in (restore, reopen, remember):
+        # Gradio passes the request to a parameter annotated gr.Request (a class, not a string).
+        handler.__annotations__["request"] = gr.Request
+    w.demo.load(restore, w.saved, [w.chat, w.turns, w.current, w.past], api_visibility="private")
+    w.clear.click(lambda: ([], [], empty, ""), None, [w.chat, w.turns, w.panel, w.current])
+    w.past.input(reopen, [w.saved, w.past], [w.chat, w.turns, w.panel, w.current], api_visibility="private")

@@ -64,15 +64,19 @@ def marker(turn: int, kind: str, n: int, label: str) -> str:
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer as the chat shows it: document words escaped, [n] markers clickable,
     sentences its citations do not support marked, and any note on how it was written."""
+    understood = (
+        f'<p class="understood">Understood as: {escape(answer.understood)}</p>' if answer.understood else ""
+    )
     if answer.refused:
         return (
             f'<div class="refusal"><strong>{escape(answer.text)}</strong> '
-            "The closest passages are listed beside the chat for you to judge.</div>"
+            f"The closest passages are listed beside the chat for you to judge.</div>{understood}"
         )
     supported = {(s.text, s.citations): s.supported for s in answer.sentences}
     body = "".join(
         _group_html(group, turn, supported) for group in answer.text.split("\n\n") if group.strip()
     )
+    body += understood
     if answer.unaddressed:
         body += (
             '<p class="unaddressed">Not addressed in the statements found: '

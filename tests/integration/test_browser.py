@@ -253,3 +253,44 @@ def test_quoted_answers_read_as_a_person_would_write_them(browser, speeches_serv
     several.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "multi-part.png"))
     page.close()
+
+
+def test_a_conversation_survives_a_reload_and_reopens_from_the_list(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server[0])
+    page.locator("#question textarea").wait_for()
+    _ask(page, "Which countries do the two co-chairs represent?")
+    second = _ask(page, "What did he say their priority should be?").inner_text()
+    assert "priority of Council reform lies in increasing representation" in second
+    assert "Understood as: What did he say their priority should be? (Wang Yi)" in second
+    third = _ask(page, "What else?").inner_text()
+    assert "priority of Council reform lies" not in third  # something new, not the answer again
+    page.screenshot(path=str(SHOTS / "conversation.png"))
+
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    bots = page.locator("#chat [data-testid='bot']")
+    bots.nth(2).wait_for(timeout=15_000)
+    assert bots.count() == 3 and "priority of Council reform" in bots.nth(1).inner_text()
+    # The restored conversation goes on: a follow-up still knows what came before.
+    follow = _ask(page, "What did they congratulate China for?")
+    assert "Beijing Winter Olympics" in follow.inner_text()
+
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => document.querySelectorAll(\"#chat [data-testid='bot']\").length === 0")
+    page.locator("#past-conversations input").click()
+    page.get_by_role("option", name=re.compile("Which countries do the two co-chairs represent")).click()
+    bots.nth(3).wait_for(timeout=15_000)
+    assert "Beijing Winter Olympics" in bots.nth(3).inner_text()
+
+    # Another reader (another browser) sees none of it.
+    other = browser.new_context().new_page()
+    other.goto(server[0])
+    other.locator("#question textarea").wait_for()
+    other.wait_for_timeout(1500)
+    assert other.locator("#chat [data-testid='bot']").count() == 0
+    other.locator("#past-conversations input").click()
+    assert other.get_by_role("option").count() == 0
+    other.context.close()
+    context.close()

@@ -176,3 +176,41 @@ def test_local_gemma_answers_a_seed_question_with_verified_citations(pipeline, p
     else:  # its own words: at least one sentence its citations support
         assert any(s.supported for s in answer.sentences)
     assert (cache_home / "models").is_dir()
+
+
+def test_with_a_model_the_follow_up_is_rewritten_by_the_model_and_shown(remote, llm):
+    from rag.answering.conversation import Turn
+
+    first = remote.ask("Which countries do the two co-chairs represent?")
+    llm.replies.append("What did Wang Yi say the priority of Security Council reform should be?")
+
+    def reply(request):
+        n = passage_containing(request, "priority of Council reform")
+        return f"Wang Yi said the priority of Council reform lies in increasing representation [{n}]."
+
+    llm.replies.append(reply)
+    answer = remote.ask(
+        "What did he say their priority should be?",
+        generator="openai",
+        history=[Turn.of("Which countries do the two co-chairs represent?", first)],
+    )
+    rewrite, answering = llm.requests[-2], llm.requests[-1]
+    assert "Follow-up: What did he say their priority should be?" in rewrite["messages"][-1]["content"]
+    assert "Which countries do the two co-chairs represent?" in rewrite["messages"][-1]["content"]
+    assert answer.understood == "What did Wang Yi say the priority of Security Council reform should be?"
+    assert "Question: What did Wang Yi say the priority" in answering["messages"][-1]["content"]
+    assert "increasing representation" in answer.text and answer.citations
+
+
+def test_a_model_that_cannot_rewrite_leaves_it_to_the_rules(remote, llm):
+    from rag.answering.conversation import Turn
+
+    first = remote.ask("Which countries do the two co-chairs represent?")
+    llm.status = 500  # the rewrite fails, and so does the answer: quotes, with a note
+    answer = remote.ask(
+        "What did he say their priority should be?",
+        generator="openai",
+        history=[Turn.of("Which countries do the two co-chairs represent?", first)],
+    )
+    assert answer.understood == "What did he say their priority should be? (Wang Yi)"
+    assert "priority of Council reform lies in increasing representation" in answer.text and answer.note
