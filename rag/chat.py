@@ -105,8 +105,12 @@ class Chat:
                 continue
             if line in (":quit", ":q", ":exit"):
                 return
-            if line:
+            if not line:
+                continue
+            try:
                 self.handle(line)
+            except KeyboardInterrupt:  # Ctrl-C while answering: that answer only
+                click.echo("\n(interrupted)")
 
     def handle(self, line: str) -> None:
         if line.startswith(":"):
