@@ -33,21 +33,21 @@ def load_embedder(
     with fp32 or int8 weights (exported once into ``cache``)."""
     if backend not in BACKENDS:
         raise ModelLoadError(f"Unknown embedding backend '{backend}'; available: {', '.join(BACKENDS)}.")
-    if backend in ("torch", "auto"):
-        embedder = _torch(name, device, batch_size)
-        if (
-            backend == "auto"
-            and pick_device(device) == "cpu"
-            and (Path(resolve_model(name)) / "config.json").is_file()
-        ):
-            try:
-                few = load_embedder(name, "cpu", batch_size, "onnx", cache)
-            except ModelLoadError:
-                return embedder  # onnxruntime missing or the export failed: torch does it all
-            from rag.embedding.routing import RoutingEmbedder
+    if (
+        backend == "auto"
+        and device in ("auto", "cpu")
+        and (Path(resolve_model(name)) / "config.json").is_file()
+    ):
+        try:
+            few = load_embedder(name, "cpu", batch_size, "onnx", cache)
+        except ModelLoadError:
+            return _torch(name, device, batch_size)  # onnxruntime missing or the export failed
+        from rag.embedding.routing import RoutingEmbedder
 
-            return RoutingEmbedder(embedder, few, SMALL_BATCH)
-        return embedder
+        # torch (and CUDA, when there is one) loads with the first batch to embed.
+        return RoutingEmbedder(lambda: _torch(name, device, batch_size), few, SMALL_BATCH)
+    if backend in ("torch", "auto"):
+        return _torch(name, device, batch_size)
     source = Path(resolve_model(name))
     if not (source / "config.json").is_file():
         raise ModelLoadError(f"The ONNX backend needs a local model folder; '{name}' is not one.")

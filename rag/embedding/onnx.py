@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -71,6 +72,11 @@ def onnx_model(source: Path, cache: Path, quantized: bool) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
     try:
         if not fp32.is_file():
+            # Once per model: it needs torch, which questions otherwise never load.
+            print(
+                f"Exporting the embedding model for ONNX Runtime into {folder} (once; a few seconds)...",
+                file=sys.stderr,
+            )
             _export(source, tmp / "model.onnx")
             os.replace(tmp / "model.onnx", fp32)
         if quantized:
@@ -110,7 +116,7 @@ class OnnxEmbedder(CachedQueries):
     ):
         try:
             import onnxruntime as ort
-            from transformers import AutoTokenizer
+            from tokenizers import Tokenizer
         except ImportError:
             raise ModelLoadError(
                 "The ONNX embedding backend needs onnxruntime and onnx; run: pip install onnxruntime onnx"
@@ -129,9 +135,15 @@ class OnnxEmbedder(CachedQueries):
         # is a function of its text alone; on a CPU that is also quicker (no padding:
         # 48 seed sentences in 166 ms alone, 281 ms batched, fp32).
         self.batch_size = 1 if quantized or device == "cpu" else batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
         config = json.loads((source / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_length = int(config.get("max_seq_length", 256))
+        # The model's own fast tokenizer, read by `tokenizers` alone: the same ids as
+        # transformers' AutoTokenizer (checked in tests), without importing transformers or
+        # torch on the question path (docs/scaling.md, "Cold start").
+        self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
@@ -148,10 +160,12 @@ class OnnxEmbedder(CachedQueries):
         parts = []
         for start in range(0, len(texts), self.batch_size):
             batch = [texts[i] for i in order[start : start + self.batch_size]]
-            enc = self.tokenizer(
-                batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
-            )
-            feeds = {name: enc[name].astype(np.int64) for name in INPUTS}
+            encodings = self.tokenizer.encode_batch(batch)
+            feeds = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
             tokens = self.session.run(None, feeds)[0]
             mask = feeds["attention_mask"][..., None].astype(np.float32)
             pooled = (tokens * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)

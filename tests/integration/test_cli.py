@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -117,3 +118,27 @@ def test_installed_command_exits_cleanly_on_bad_input():
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: The question is empty; type a question about the statements."
+
+
+def test_rag_ask_answers_without_torch_and_gives_the_same_answer(pipeline, tmp_path):
+    """The question path runs on ONNX Runtime alone: torch, transformers and
+    sentence-transformers are never imported, and the answer is the in-process one."""
+    code = (
+        "import json, sys\n"
+        "from rag.cli import main\n"
+        "sys.argv = ['rag', 'ask', sys.argv[1], '--index', sys.argv[2], '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
+        "print(json.dumps(heavy))\n"
+    )
+    env = {**os.environ, "RAG_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    args = [sys.executable, "-c", code, WANG_YI, str(pipeline.settings.index_dir)]
+    # A fresh home has no exported model: the first question says so and exports it, once.
+    first = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert "Exporting the embedding model for ONNX Runtime" in first.stderr
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert "Exporting" not in done.stderr
+    *answer_lines, heavy = done.stdout.strip().split("\n")
+    assert json.loads(heavy) == []
+    printed = json.loads("\n".join(answer_lines))
+    assert printed["answer"] == pipeline.ask(WANG_YI).text

@@ -97,6 +97,11 @@ def test_onnx_backends_give_the_torch_vectors(tmp_path, embedder):
     onnx = load_embedder("all-MiniLM-L6-v2", device="cpu", backend="onnx", cache=tmp_path)
     assert onnx.name == embedder.name and onnx.dimension == 384
     assert np.allclose(onnx.embed(texts), embedder.embed(texts), atol=1e-5)
+    # Its own tokenizer (`tokenizers`, not transformers): the same vectors for accents,
+    # typographic quotes, figures, and a text past the 256-token limit, alone or padded.
+    odd = ["Ünïcode — “quotes”, 2024's 1,298 chunks; the G-20 (G20).", "reform " * 400, "Peace."]
+    assert np.allclose(onnx.embed(odd), embedder.embed(odd), atol=1e-5)
+    assert np.allclose(onnx.embed(odd[:1]), embedder.embed(odd[:1]), atol=1e-5)
     int8 = load_embedder("all-MiniLM-L6-v2", device="cpu", backend="onnx-int8", cache=tmp_path)
     assert int8.name == embedder.name + "@int8"  # an index records which vectors it holds
     cosine = (int8.embed(texts) * embedder.embed(texts)).sum(axis=1)
