@@ -202,6 +202,10 @@ def _asker(options: dict[str, Any]) -> tuple[Any, Callable[..., Any]]:
         from_year = to_year = options["year"]
     filters = Filters(tuple(options["sources"]), tuple(options["countries"]), from_year, to_year)
     settings = _settings(index_dir=options["index_dir"], embedding_model=options["embedding_model"])
+    if options["generator"] is not None:
+        from rag.answering.generators import check_configured
+
+        check_configured(options["generator"], settings)
     pipeline = _pipeline(settings)
 
     def ask(question: str, history: Any = ()) -> Any:

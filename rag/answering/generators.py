@@ -38,6 +38,16 @@ def check_generator(name: str) -> str:
     return name
 
 
+def check_configured(name: str, settings: Settings) -> None:
+    """A generator that needs an endpoint has one: the public OpenAI endpoint is never tried
+    unasked, since nothing leaves the machine unless configured to."""
+    if name == "openai" and not (settings.openai_base_url or settings.openai_api_key):
+        raise InputError(
+            "The openai generator has no endpoint: set RAG_OPENAI_BASE_URL to an "
+            "OpenAI-compatible server (Ollama, vLLM, llama.cpp), or OPENAI_API_KEY to use api.openai.com."
+        )
+
+
 def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
     """The generator a setting names; model-backed ones load their model on first use."""
     check_generator(name)
@@ -51,6 +61,8 @@ def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Ge
         return extractive
     if name == "openai":
         from rag.answering.models import openai_chat_model
+
+        check_configured(name, settings)
 
         def remote() -> Any:
             return openai_chat_model(

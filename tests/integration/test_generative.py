@@ -156,6 +156,17 @@ def test_cli_generator_openai_prints_sentences_and_note(llm, monkeypatch):
     assert data["note"] == ""
 
 
+def test_openai_with_nothing_configured_is_one_sentence_and_no_network(monkeypatch):
+    for var in ("RAG_OPENAI_BASE_URL", "OPENAI_BASE_URL", "RAG_OPENAI_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(cli, ["ask", WANG_YI, "--generator", "openai"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(
+        "Error: The openai generator has no endpoint: set RAG_OPENAI_BASE_URL"
+    )
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.slow
 def test_local_gemma_answers_a_seed_question_with_verified_citations(pipeline, planted, tmp_path_factory):
     """The real Gemma 3 270M from PyPI, converted once and cached, on one seed question."""
