@@ -15,6 +15,7 @@ from rag.evaluation.report import latest_report
 from rag.loading import SUPPORTED
 from rag.markup import plain
 from rag.pipeline import Pipeline
+from rag.retrieval import check_question
 from rag.types import Answer
 from ui.render import answer_html, citations_html, escape, filters_from, safe_name, source_html, turn_record
 
@@ -55,9 +56,15 @@ class App:
 
         Earlier questions of the conversation go with the new one, so follow-ups work.
         """
+        empty_panel = citations_html(None, 0)
+        try:
+            check_question(message)
+        except RagError as exc:  # the message alone, not an empty bubble above it
+            error = f'<div class="error">{escape(str(exc))}</div>'
+            yield [*history, {"role": "assistant", "content": error}], turns, empty_panel, ""
+            return
         history = [*history, {"role": "user", "content": escape(message)}]
         previous = [Turn.from_json(t) for t in turns]
-        empty_panel = citations_html(None, 0)
         try:
             stream = self.pipeline.answer_stream(
                 message,

@@ -81,6 +81,7 @@ def test_follow_up_question_uses_the_conversation(app):
 def test_bad_input_shows_one_message_in_the_chat(app):
     _, (history, turns, _, _) = _final(app, "   ")
     assert 'class="error"' in history[-1]["content"] and "The question is empty" in history[-1]["content"]
+    assert len(history) == 1  # the message alone: no empty bubble for the empty question
     _, (history, _, _, _) = _final(app, "reform", countries=["XYZ"])
     assert "No statements in the index match the filters" in history[-1]["content"]
     assert turns == []
