@@ -116,8 +116,9 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
         with gr.Tab("Evaluation", id="evaluation"):
             report, plot_bars, plot_curve = app.latest_report()
             w.report = gr.Markdown(report)
-            w.bars = gr.Image(plot_bars, label="Ours vs baseline", type="filepath")
-            w.curve = gr.Image(plot_curve, label="hit@k", type="filepath")
+            # No report yet: no empty image frames, just the sentence saying how to make one.
+            w.bars = gr.Image(plot_bars, label="Ours vs baseline", type="filepath", visible=bool(plot_bars))
+            w.curve = gr.Image(plot_curve, label="hit@k", type="filepath", visible=bool(plot_curve))
             w.refresh = gr.Button("Show the latest report", size="sm")
 
 
@@ -172,7 +173,12 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
         concurrency_limit=1,
         api_name="upload",
     )
-    w.refresh.click(app.latest_report, None, [w.report, w.bars, w.curve])
+
+    def report() -> tuple[Any, Any, Any]:
+        table, bars, curve = app.latest_report()
+        return table, gr.Image(bars, visible=bool(bars)), gr.Image(curve, visible=bool(curve))
+
+    w.refresh.click(report, None, [w.report, w.bars, w.curve])
 
 
 def _user(request: Any) -> str:

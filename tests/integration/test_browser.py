@@ -294,3 +294,16 @@ def test_a_conversation_survives_a_reload_and_reopens_from_the_list(browser, ser
     assert other.get_by_role("option").count() == 0
     other.context.close()
     context.close()
+
+
+def test_a_fresh_install_evaluation_tab_says_how_to_make_a_report_with_no_empty_frames(
+    browser, speeches_server
+):
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.goto(speeches_server[0])
+    page.locator("#question textarea").wait_for()
+    page.get_by_role("tab", name="Evaluation").click()
+    page.get_by_text("No evaluation report yet").wait_for(timeout=15_000)
+    assert not page.get_by_text("Ours vs baseline").is_visible()
+    assert not page.get_by_text("hit@k", exact=True).is_visible()
+    page.close()
