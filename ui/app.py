@@ -59,25 +59,18 @@ class App:
         empty_panel = citations_html(None, 0)
         try:
             check_question(message)
+            filters = filters_from(documents, countries, year_from, year_to)
         except RagError as exc:  # the message alone, not an empty bubble above it
-            error = f'<div class="error">{escape(str(exc))}</div>'
-            yield [*history, {"role": "assistant", "content": error}], turns, empty_panel, ""
+            yield [*history, _error(exc)], turns, empty_panel, ""
             return
         history = [*history, {"role": "user", "content": escape(message)}]
         previous = [Turn.from_json(t) for t in turns]
+        history.append({"role": "assistant", "content": ""})
+        written, answer = "", None
         try:
-            stream = self.pipeline.answer_stream(
-                message,
-                k=int(k),
-                filters=filters_from(documents, countries, year_from, year_to),
-                generator=generator,
-                history=previous,
-                scoped=bool(scoped),
-            )
-            history.append({"role": "assistant", "content": ""})
-            written = ""
-            answer = None
-            for item in stream:
+            for item in self.pipeline.answer_stream(
+                message, k=int(k), filters=filters, generator=generator, history=previous, scoped=bool(scoped)
+            ):
                 if isinstance(item, Answer):
                     answer = item
                     break
@@ -85,7 +78,7 @@ class App:
                 history[-1] = {"role": "assistant", "content": escape(written) + " …"}
                 yield list(history), turns, empty_panel, ""
         except RagError as exc:
-            history[-1:] = [{"role": "assistant", "content": f'<div class="error">{escape(str(exc))}</div>'}]
+            history[-1] = _error(exc)
             yield list(history), turns, empty_panel, ""
             return
         assert answer is not None
@@ -93,10 +86,7 @@ class App:
         turns = [*turns, turn_record(message, answer)]
         if not written and not answer.refused:
             # Quoted answers arrive whole; show them word by word all the same.
-            words = answer.text.split(" ")
-            step = max(1, len(words) // 12)
-            for i in range(step, len(words), step):
-                shown = plain(" ".join(words[:i]))
+            for shown in _word_by_word(answer.text):
                 history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
                 yield list(history), turns, empty_panel, ""
                 time.sleep(0.02)
@@ -141,7 +131,7 @@ class App:
             return "<br>".join([*notes, escape(str(exc))])
         lines = [*notes, *(escape(line) for line in report.lines())]
         stats = self.pipeline.stats()
-        lines.append(f"The index now holds {stats.documents} documents, {stats.chunks} chunks.")
+        lines.append(f"The index now holds {stats.documents} statements, {stats.chunks} passages.")
         return "<br>".join(lines)
 
     def document_choices(self) -> list[tuple[str, str]]:
@@ -166,6 +156,19 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
+
+
+def _error(exc: Exception) -> dict[str, str]:
+    return {"role": "assistant", "content": f'<div class="error">{escape(str(exc))}</div>'}
+
+
+def _word_by_word(text: str) -> Iterator[str]:
+    """An answer's opening words, a dozen steps up to the whole, as it would stream: as
+    read, emphasis delimiters left out."""
+    words = text.split(" ")
+    step = max(1, len(words) // 12)
+    for i in range(step, len(words), step):
+        yield plain(" ".join(words[:i]))
 
 
 def launch(

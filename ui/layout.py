@@ -63,12 +63,13 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
     with gr.Accordion("Search settings and filters", open=False):
         settings = app.pipeline.settings
         w.k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
-        w.documents = gr.Dropdown(app.document_choices(), multiselect=True, label="Only these documents")
+        w.documents = gr.Dropdown(app.document_choices(), multiselect=True, label="Only these statements")
         places = app.country_choices()
         w.countries = gr.Dropdown(places, multiselect=True, label="Countries", visible=bool(places))
         with gr.Row():
-            w.year_from = gr.Number(None, label="From year", precision=0)
-            w.year_to = gr.Number(None, label="To year", precision=0)
+            # Text, not numbers: an empty number field shows 0, which reads as a year.
+            w.year_from = gr.Textbox(label="From year", placeholder="any", max_lines=1, elem_id="year-from")
+            w.year_to = gr.Textbox(label="To year", placeholder="any", max_lines=1, elem_id="year-to")
         w.scoped = gr.Checkbox(
             True,
             label="Keep to the speakers and years the question names",
@@ -104,7 +105,7 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
             w.source = gr.HTML(
                 "<p class='panel-note'>Click a citation to open its source.</p>", elem_id="source-view"
             )
-        with gr.Tab("Add documents", id="upload"):
+        with gr.Tab("Add statements", id="upload"):
             w.files = gr.File(
                 file_count="multiple",
                 label="Statements (.txt .md .html .pdf)",

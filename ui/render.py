@@ -3,13 +3,13 @@ escaped, every [n] a link to the exact cited span."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
 from rag.answering.conversation import Turn
 from rag.answering.readability import is_list_item
 from rag.answering.support import LEAD_IN, split_claims, strip_lead_in
+from rag.errors import InputError
 from rag.markup import runs
 from rag.retrieval import Filters
 from rag.scope import searched_line
@@ -18,11 +18,15 @@ from rag.types import Answer, Document
 
 # Characters the chat's Markdown would read as markup in a document's words: written as
 # entities, so "**", "_", "[x](url)" or "![x](url)" in a statement stay its words.
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_`[]!~#|"})
+# One pass with HTML's own characters, so an entity is never escaped twice.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+    | {c: f"&#{ord(c)};" for c in "*_`[]!~#|"}
+)
 
 
 def escape(text: str) -> str:
-    return html.escape(text, quote=True).translate(_MARKDOWN)
+    return text.translate(_ESCAPES)
 
 
 def emphasis_html(text: str, start: int | None = None, end: int | None = None) -> str:
@@ -218,7 +222,12 @@ def filters_from(
     documents: list[str] | None, countries: list[str] | None, year_from: Any, year_to: Any
 ) -> Filters:
     def year(value: Any) -> int | None:
-        return int(value) if value not in (None, "") else None
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return None
+        if not re.fullmatch(r"\d{1,4}", text):
+            raise InputError(f"A year is a whole number like 2015; '{text[:20]}' is not one.")
+        return int(text)
 
     return Filters(tuple(documents or ()), tuple(countries or ()), year(year_from), year(year_to))
 

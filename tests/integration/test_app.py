@@ -84,6 +84,10 @@ def test_bad_input_shows_one_message_in_the_chat(app):
     assert len(history) == 1  # the message alone: no empty bubble for the empty question
     _, (history, _, _, _) = _final(app, "reform", countries=["XYZ"])
     assert "No statements in the index match the filters" in history[-1]["content"]
+    _, (history, _, _, _) = _final(app, "reform", year_from="twenty")
+    assert "A year is a whole number like 2015; &#x27;twenty&#x27; is not one." in history[-1]["content"]
+    _, (history, _, _, _) = _final(app, "reform", year_from=" 2020 ", year_to="")
+    assert "cite-marker" in history[-1]["content"]  # a year typed as text filters as a year
     assert turns == []
 
 
@@ -92,7 +96,7 @@ def test_uploaded_document_is_searchable_and_its_markup_is_text(app, tmp_path):
     upload.parent.mkdir()
     upload.write_text(HOSTILE)
     status = app.add_files([str(upload)])
-    assert "1 added" in status and "3 documents" in status
+    assert "1 added" in status and "3 statements" in status
     _, (history, turns, panel, _) = _final(app, "What did Freedonia propose about deep-sea mining?")
     final = history[-1]["content"]
     assert "moratorium on deep-sea mining" in final

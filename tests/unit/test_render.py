@@ -114,3 +114,10 @@ def test_a_sentence_its_citation_does_not_support_is_marked_alone():
     flagged = re.findall(r'<span class="unsupported"[^>]*>⚠ (.*?)</span>', html)
     assert flagged == ["The moon is made of cheese."]
     assert "The veto must go." in html
+
+
+def test_document_words_are_escaped_once():
+    from ui.render import escape
+
+    assert escape("It's <b> & #1 *x* [y]") == "It&#x27;s &lt;b&gt; &amp; &#35;1 &#42;x&#42; &#91;y&#93;"
+    assert "&amp;#" not in emphasis_html("Brazil's “quotes” & #hashtags")

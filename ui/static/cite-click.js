@@ -11,3 +11,14 @@ document.addEventListener('click', (event) => {
   box.dispatchEvent(new Event('input', { bubbles: true }));
   setTimeout(() => go.click(), 60);
 });
+
+// The request box and its button are plumbing, not controls: out of the tab order and
+// hidden from screen readers, so Tab starts at the page's own fields.
+const hidePlumbing = () => {
+  for (const el of document.querySelectorAll('#cite-request textarea, #cite-request input, #cite-go')) {
+    el.setAttribute('tabindex', '-1');
+    el.setAttribute('aria-hidden', 'true');
+  }
+};
+new MutationObserver(hidePlumbing).observe(document.documentElement, { childList: true, subtree: true });
+document.addEventListener('DOMContentLoaded', hidePlumbing);
