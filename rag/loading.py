@@ -16,7 +16,7 @@ from typing import Any
 from rag.errors import InputError, NoDocumentsError
 from rag.types import Document
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 # ``NAME.meta.json`` beside ``NAME.txt`` gives metadata the text does not (country, speaker,
 # date): values there win over what is read from the text.
 SIDECAR = ".meta.json"
@@ -189,6 +189,38 @@ def _pdf_text(path: Path) -> tuple[str | None, str | None]:
     return text, None
 
 
+def _docx_text(path: Path) -> tuple[str | None, str | None, str | None]:
+    """A Word file's paragraphs (list items as "- item", table rows as lines) and its
+    title property; or the reason it cannot be read."""
+    import zipfile
+
+    try:
+        from docx import Document as WordDocument
+    except ImportError:
+        return None, "Word files need python-docx: pip install python-docx", None
+    try:
+        if zipfile.ZipFile(path).testzip() is not None:
+            return None, "damaged Word file (a part fails its checksum)", None
+        word = WordDocument(str(path))
+        blocks = []
+        for paragraph in word.paragraphs:
+            text = " ".join(paragraph.text.split())
+            if text:
+                listed = (paragraph.style.name if paragraph.style is not None else "").startswith("List")
+                blocks.append(f"- {text}" if listed else text)
+        for table in word.tables:
+            for row in table.rows:
+                cells = [" ".join(c.text.split()) for c in row.cells]
+                if any(cells):
+                    blocks.append(" | ".join(cells))
+        title = (word.core_properties.title or "").strip() or None
+    except Exception as exc:  # noqa: BLE001 - a damaged or hostile file makes the reader raise anything
+        return None, f"unreadable Word file ({_reason(exc)})", None
+    if not blocks:
+        return None, "Word file has no text", None
+    return "\n\n".join(blocks), None, title
+
+
 def _reason(exc: BaseException) -> str:
     """An exception as a few words for a skip line."""
     message = " ".join(str(exc).split())[:120]
@@ -274,6 +306,8 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
     title = None
     if suffix == ".pdf":
         raw, reason = _pdf_text(path)
+    elif suffix == ".docx":
+        raw, reason, title = _docx_text(path)
     else:
         try:
             data = path.read_bytes()
@@ -289,7 +323,7 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
     if raw is None:
         return Skipped(path, reason or "unreadable")
     text = normalise_text(raw)
-    if suffix in {".txt", ".html", ".htm", ".md", ".markdown"}:
+    if suffix in {".txt", ".html", ".htm", ".md", ".markdown", ".docx"}:
         text = strip_furniture(text)
     if not text.strip():
         return Skipped(path, "empty: no text to index")
@@ -428,7 +462,7 @@ def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Ski
         raise NoDocumentsError(
             f"No statements found in {names}"
             + (f" ({why}{more})" if why else "")
-            + ": give .txt, .md, .html or .pdf files with text in them."
+            + ": give .txt, .md, .html, .pdf or .docx files with text in them."
         )
 
 

@@ -108,7 +108,7 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
         with gr.Tab("Add statements", id="upload"):
             w.files = gr.File(
                 file_count="multiple",
-                label="Statements (.txt .md .html .pdf)",
+                label="Statements (.txt .md .html .pdf .docx)",
                 file_types=sorted(SUPPORTED),
                 elem_id="upload-files",
             )

@@ -129,8 +129,18 @@ def test_upload_names_cannot_escape_the_upload_folder(name, expected):
 def test_unsupported_upload_is_refused_with_a_reason(app, tmp_path):
     bad = tmp_path / "table.csv"
     bad.write_text("a,b\n")
-    assert "only .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.add_files([str(bad)])
+    assert "only .docx, .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.add_files([str(bad)])
     assert app.add_files([]) == "Choose one or more files first."
+
+
+def test_a_word_upload_is_read_and_answers_questions(app, tmp_path):
+    from tests.unit.test_loading import _word_file
+
+    status = app.add_files([str(_word_file(tmp_path / "freedonia.docx"))])
+    assert "1 added" in status, status
+    _, (history, _, panel, _) = _final(app, "What did Freedonia propose about deep-sea mining?")
+    assert "moratorium on deep-sea mining" in history[-1]["content"]
+    assert "freedonia.docx" in panel
 
 
 def test_generator_choice_streams_model_text_and_marks_unsupported_sentences(app):

@@ -160,6 +160,22 @@ def test_bench_prints_its_table_and_writes_json(tmp_path, monkeypatch):
     sizes = [s["chunks"] for s in report["sizes"]]
     assert sizes[-1] >= 3000 and report["sizes"][-1]["copies"] is True
     assert 0 <= report["sizes"][-1]["ann_recall_at_10"] <= 1
-    assert report["cold_start_s"]["rag_ask"] > 0
+    # At every size, a new `rag ask` beside the bare ONNX Runtime + FAISS process.
+    cold = report["cold_start"]
+    assert [c["chunks"] for c in cold] == sizes
+    assert all(c["rag_ask_s"] > 0 and c["bare_s"] > 0 and c["rag_ask_mb"] > 0 for c in cold)
     assert "| **pipeline / encode** |" in result.output and "IVF recall@10" in result.output
+    assert "bare s | ratio" in result.output
     assert out.with_suffix(".md").read_text().strip() in result.output
+
+
+def test_bench_cold_only_times_rag_ask_beside_the_bare_process(pipeline, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_HOME", str(tmp_path))
+    out = tmp_path / "cold.json"
+    args = ["bench", "--cold-only", "--base-index", str(pipeline.settings.index_dir), "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["cold_start"]
+    assert [r["index"] for r in rows] == ["seed index", "--base-index"]
+    assert all(r["bare_s"] > 0 and abs(r["ratio"] - r["rag_ask_s"] / r["bare_s"]) < 0.1 for r in rows)
+    assert "| seed index | 13 |" in result.output

@@ -9,6 +9,7 @@ import pytest
 from rag.errors import InputError, NoDocumentsError
 from rag.loading import Skipped, load_documents, load_file
 from rag.settings import SEEDS_DIR
+from rag.types import Document
 
 NEWS = SEEDS_DIR / "000_f2b96bbd7d06bdb1.txt"
 REMARKS = SEEDS_DIR / "003_3b78ed55776d1c96.txt"
@@ -166,3 +167,38 @@ def test_real_general_debate_speeches_load(china_speeches: Path):
     years = sorted(d.metadata["year"] for d in docs)
     assert years == [1975, 2015, 2019, 2021]
     assert all(d.metadata["country"] == "CHN" and d.metadata["speaker"] == "China" for d in docs)
+
+
+def _word_file(path: Path) -> Path:
+    from docx import Document as WordDocument
+
+    word = WordDocument()
+    word.core_properties.title = "Statement by Freedonia on ocean governance"
+    word.add_paragraph("Mr President,")
+    word.add_paragraph("Freedonia proposes a moratorium on deep-sea mining until the science is settled.")
+    word.add_paragraph("We ask for three things:")
+    word.add_paragraph("A global register of mining licences;", style="List Bullet")
+    word.add_paragraph("Independent review of every licence.", style="List Bullet")
+    table = word.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Budget"
+    table.rows[0].cells[1].text = "$40 million"
+    word.save(path)
+    return path
+
+
+def test_a_word_file_is_read_with_its_lists_tables_and_title(tmp_path):
+    doc = load_file(_word_file(tmp_path / "freedonia.docx"))
+    assert isinstance(doc, Document)
+    assert "Freedonia proposes a moratorium on deep-sea mining" in doc.text
+    assert "We ask for three things:\n\n- A global register of mining licences;" in doc.text
+    assert "Budget | $40 million" in doc.text
+    assert doc.metadata["title"] == "Statement by Freedonia on ocean governance"
+
+
+def test_a_damaged_word_file_is_skipped_with_its_reason(tmp_path):
+    good = _word_file(tmp_path / "good.docx").read_bytes()
+    (tmp_path / "cut.docx").write_bytes(good[: len(good) // 2])
+    (tmp_path / "fake.docx").write_text("not a zip at all")
+    for name in ("cut.docx", "fake.docx"):
+        skipped = load_file(tmp_path / name)
+        assert isinstance(skipped, Skipped) and skipped.reason.startswith("unreadable Word file"), skipped
