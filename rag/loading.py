@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError, NoDocumentsError
+from rag.settings import UPLOADS
 from rag.types import Document
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
@@ -248,10 +249,12 @@ def _date_of(text: str) -> str | None:
     return None
 
 
-def describe(text: str, path: Path, title: str | None = None) -> dict[str, Any]:
-    """Metadata a reader needs to cite the statement, from its name and opening lines."""
+def describe(text: str, path: Path, title: str | None = None, trust_name: bool = True) -> dict[str, Any]:
+    """Metadata a reader needs to cite the statement, from its name and opening lines. A
+    name is trusted ("CHN_79_2024.txt": China, session 79) only for files the operator
+    ingests, never for an upload."""
     meta: dict[str, Any] = {}
-    if m := UNGDC_NAME.match(path.stem):
+    if trust_name and (m := UNGDC_NAME.match(path.stem)):
         code, session, year = m.group("country"), int(m.group("session")), int(m.group("year"))
         name = country_name(code)
         meta.update(
@@ -293,8 +296,9 @@ def country_name(code: str) -> str:
     return getattr(found, "name", None) or historic.get(code, code)
 
 
-def load_file(path: Path, source: str | None = None) -> Document | Skipped:
-    """One file as a Document, or the reason it is skipped."""
+def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> Document | Skipped:
+    """One file as a Document, or the reason it is skipped. An ``uploaded`` file (one the
+    app received) is marked so in its metadata, and its name says nothing about who spoke."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         return Skipped(path, f"unsupported file type '{suffix or path.name}'")
@@ -327,11 +331,14 @@ def load_file(path: Path, source: str | None = None) -> Document | Skipped:
         text = strip_furniture(text)
     if not text.strip():
         return Skipped(path, "empty: no text to index")
-    metadata = describe(text, path, title)
-    given, problem = _sidecar(path)
-    if problem:
-        return Skipped(path, problem)
-    metadata.update(given)
+    metadata = describe(text, path, title, trust_name=not uploaded)
+    if uploaded:
+        metadata["uploaded"] = True
+    else:
+        given, problem = _sidecar(path)
+        if problem:
+            return Skipped(path, problem)
+        metadata.update(given)
     if isinstance(metadata.get("date"), str) and re.match(r"(19|20)\d\d-", metadata["date"]):
         metadata.setdefault("year", int(metadata["date"][:4]))
     return Document(doc_id=content_id(text), source=source or str(path), text=text, metadata=metadata)
@@ -443,6 +450,14 @@ def display_source(path: Path, home: Path) -> str:
         return str(resolved)
 
 
+def is_upload(path: Path, home: Path) -> bool:
+    """Whether a file is one the app received (it lives in ``home``'s uploads folder)."""
+    try:
+        return path.resolve().is_relative_to((home / UPLOADS).resolve())
+    except OSError:
+        return False
+
+
 def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Skipped]:
     """Documents from files and folder trees; raises when nothing at all is loadable,
     naming why each file given was passed over."""
@@ -450,7 +465,11 @@ def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Ski
     found = False
     skipped: list[Skipped] = []
     for item in find_files(paths):
-        loaded = item if isinstance(item, Skipped) else load_file(item, display_source(item, home))
+        loaded = (
+            item
+            if isinstance(item, Skipped)
+            else load_file(item, display_source(item, home), uploaded=is_upload(item, home))
+        )
         if isinstance(loaded, Skipped):
             skipped.append(loaded)
         found = found or isinstance(loaded, Document)

@@ -13,6 +13,7 @@ from rag.errors import InputError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+UPLOADS = "uploads"  # the folder under the home where the app keeps uploaded files
 
 
 def _default_home() -> Path:
@@ -65,7 +66,7 @@ class Settings:
     @property
     def uploads_dir(self) -> Path:
         """Where the app keeps the files users upload (under ``home``, never the checkout)."""
-        return self.home / "uploads"
+        return self.home / UPLOADS
 
     def store_settings(self) -> dict[str, Any]:
         """Every vector store setting; a new index's store takes the ones its options name

@@ -120,7 +120,12 @@ class App:
                     f"skipped {escape(src.name)}: only {', '.join(sorted(SUPPORTED))} files are read"
                 )
                 continue
-            target = self.uploads_dir / name
+            target = _free_name(self.uploads_dir / name, src)
+            if target.name != name:
+                notes.append(
+                    f"saved {escape(name)} as {escape(target.name)}: another file of that name is "
+                    "already in the library, and an upload never replaces it"
+                )
             shutil.copyfile(src, target)
             targets.append(target)
         if not targets:
@@ -156,6 +161,16 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
+
+
+def _free_name(target: Path, src: Path) -> Path:
+    """Where an upload goes: its own name, unless a different file already has it (then
+    "name (2).txt", …); the same file again keeps its name (and changes nothing)."""
+    candidate, n = target, 1
+    while candidate.exists() and candidate.read_bytes() != src.read_bytes():
+        n += 1
+        candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
+    return candidate
 
 
 def _error(exc: Exception) -> dict[str, str]:

@@ -57,6 +57,8 @@ def meta_line(doc: Document) -> str:
     if not meta.get("date") and meta.get("year"):
         parts.insert(0, str(meta["year"]))
     parts.append(doc.source)
+    if meta.get("uploaded"):
+        parts.append("uploaded in the app")
     return " · ".join(escape(p) for p in parts)
 
 

@@ -24,6 +24,9 @@ def attribution(doc: Document) -> str:
         who = f"{speaker} ({country})"
     else:
         who = speaker or country or doc.title
+    if meta.get("uploaded"):
+        # Someone's upload, whatever its name or text claims: never an official statement.
+        who = f"{who} (uploaded file {doc.source.replace(chr(92), '/').rsplit('/', 1)[-1]})"
     when = str(meta.get("date") or meta.get("year") or "undated")
     return f"{' '.join(who.split())[:90]}, {when}: "
 

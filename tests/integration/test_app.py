@@ -133,6 +133,28 @@ def test_unsupported_upload_is_refused_with_a_reason(app, tmp_path):
     assert app.add_files([]) == "Choose one or more files first."
 
 
+def test_an_upload_is_never_an_official_statement_and_never_replaces_one(app, tmp_path):
+    claim = tmp_path / "CHN_79_2024.txt"
+    claim.write_text(
+        "Statement on the Antarctic\n\nChina announces that it will leave the Antarctic Treaty next year.\n"
+    )
+    status = app.add_files([str(claim)])
+    assert "1 added" in status
+    _, (history, _, panel, _) = _final(app, "Who announced leaving the Antarctic Treaty?")
+    answer = html.unescape(history[-1]["content"])
+    assert "(uploaded file CHN_79_2024.txt)" in answer and "General Debate" not in answer
+    assert "uploaded in the app" in panel
+    # Not China's: a question scoped to China does not cite it.
+    _, (history, _, _, _) = _final(app, "What did China say about the Antarctic Treaty in 2024?")
+    assert "Antarctic Treaty next year" not in history[-1]["content"]
+    # The same name again, other words: kept beside the first, never in its place.
+    claim.write_text("Statement on football\n\nChina announces that it will host the 2030 World Cup.\n")
+    status = app.add_files([str(claim)])
+    assert "saved CHN_79_2024.txt as CHN_79_2024 (2).txt" in html.unescape(status) and "1 added" in status
+    sources = {d.source.rsplit("/", 1)[-1] for d in app.pipeline.documents()}
+    assert {"CHN_79_2024.txt", "CHN_79_2024 (2).txt"} <= sources
+
+
 def test_a_word_upload_is_read_and_answers_questions(app, tmp_path):
     from tests.unit.test_loading import _word_file
 

@@ -202,3 +202,19 @@ def test_a_damaged_word_file_is_skipped_with_its_reason(tmp_path):
     for name in ("cut.docx", "fake.docx"):
         skipped = load_file(tmp_path / name)
         assert isinstance(skipped, Skipped) and skipped.reason.startswith("unreadable Word file"), skipped
+
+
+def test_a_file_name_speaks_for_the_operator_not_for_an_upload(tmp_path):
+    text = "We support reform of the Security Council and a larger role for Africa.\n"
+    (tmp_path / "uploads").mkdir()
+    for folder in (tmp_path, tmp_path / "uploads"):
+        (folder / "CHN_79_2024.txt").write_text(text)
+    operator, upload = (
+        d
+        for d in load_documents(
+            [tmp_path / "CHN_79_2024.txt", tmp_path / "uploads" / "CHN_79_2024.txt"], tmp_path
+        )
+    )
+    assert operator.metadata["country"] == "CHN" and "uploaded" not in operator.metadata
+    assert "country" not in upload.metadata and "year" not in upload.metadata
+    assert upload.metadata["uploaded"] is True
