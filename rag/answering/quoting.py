@@ -21,6 +21,7 @@ from rag.types import Document
 MAX_QUOTE = 1200  # characters a widened quote may reach
 MAX_ANTECEDENTS = 2  # sentences a quote may reach back for what it refers to
 _WINDOW = 1500
+_SEPARATOR = re.compile(r"[*\-_=~•·#]+")
 _PARAGRAPH_NUMBER = re.compile(r"\(?\d{1,3}[.)]\s+(?=[A-Z])")
 
 
@@ -157,8 +158,8 @@ def quote_text(text: str) -> str:
     out, in_list = "", False
     for line in text.splitlines():
         line = " ".join(line.split())
-        if not line:
-            continue
+        if not line or _SEPARATOR.fullmatch(line):
+            continue  # a separator line ("*", "---") is layout, not words
         item = is_list_item(line)
         out += ("\n" if item or in_list else " ") + line if out else line
         in_list = item

@@ -83,6 +83,12 @@ def test_a_quoted_list_stays_a_list_and_the_paragraph_after_it_starts_a_line():
     )
 
 
+def test_a_separator_line_is_not_quoted():
+    assert quote_text("The world cannot look away.\n*\nAnd we must stand up.") == (
+        "The world cannot look away. And we must stand up."
+    )
+
+
 @pytest.mark.parametrize(
     ("sentence", "leans"),
     [
