@@ -264,9 +264,9 @@ def test_a_conversation_survives_a_reload_and_reopens_from_the_list(browser, ser
     second = _ask(page, "What did he say their priority should be?").inner_text()
     assert "priority of Council reform lies in increasing representation" in second
     assert "Understood as: What did he say their priority should be? (Wang Yi)" in second
+    page.screenshot(path=str(SHOTS / "conversation.png"))
     third = _ask(page, "What else?").inner_text()
     assert "priority of Council reform lies" not in third  # something new, not the answer again
-    page.screenshot(path=str(SHOTS / "conversation.png"))
 
     page.reload()
     page.locator("#question textarea").wait_for()
