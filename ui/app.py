@@ -57,6 +57,7 @@ class App:
         Earlier questions of the conversation go with the new one, so follow-ups work.
         """
         empty_panel = citations_html(None, 0)
+        history = _bounded(history)
         try:
             check_question(message)
             filters = filters_from(documents, countries, year_from, year_to)
@@ -64,7 +65,7 @@ class App:
             yield [*history, _error(exc)], turns, empty_panel, ""
             return
         history = [*history, {"role": "user", "content": escape(message)}]
-        previous = [Turn.from_json(t) for t in turns]
+        previous = [Turn.from_json(t) for t in turns[-MAX_TURNS:]]
         history.append({"role": "assistant", "content": ""})
         written, answer = "", None
         try:
@@ -152,7 +153,7 @@ class App:
 
     def summary(self) -> str:
         stats = self.pipeline.stats()
-        return f"{stats.documents} statements, {stats.chunks} passages · index `{stats.index_dir}`"
+        return f"{stats.documents} statements, {stats.chunks} passages · index `{stats.index_dir.name}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
         """The newest evaluation report: its table as Markdown and its two plots."""
@@ -161,6 +162,23 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
+
+
+MAX_MESSAGES = 60  # chat messages a request may carry back; older ones are dropped
+MAX_MESSAGE_CHARS = 100_000  # an answer is far shorter; a longer message is not echoed
+MAX_TURNS = 20  # earlier turns a follow-up reads (all stay, for their citations)
+
+
+def _bounded(history: Any) -> list[dict[str, Any]]:
+    """The chat a request sent, bounded: an API client cannot make the server echo megabytes."""
+    messages = [m for m in (history if isinstance(history, list) else []) if isinstance(m, dict)]
+    kept = []
+    for m in messages[-MAX_MESSAGES:]:
+        content = m.get("content")
+        if isinstance(content, str) and len(content) > MAX_MESSAGE_CHARS:
+            m = {**m, "content": "(a message too long to show)"}
+        kept.append(m)
+    return kept
 
 
 def _free_name(target: Path, src: Path) -> Path:

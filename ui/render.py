@@ -4,6 +4,7 @@ escaped, every [n] a link to the exact cited span."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from rag.answering.conversation import Turn
@@ -56,10 +57,16 @@ def meta_line(doc: Document) -> str:
     parts = [str(meta[k]) for k in ("date", "speaker", "venue") if meta.get(k)]
     if not meta.get("date") and meta.get("year"):
         parts.insert(0, str(meta["year"]))
-    parts.append(doc.source)
+    parts.append(shown_source(doc.source))
     if meta.get("uploaded"):
         parts.append("uploaded in the app")
     return " · ".join(escape(p) for p in parts)
+
+
+def shown_source(source: str) -> str:
+    """A document's source as the page shows it: relative to the app's home as stored, but
+    a path outside it only by its file name (a shared page never shows the server's folders)."""
+    return Path(source).name if Path(source).is_absolute() else source
 
 
 def marker(turn: int, kind: str, n: int, label: str) -> str:

@@ -155,6 +155,26 @@ def test_an_upload_is_never_an_official_statement_and_never_replaces_one(app, tm
     assert {"CHN_79_2024.txt", "CHN_79_2024 (2).txt"} <= sources
 
 
+def test_document_markdown_never_renders_and_requests_are_bounded(app, tmp_path):
+    tracker = tmp_path / "tracker.md"
+    tracker.write_text(
+        "Statement on tracking\n\nThe delegation of Ruritania rejected surveillance "
+        "![x](http://127.0.0.1:9/track.png) of delegates and asked for "
+        "[a review](http://127.0.0.1:9/review) by all states.\n"
+    )
+    assert "1 added" in app.add_files([str(tracker)])
+    steps, (history, _, panel, _) = _final(app, "What did Ruritania say about surveillance?")
+    for chat, *_ in steps:  # while streaming and after: the words, never an image or a link
+        assert "![" not in chat[-1]["content"] and "](http" not in chat[-1]["content"]
+    assert "rejected surveillance" in history[-1]["content"]
+    # A request carrying megabytes of history gets back a bounded chat, not an echo.
+    huge = [{"role": "user", "content": "x" * 5_000_000}] * 3
+    _, (history, _, _, _) = _final(app, "What did Ruritania say about surveillance?", history=huge)
+    assert sum(len(m["content"]) for m in history) < 200_000
+    # No server folders in what the page shows: sources outside the app's home by name only.
+    assert str(tmp_path) not in panel and str(tmp_path) not in app.summary()
+
+
 def test_a_word_upload_is_read_and_answers_questions(app, tmp_path):
     from tests.unit.test_loading import _word_file
 
