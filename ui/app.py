@@ -213,6 +213,7 @@ def launch(
     open_browser: bool = False,
     block: bool = True,
 ) -> Any:
+    from ui.auth import LoginGuard
     from ui.layout import build
 
     gr = gradio_module()
@@ -223,7 +224,7 @@ def launch(
         server_name=host,
         server_port=port,
         share=share,
-        auth=auth,
+        auth=LoginGuard(*auth) if auth else None,  # wrong passwords are slowed, then locked out
         inbrowser=open_browser,
         prevent_thread_lock=not block,
         css=(STATIC / "app.css").read_text(encoding="utf-8"),

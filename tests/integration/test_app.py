@@ -231,3 +231,33 @@ def test_the_app_and_rag_ask_json_give_the_same_answer_for_every_seed_gold_quest
         assert {n: tuple(span) for n, span in shown["c"].items()} == cited, gold.id
         passages = {p["rank"]: (p["doc_id"], p["start"], p["end"]) for p in printed["passages"]}
         assert {n: tuple(span) for n, span in shown["p"].items()} == passages, gold.id
+
+
+def test_the_real_login_slows_and_locks_guessing(pipeline, tmp_path):
+    import socket
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import launch
+    from ui.auth import FAILURES
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch(pipeline, host="127.0.0.1", port=port, auth=("analyst", "s3cret"), block=False)
+
+    def login(password: str) -> int:
+        data = urllib.parse.urlencode({"username": "analyst", "password": password}).encode()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", data, timeout=30) as reply:
+                return reply.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        assert login("s3cret") == 200
+        assert all(login("guess") != 200 for _ in range(FAILURES))
+        assert login("s3cret") != 200  # locked for a while, even against the right password
+    finally:
+        demo.close()
