@@ -5,6 +5,7 @@ still covers exactly the characters cited. Nothing else in a statement is markup
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def _pairs(text: str) -> tuple[list[tuple[_Mark, _Mark]], list[_Mark]]:
     stack: list[_Mark] = []
     hidden: list[_Mark] = []
     for mark in _marks(text):
-        if stack and any(stack[-1].end <= b < mark.start for b in breaks):
+        after = bisect.bisect_left(breaks, stack[-1].end) if stack else len(breaks)
+        if after < len(breaks) and breaks[after] < mark.start:  # a paragraph ended since
             hidden += [m for m in stack if len(m.kind) > 1]
             stack = []
         opener = next((o for o in reversed(stack) if o.kind == mark.kind), None) if mark.closes else None
@@ -78,21 +80,31 @@ def _pairs(text: str) -> tuple[list[tuple[_Mark, _Mark]], list[_Mark]]:
 
 
 def runs(text: str, cuts: Iterable[int] = ()) -> list[Run]:
-    """The text's visible runs in order, delimiters left out, also cut at ``cuts``."""
+    """The text's visible runs in order, delimiters left out, also cut at ``cuts``: one
+    sweep over the places where something starts or ends."""
     pairs, hidden = _pairs(text)
-    gaps = sorted([(m.start, m.end) for pair in pairs for m in pair] + [(m.start, m.end) for m in hidden])
-    bold = [(o.end, c.start) for o, c in pairs if o.kind.removeprefix("html") in ("**", "__", "***")]
-    italic = [(o.end, c.start) for o, c in pairs if o.kind.removeprefix("html") in ("*", "_", "***")]
-    points = {0, len(text), *(p for gap in gaps for p in gap), *(c for c in cuts if 0 <= c <= len(text))}
-    points |= {p for span in bold + italic for p in span}
-    edges = sorted(points)
-    out = []
+    change: dict[int, list[int]] = {}  # place -> [delimiters, bold, italic] opening (+) or closing (-)
+
+    def mark(start: int, end: int, slot: int) -> None:
+        change.setdefault(start, [0, 0, 0])[slot] += 1
+        change.setdefault(end, [0, 0, 0])[slot] -= 1
+
+    for m in [m for pair in pairs for m in pair] + hidden:
+        mark(m.start, m.end, 0)
+    for o, c in pairs:
+        kind = o.kind.removeprefix("html")
+        if kind in ("**", "__", "***"):
+            mark(o.end, c.start, 1)
+        if kind in ("*", "_", "***"):
+            mark(o.end, c.start, 2)
+    for place in (0, len(text), *(c for c in cuts if 0 <= c <= len(text))):
+        change.setdefault(place, [0, 0, 0])
+    edges = sorted(change)
+    out, state = [], [0, 0, 0]
     for a, b in zip(edges, edges[1:], strict=False):
-        if a == b or any(g0 <= a and b <= g1 for g0, g1 in gaps):
-            continue
-        out.append(
-            Run(a, b, any(s <= a and b <= e for s, e in bold), any(s <= a and b <= e for s, e in italic))
-        )
+        state = [x + d for x, d in zip(state, change[a], strict=True)]
+        if state[0] == 0:
+            out.append(Run(a, b, state[1] > 0, state[2] > 0))
     return out
 
 

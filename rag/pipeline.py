@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.answering import Generator, check_sentences, make_generator, verify_citations
+from rag.answering import ExtractiveGenerator, Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
 from rag.answering.conversation import (
     Turn,
@@ -244,7 +244,7 @@ def _quote(
     """Scope, passages and the quoted answer (None when the scope is missing), under the
     lock. A follow-up keeps the earlier turn's scope; one that points back tries the
     documents the earlier answer cited first."""
-    quoting = chosen.fallback if isinstance(chosen, LLMGenerator) else chosen
+    quoting: ExtractiveGenerator = chosen.fallback if isinstance(chosen, LLMGenerator) else chosen
     context = before.searched if before else ""
     if narrow and before and before.cited:
         cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))
@@ -255,7 +255,7 @@ def _quote(
             # Within the statements already quoted, the question's own words decide.
             quoted = _not_again(quoting, without_context(question), passages, before)
             if not quoted.refused:
-                return scope, passages, replace(quoted, question=question)
+                return scope, passages, quoted
     scope, passages = pipeline._search(question, k, filters, scoped, context)
     if scope.missing:
         return scope, passages, None
@@ -264,7 +264,7 @@ def _quote(
     return scope, passages, quoting.generate(question, passages, earlier)
 
 
-def _not_again(quoting: Generator, question: str, passages: list[Passage], before: Turn) -> Answer:
+def _not_again(quoting: ExtractiveGenerator, question: str, passages: list[Passage], before: Turn) -> Answer:
     """The answer, unless it would quote exactly what the answer before it quoted: then the
     one sentence that best answers this question, if that is not the same again; else the
     answer without those words, or that the statements found hold nothing more."""

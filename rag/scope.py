@@ -364,6 +364,17 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(found))
 
 
+def country_named(text: str) -> tuple[str, str] | None:
+    """(ISO code, name as written) of a country a short text names, whatever role it plays
+    ("Denmark", "the United Kingdom" as a follow-up's "And …?"); None when it names none."""
+    names, pattern = _pattern()
+    for m in pattern.finditer(text):
+        key = m.group(1).lower()
+        if key in names:
+            return names[key], m.group(1)
+    return None
+
+
 def asked_years(question: str) -> list[tuple[int, int]]:
     """The years a question asks about the statements of, as (first, last) ranges: "in
     2021", "the 2021 General Debate", "between 2015 and 2018", "since 2020", "the 80th

@@ -53,7 +53,7 @@ def remember(
     conversations = dict(mine["conversations"])
     title = str(turns[0].get("question", ""))[:TITLE]
     conversations[key] = {"title": title, "updated": time.time(), "chat": chat, "turns": _as_json(turns)}
-    kept = sorted(conversations.items(), key=lambda kv: -float(kv[1].get("updated", 0)))[:KEEP]
+    kept = sorted(conversations.items(), key=lambda kv: -_updated(kv[1]))[:KEEP]
     store[user] = {"current": key, "conversations": dict(kept)}
     return store, key
 
@@ -61,12 +61,21 @@ def remember(
 def choices(saved: Any, user: str) -> list[tuple[str, str]]:
     """(label, id) for each saved conversation, newest first."""
     mine = _mine(saved, user)
-    ordered = sorted(mine["conversations"].items(), key=lambda kv: -float(kv[1].get("updated", 0)))
+    ordered = sorted(mine["conversations"].items(), key=lambda kv: -_updated(kv[1]))
     out = []
     for key, c in ordered:
-        when = time.strftime("%d %b %H:%M", time.localtime(float(c.get("updated", 0))))
-        out.append((f"{c.get('title') or 'Untitled'} · {when}", key))
+        if isinstance(c, dict):
+            when = time.strftime("%d %b %H:%M", time.localtime(_updated(c)))
+            out.append((f"{str(c.get('title') or 'Untitled')[:80]} · {when}", str(key)))
     return out
+
+
+def _updated(conversation: Any) -> float:
+    """When a saved conversation last changed; 0 for one the browser kept malformed."""
+    try:
+        return float(conversation.get("updated", 0))
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
 
 
 def _as_json(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answering.conversation import Turn
-from rag.answering.readability import is_list_item
-from rag.answering.support import LEAD_IN, split_claims, strip_lead_in
+from rag.answering.readability import is_list_item, without_bullet
+from rag.answering.support import LEAD_IN, MARKERS, split_claims, strip_lead_in
 from rag.errors import InputError
 from rag.markup import runs
 from rag.retrieval import Filters
@@ -46,10 +46,6 @@ def emphasis_html(text: str, start: int | None = None, end: int | None = None) -
             piece = f"<mark class='cited'>{piece}</mark>"
         out.append(piece)
     return "".join(out)
-
-
-_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
-_LIST_MARK = re.compile(r"^\s*[-*•·–]\s+")
 
 
 def meta_line(doc: Document) -> str:
@@ -120,7 +116,7 @@ def _group_html(group: str, turn: int, supported: dict[tuple[str, tuple[int, ...
     skip = lead.end() if lead else 0
     blocks: list[list[str]] = []  # [kind ("p" or "li"), html]
     pos = 0
-    for m in [*_MARKERS.finditer(group), None]:
+    for m in [*MARKERS.finditer(group), None]:
         end = m.end() if m else len(group)
         cites = tuple(int(n) for n in re.findall(r"\d+", m.group(0))) if m else ()
         claims = split_claims(group[pos:end])
@@ -139,7 +135,7 @@ def _add_lines(blocks: list[list[str]], text: str, flagged: set[str]) -> None:
     support."""
     same_line = "\n" not in text[: len(text) - len(text.lstrip())]
     lines = [line.strip() for line in text.strip().split("\n") if line.strip()]
-    pieces = [_line_html(_LIST_MARK.sub("", line) if is_list_item(line) else line, flagged) for line in lines]
+    pieces = [_line_html(without_bullet(line), flagged) for line in lines]
     if flagged and not any("unsupported" in piece for piece in pieces):
         pieces = [_unsupported(piece) for piece in pieces]  # a sentence split another way: mark the quote
     for i, (line, piece) in enumerate(zip(lines, pieces, strict=True)):

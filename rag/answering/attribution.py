@@ -7,11 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answering.support import strip_lead_in
+from rag.answering.support import MARKERS, strip_lead_in
 from rag.loading import country_name
 from rag.types import Answer, Document
-
-_MARKERS = re.compile(r"(?:\s*\[(\d+)\])+")
 
 
 def attribution(doc: Document) -> str:
@@ -45,11 +43,11 @@ def attribute(answer: Answer) -> Answer:
     docs = {c.n: c.document for c in answer.citations}
     text = ""
     pos, current = 0, None
-    for m in _MARKERS.finditer(answer.text):
+    for m in MARKERS.finditer(answer.text):
         segment = answer.text[pos : m.end()]
         body = strip_lead_in(segment.lstrip())
         between = segment[: len(segment) - len(segment.lstrip())] or " "
-        doc = docs.get(int(m.group(1)))
+        doc = docs.get(int(re.search(r"\d+", m.group(0)).group(0)))  # type: ignore[union-attr]
         lead = attribution(doc) if doc is not None else ""
         if lead and lead != current:
             text += ("\n\n" if text else "") + lead + body

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.loading import country_name
-from rag.scope import speaker_countries
+from rag.scope import country_named, speaker_countries
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
 
@@ -194,11 +194,11 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     if _YEAR.fullmatch(new.split()[-1]) and len(new.split()) == 1:
         return _with_year(question, new)
     topic = _TOPIC.search(question)
-    named = speaker_countries(f"What did {new} say?")  # "Denmark", "the Brazilian delegation"
+    named = country_named(new)
     # A country whose statements the index holds is the new speaker ("What did the US say
     # about Sudan?" + "And the UK?"); one it does not is the new topic ("What did China say
     # about Palestine?" + "And Ukraine?").
-    if named and (speaks(named[0][0]) or not topic):
+    if named and (speaks(named[0]) or not topic):
         before = speaker_countries(question)
         if before:
             return question.replace(before[0][1], new, 1)

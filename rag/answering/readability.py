@@ -55,7 +55,8 @@ _OCCASIONS = set(
     rostrum august moment anniversary""".split()
 )
 _DEICTIC = re.compile(rf"^[\s\"'“‘(*_]*(?:this|these|that)\s+(?:{'|'.join(_OCCASIONS)})\b", re.I)
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•·–]\s+|\(?(?:\d{1,2}|[a-h]|[ivx]{1,4})[.)]\s+)")
+_BULLET = r"[-*•·–]\s+"
+_LIST_ITEM = re.compile(rf"^\s*(?:{_BULLET}|\(?(?:\d{{1,2}}|[a-h]|[ivx]{{1,4}})[.)]\s+)")
 _ANNOUNCES = re.compile(
     r":\s*$|\b(?:the following|as follows)\b|\b(?:two|three|four|five|six|several|a few|some)\s+"
     r"(?:ways|points|things|priorities|areas|principles|objectives|steps|elements|proposals|"
@@ -108,6 +109,11 @@ def announces(sentence: str) -> bool:
 
 def is_list_item(sentence: str) -> bool:
     return bool(_LIST_ITEM.match(sentence))
+
+
+def without_bullet(line: str) -> str:
+    """A list line without its bullet ("- ", "• "); a number ("2. ") is kept, it is words."""
+    return re.sub(rf"^\s*{_BULLET}", "", line, count=1)
 
 
 def is_salutation(sentence: str) -> bool:

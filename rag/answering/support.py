@@ -13,7 +13,8 @@ from rag.terms import tokenize
 # (lower-cased, stemmed, stop words removed) occurs in the quotes it cites.
 SUPPORT_THRESHOLD = 0.75
 
-_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+# A run of citation markers ("[1]", " [2][3]"): what ends a quote in an answer.
+MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 # A lead-in naming whose words follow and when (rag/answering/attribution.py writes them).
 LEAD_IN = re.compile(r"^\s*[^:\[\]\n]{1,100}, (?:(?:19|20)\d\d(?:-\d\d-\d\d)?|undated): ")
 _NUMBER = re.compile(r"\d+")
@@ -31,7 +32,7 @@ def split_claims(answer_text: str) -> list[Claim]:
     """Answer sentences with their markers: "A. B. [1] C. [2][3]" -> A,B cite 1; C cites 2,3."""
     claims: list[Claim] = []
     pos = 0
-    for m in _MARKERS.finditer(answer_text):
+    for m in MARKERS.finditer(answer_text):
         cites = tuple(int(n) for n in _NUMBER.findall(m.group(0)))
         claims += _sentences(answer_text[pos : m.start()], cites)
         pos = m.end()

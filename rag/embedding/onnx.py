@@ -140,6 +140,10 @@ class OnnxEmbedder(CachedQueries):
         # The model's own fast tokenizer, read by `tokenizers` alone: the same ids as
         # transformers' AutoTokenizer (checked in tests), without importing transformers or
         # torch on the question path (docs/scaling.md, "Cold start").
+        if not (source / "tokenizer.json").is_file():
+            raise ModelLoadError(
+                f"The ONNX backend needs the model's fast tokenizer; {source} has no tokenizer.json."
+            )
         self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length)

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.embedding import Embedder, resolve_model
+from rag.errors import RagError
 from rag.evaluation.gold import load_gold
 from rag.ingest import ingest, open_or_create
 from rag.loading import load_documents
@@ -303,7 +304,7 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     done = subprocess.run([sys.executable, "-c", _MEASURE, *args], env=env, capture_output=True, text=True)
     code, wall, peak_kb = done.stdout.split()
     if int(code) != 0:
-        raise RuntimeError(f"{' '.join(args[2:4])} failed: {done.stderr}")
+        raise RagError(f"The cold-start run of {' '.join(args[2:4])} failed: {done.stderr.strip()[-200:]}")
     return float(wall), int(peak_kb) / 1024
 
 

@@ -7,17 +7,15 @@ by overlap with the gold evidence, not by chunk ids, so scores survive re-chunki
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 from rag.answering.attribution import answer_body
 from rag.answering.readability import leans_back
-from rag.answering.support import is_supported, split_claims, strip_lead_in
+from rag.answering.support import MARKERS, is_supported, split_claims, strip_lead_in
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]
-_MARKER_RUNS = re.compile(r"(?:\s*\[\d+\])+")
 
 
 def overlaps(a: Span, b: Span) -> bool:
@@ -166,7 +164,7 @@ def dangling_opening(answer: str, refused: bool) -> float | None:
     in the answer is another place in the sources, not its antecedent."""
     if refused:
         return None
-    for segment in _MARKER_RUNS.split(answer):
+    for segment in MARKERS.split(answer):
         sentences = split_claims(strip_lead_in(segment.strip()))
         if sentences and leans_back(sentences[0].text):
             return 1.0

@@ -3,6 +3,7 @@ the earlier answer again; `rag chat` driven through a pseudo-terminal."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -81,3 +82,27 @@ def test_rag_chat_in_a_terminal(pipeline, tmp_path):
         child.close(force=True)
     assert child.exitstatus == 0
     assert CO_CHAIRS in (tmp_path / "chat_history").read_text()  # the line history is kept
+
+
+def test_rag_ask_history_continues_a_conversation_from_json(pipeline, tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    index = ["--index", str(pipeline.settings.index_dir)]
+    first = CliRunner().invoke(cli, ["ask", CO_CHAIRS, "--json", *index], catch_exceptions=False)
+    history = tmp_path / "history.json"
+    history.write_text(first.stdout)  # `rag ask --json … >> history.json`
+    second = CliRunner().invoke(
+        cli, ["ask", PRIORITY, "--json", "--history", str(history), *index], catch_exceptions=False
+    )
+    answer = json.loads(second.stdout)
+    assert answer["understood"] == "What did he say their priority should be? (Wang Yi)"
+    assert "priority of Council reform lies in increasing representation" in answer["answer"]
+    history.write_text("not json")
+    bad = CliRunner().invoke(cli, ["ask", PRIORITY, "--history", str(history), *index])
+    assert (
+        bad.exit_code == 1
+        and bad.output.startswith("Error: The history file")
+        and "Traceback" not in bad.output
+    )

@@ -121,3 +121,15 @@ def test_document_words_are_escaped_once():
 
     assert escape("It's <b> & #1 *x* [y]") == "It&#x27;s &lt;b&gt; &amp; &#35;1 &#42;x&#42; &#91;y&#93;"
     assert "&amp;#" not in emphasis_html("Brazil's “quotes” & #hashtags")
+
+
+def test_conversations_the_browser_kept_malformed_are_passed_over():
+    from ui import conversations
+
+    saved = {"": {"current": "a", "conversations": {"a": "junk", "b": {"title": "Q", "updated": "soon"}}}}
+    assert conversations.choices(saved, "") == [(conversations.choices(saved, "")[0][0], "b")]
+    assert conversations.current(saved, "") == ("", [], [])
+    store, key = conversations.remember(
+        saved, "", "", [{"role": "user", "content": "q"}], [{"question": "q"}]
+    )
+    assert store[""]["current"] == key and store[""]["conversations"][key]["title"] == "q"
