@@ -157,7 +157,8 @@ class ExtractiveGenerator:
             return self._brief(question, candidates, passages)
         if not earlier:
             return self._answer(question, candidates, passages)
-        cited = [Candidate(p.document, s, e, 0) for p in passages for d, s, e in earlier if d == p.doc_id]
+        documents = {p.doc_id: p.document for p in passages}
+        cited = [Candidate(documents[d], s, e, 0) for d, s, e in earlier if d in documents]
         fresh = [c for c in candidates if not any(_overlap(c, x) for x in cited)]
         answer = self._answer(question, fresh, passages, cited)
         if (
