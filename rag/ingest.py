@@ -81,7 +81,7 @@ def ingest(
     embedder: Embedder,
     home: Path,
     prune: bool = False,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     batch: int = 512,
     overlap: bool | None = None,
 ) -> IngestReport:
@@ -90,7 +90,8 @@ def ingest(
     Files stream through in batches of about ``batch`` chunks; each batch is embedded and
     committed as one segment, so memory stays bounded (even inside one long document) and
     an interrupted run loses at most the batch in flight: the next run finds the rest
-    unchanged, and continues a document it had begun.
+    unchanged, and continues a document it had begun. ``progress``: a bar on the terminal,
+    or a function told (files done, files in all) as they go.
     """
     paths = list(paths)
     report = IngestReport()
@@ -142,15 +143,39 @@ def _same_metadata(index: Index, doc: Document) -> bool:
     return indexed is None or indexed.source != doc.source or indexed.metadata == doc.metadata
 
 
-def _progress_bar(paths: list[Path], progress: bool) -> tqdm:
+def _progress_bar(paths: list[Path], progress: bool | Callable[[int, int], None]) -> tqdm | _Reported:
+    total = sum(1 for _ in find_files(paths))
+    if callable(progress):
+        return _Reported(progress, total)
     return tqdm(
-        total=sum(1 for _ in find_files(paths)),
+        total=total,
         unit="file",
         desc="Embedding",
         disable=not progress,
         dynamic_ncols=True,
         smoothing=0.1,
     )
+
+
+class _Reported:
+    """A progress bar that tells a function instead of drawing (the app's upload worker)."""
+
+    def __init__(self, tell: Callable[[int, int], None], total: int):
+        self.tell, self.n, self.total = tell, 0, total
+        tell(0, total)
+
+    def __enter__(self) -> _Reported:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        self.tell(self.n, self.total)
+
+    def set_postfix_str(self, *_: Any, **__: Any) -> None:
+        pass
 
 
 def _prune(index: Index, paths: list[Path], present: set[str], home: Path) -> list[Document]:
@@ -171,7 +196,13 @@ class _Batches:
     and the saving of each full batch, in order."""
 
     def __init__(
-        self, index: Index, embedder: Embedder, report: IngestReport, bar: tqdm, size: int, threaded: bool
+        self,
+        index: Index,
+        embedder: Embedder,
+        report: IngestReport,
+        bar: tqdm | _Reported,
+        size: int,
+        threaded: bool,
     ):
         self.index, self.embedder, self.report, self.bar, self.size = index, embedder, report, bar, size
         self.documents: list[Document] = []

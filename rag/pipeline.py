@@ -19,42 +19,34 @@ from rag.answering.conversation import (
     without_context,
 )
 from rag.answering.grounded import LLMGenerator
-from rag.answering.parts import question_parts
 from rag.embedding import Embedder, embedder_from
-from rag.errors import NoMatchError
 from rag.ingest import IngestReport, ingest, open_or_create
 from rag.retrieval import Filters, HybridRetriever, check_question
-from rag.scope import Coverage, Scope, scope_of
+from rag.scope import Coverage, Scope
 from rag.settings import Settings
+from rag.snapshot import Snapshot, Stats, stamp_of
 from rag.storage import FORMAT_VERSION, Index
 from rag.types import Answer, Document, Passage
 
-PART_K = 3  # passages retrieved for each part of a several-part question
-
-
-@dataclass(frozen=True)
-class Stats:
-    documents: int
-    chunks: int
-    index_dir: Path
+__all__ = ["Pipeline", "Stats", "is_default_index"]
 
 
 class Pipeline:
-    """An index, the embedding model and the generators, opened once and shared.
+    """The embedding model, the generators and the index, shared by every question.
 
-    The one lock rule: ``lock`` is held while the index is read (retrieval, the quoted
-    answer) or changed (ingestion), never across a yield or a model call, since a
-    streaming caller may resume the answer on another thread, or never finish it.
+    Each question reads one snapshot of the index (``rag/snapshot.py``) from start to
+    finish, without a lock: an ingestion here or in another process commits a new state,
+    which the next question opens. Writers take turns (``_writing`` here, the index's
+    commit lock across processes) and never hold up a reader.
     """
 
     def __init__(self, settings: Settings, index: Index, embedder: Embedder):
         self.settings = settings
-        self.index = index
         self.embedder = embedder
-        self.engine = HybridRetriever(index, embedder, candidates=settings.candidates)
+        self._snapshot = Snapshot(index, embedder, settings.candidates, stamp_of(index.path))
         self._generators: dict[str, Generator] = {}
-        self._coverage: tuple[int, Coverage] | None = None
-        self.lock = threading.RLock()
+        self._reopening = threading.Lock()
+        self._writing = threading.Lock()
 
     @classmethod
     def open(
@@ -87,7 +79,7 @@ class Pipeline:
     def generator(self, name: str | None = None) -> Generator:
         name = name or self.settings.generator
         if name not in self._generators:
-            self._generators[name] = make_generator(name, self.engine, self.settings)
+            self._generators[name] = make_generator(name, self.embedder, self.idf, self.settings)
         return self._generators[name]
 
     # -- answering: one path -----------------------------------------------------------
@@ -106,19 +98,18 @@ class Pipeline:
         as a standalone question, within the scope of the turn before it unless it names
         its own, and answered with what the earlier answers did not cite."""
         asked = check_question(question)
-        turns = [self._with_speakers(t) for t in as_turns(history)]
+        snapshot = self.snapshot()  # the whole answer reads this one committed state
+        turns = [self._with_speakers(t, snapshot) for t in as_turns(history)]
         chosen = self.generator(generator)
         standalone = chosen.standalone(asked, turns) if isinstance(chosen, LLMGenerator) else None
-        standalone = standalone or standalone_question(asked, turns, self.coverage().countries.__contains__)
+        standalone = standalone or standalone_question(asked, turns, snapshot.coverage.countries.__contains__)
         kind = follow_up_kind(asked, turns)
         # "What else?" quotes nothing an earlier answer quoted; "What did he say about X?"
         # looks first in the statements the answer before it quoted.
         earlier = [span for t in turns for span in t.cited] if kind == "more" else []
         before = turns[-1] if kind else None
-        with self.lock:
-            scope, passages, quoted = _quote(
-                self, standalone, k, filters, scoped, chosen, before, earlier, narrow=kind == "refers"
-            )
+        search = _Search(snapshot, k or self.settings.k, filters, scoped)
+        scope, passages, quoted = _quote(search, standalone, chosen, before, earlier, narrow=kind == "refers")
         understood = {"understood": standalone if standalone != asked else "", "scope": scope.to_json()}
         if scope.missing:
             # Nothing by that speaker, or from then: say so, and show the closest passages
@@ -135,55 +126,17 @@ class Pipeline:
         for item in chosen.stream(standalone, passages, quoted):
             yield checked(item) if isinstance(item, Answer) else item
 
-    def _with_speakers(self, turn: Turn) -> Turn:
+    def _with_speakers(self, turn: Turn, snapshot: Snapshot) -> Turn:
         """A turn read from JSON names no speakers: whose words its citations are."""
         if turn.speakers or not turn.cited:
             return turn
-        docs = [self.document(doc_id) for doc_id, _, _ in turn.cited]
+        docs = [snapshot.document(doc_id) for doc_id, _, _ in turn.cited]
         return replace(turn, speakers=speakers_of(d for d in docs if d is not None))
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The passages the answer path retrieves for a (standalone) question: within its
         scope when the index holds it, the closest ones when it does not."""
-        with self.lock:
-            return self._search(check_question(question), k, filters)[1]
-
-    def _search(
-        self, question: str, k: int | None, filters: Filters | None, scoped: bool = True, earlier: str = ""
-    ) -> tuple[Scope, list[Passage]]:
-        scope = scope_of(question, self.coverage()) if scoped else Scope()
-        if scoped and earlier and not scope.parts:
-            scope = scope_of(earlier, self.coverage())  # a follow-up keeps the earlier scope
-        searched = filters if scope.missing else within(filters, scope)
-        k = k or self.settings.k
-        try:
-            return scope, self._retrieve_parts(question, k, searched)
-        except NoMatchError:
-            if searched == filters:
-                raise  # the user's own filters match nothing: their error to fix
-        # What the question names is held, but not together (or not within the user's
-        # filters): say so, and show the closest passages the user's filters allow.
-        named = ", ".join(p.label for p in scope.parts if p.held)
-        where = (
-            f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
-        )
-        scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
-        return scope, self.engine.retrieve(question, k, filters)
-
-    def _retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
-        """The question's passages, then for a several-part question the best passages of
-        each part not already among them (so no part goes unanswered for want of them)."""
-        passages = self.engine.retrieve(question, k, filters)
-        parts = question_parts(question)
-        if len(parts) < 2:
-            return passages
-        seen = {(p.doc_id, p.start) for p in passages}
-        for part in parts:
-            for p in self.engine.retrieve(part.query, PART_K, filters):
-                if (p.doc_id, p.start) not in seen:
-                    seen.add((p.doc_id, p.start))
-                    passages.append(replace(p, rank=len(passages) + 1))
-        return passages
+        return self.snapshot().search(check_question(question), k or self.settings.k, filters)[1]
 
     def ask(
         self,
@@ -201,62 +154,98 @@ class Pipeline:
 
     # -- the library ---------------------------------------------------------------------
 
-    def coverage(self) -> Coverage:
-        """Which countries and years the index holds (recomputed when the index changes)."""
-        with self.lock:
-            if self._coverage is None or self._coverage[0] != self.index.version:
-                self._coverage = (
-                    self.index.version,
-                    Coverage.of(d.metadata for d in self.index.documents.values()),
+    def snapshot(self) -> Snapshot:
+        """The index as last committed: reopened when the manifest on disk has changed
+        since (a commit here, by the app's upload worker, or by ``rag ingest`` elsewhere).
+        Questions under way keep the snapshot they started with."""
+        current = self._snapshot
+        if current.stamp == stamp_of(self.settings.index_dir):
+            return current
+        with self._reopening:  # one reopens; the others wait for it, then read the new one
+            current = self._snapshot
+            if current.stamp != stamp_of(self.settings.index_dir):
+                current = self._snapshot = Snapshot.open(
+                    self.settings.index_dir, self.embedder, self.settings.candidates, self._secrets()
                 )
-            return self._coverage[1]
+            return current
+
+    def _secrets(self) -> dict[str, str] | None:
+        return {"api_key": self.settings.qdrant_api_key} if self.settings.qdrant_api_key else None
+
+    @property
+    def index(self) -> Index:
+        return self.snapshot().index
+
+    @property
+    def engine(self) -> HybridRetriever:
+        return self.snapshot().engine
+
+    def idf(self, term: str) -> float:
+        return self.snapshot().engine.idf(term)
+
+    def coverage(self) -> Coverage:
+        """Which countries and years the index holds."""
+        return self.snapshot().coverage
 
     def documents(self) -> list[Document]:
-        with self.lock:
-            return list(self.index.documents.values())
+        return self.snapshot().documents()
 
     def document(self, doc_id: str) -> Document | None:
-        with self.lock:
-            return self.index.documents.get(doc_id)
+        return self.snapshot().document(doc_id)
 
     def stats(self) -> Stats:
-        with self.lock:
-            return Stats(len(self.index.documents), len(self.index.chunks), self.settings.index_dir)
+        return self.snapshot().stats()
 
     def ingest(self, paths: Iterable[Path], prune: bool = False, progress: bool = True) -> IngestReport:
-        with self.lock:
-            return ingest(
-                paths, self.index, self.embedder, self.settings.home, prune=prune, progress=progress
+        """Bring the index up to date with ``paths`` on a copy of it, committed batch by
+        batch; questions meanwhile read the last committed state."""
+        with self._writing:
+            index = Index.open(
+                self.settings.index_dir, model=self.embedder.name, store_settings=self._secrets()
             )
+            report = ingest(paths, index, self.embedder, self.settings.home, prune=prune, progress=progress)
+        self.snapshot()
+        return report
+
+
+@dataclass(frozen=True)
+class _Search:
+    """One question's search: the snapshot it reads, how many passages, the user's filters."""
+
+    snapshot: Snapshot
+    k: int
+    filters: Filters | None
+    scoped: bool
+
+    def __call__(
+        self, question: str, earlier: str, sources: tuple[str, ...] = ()
+    ) -> tuple[Scope, list[Passage]]:
+        filters = replace(self.filters or Filters(), sources=sources) if sources else self.filters
+        return self.snapshot.search(question, self.k, filters, self.scoped, earlier)
 
 
 def _quote(
-    pipeline: Pipeline,
+    search: _Search,
     question: str,
-    k: int | None,
-    filters: Filters | None,
-    scoped: bool,
     chosen: Generator,
     before: Turn | None,
     earlier: list[tuple[str, int, int]],
     narrow: bool = False,
 ) -> tuple[Scope, list[Passage], Answer | None]:
-    """Scope, passages and the quoted answer (None when the scope is missing), under the
-    lock. A follow-up keeps the earlier turn's scope; one that points back tries the
-    documents the earlier answer cited first."""
+    """Scope, passages and the quoted answer (None when the scope is missing). A follow-up
+    keeps the earlier turn's scope; one that points back tries the documents the earlier
+    answer cited first."""
     quoting: ExtractiveGenerator = chosen.fallback if isinstance(chosen, LLMGenerator) else chosen
     context = before.searched if before else ""
     if narrow and before and before.cited:
         cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))
-        scope, passages = pipeline._search(
-            question, k, replace(filters or Filters(), sources=cited), scoped, context
-        )
+        scope, passages = search(question, context, cited)
         if not scope.missing:
             # Within the statements already quoted, the question's own words decide.
             quoted = _not_again(quoting, without_context(question), passages, before)
             if not quoted.refused:
                 return scope, passages, quoted
-    scope, passages = pipeline._search(question, k, filters, scoped, context)
+    scope, passages = search(question, context)
     if scope.missing:
         return scope, passages, None
     if narrow and before:
@@ -276,31 +265,6 @@ def _not_again(quoting: ExtractiveGenerator, question: str, passages: list[Passa
     if {(c.doc_id, c.start, c.end) for c in brief.citations} != again:
         return brief
     return quoting.generate(question, passages, list(again))
-
-
-def within(filters: Filters | None, scope: Scope) -> Filters | None:
-    """The user's filters, narrowed to what the question is scoped to and the index holds:
-    "What did Brazil say in 2024" searches Brazil's 2024 statements only. A filter the user
-    set is kept as it is."""
-    countries = tuple(p.value for p in scope.parts if p.kind == "country" and p.held)
-    years = [
-        y
-        for p in scope.parts
-        if p.kind == "year" and p.held
-        for y in (p.value if isinstance(p.value, list) else [p.value])
-    ]
-    speakers = tuple(p.value for p in scope.parts if p.kind == "speaker")
-    venues = tuple(p.value for p in scope.parts if p.kind == "venue" and p.held)
-    base = filters or Filters()
-    narrowed = Filters(
-        base.sources,
-        base.countries or countries,
-        base.year_from if base.year_from is not None else (min(years) if years else None),
-        base.year_to if base.year_to is not None else (max(years) if years and max(years) < 9999 else None),
-        base.speakers or speakers,
-        base.venues or venues,
-    )
-    return None if narrowed.empty else narrowed
 
 
 def is_default_index(settings: Settings) -> bool:

@@ -62,6 +62,9 @@ class Settings:
     llm_timeout: float = 60.0
     llm_max_retries: int = 2
     max_new_tokens: int = 160
+    # What one upload in the app may hold (README "Uploads"); `rag ingest` has no limit.
+    upload_max_mb: int = 10
+    upload_max_files: int = 20
 
     @property
     def uploads_dir(self) -> Path:
@@ -105,6 +108,8 @@ _ENV = {
     "openai_api_key": "RAG_OPENAI_API_KEY",
     "llm_timeout": "RAG_LLM_TIMEOUT",
     "max_new_tokens": "RAG_MAX_NEW_TOKENS",
+    "upload_max_mb": "RAG_UPLOAD_MAX_MB",
+    "upload_max_files": "RAG_UPLOAD_MAX_FILES",
 }
 # The OpenAI client's own variables count too, below the RAG_ ones.
 _FALLBACK_ENV = {"openai_base_url": "OPENAI_BASE_URL", "openai_api_key": "OPENAI_API_KEY"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import html
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +12,12 @@ from typing import Any
 from rag.answering.conversation import Turn
 from rag.errors import RagError
 from rag.evaluation.report import latest_report
-from rag.loading import SUPPORTED
 from rag.markup import plain
 from rag.pipeline import Pipeline
 from rag.retrieval import check_question
 from rag.types import Answer
-from ui.render import answer_html, citations_html, escape, filters_from, safe_name, source_html, turn_record
+from ui.library import Indexes, Library
+from ui.render import answer_html, citations_html, escape, filters_from, source_html, turn_record
 
 STATIC = Path(__file__).parent / "static"
 
@@ -33,9 +33,10 @@ class App:
     """The page's logic as plain methods (testable without a server) and its layout."""
 
     def __init__(self, pipeline: Pipeline, reports_dir: Path | None = None):
-        self.pipeline = pipeline
+        self.pipeline = pipeline  # the index the app was started on
+        self.indexes = Indexes(pipeline)
+        self.library = Library(self.indexes)
         self.reports_dir = reports_dir or pipeline.settings.home / "eval" / "reports"
-        self.uploads_dir = pipeline.settings.uploads_dir
 
     # -- logic ---------------------------------------------------------------------------
 
@@ -51,16 +52,19 @@ class App:
         year_to: Any = None,
         generator: str | None = None,
         scoped: bool = True,
+        index: str | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]]:
         """Yield (chat, turns, citations panel, input box) as the answer streams in.
 
-        Earlier questions of the conversation go with the new one, so follow-ups work.
+        Earlier questions of the conversation go with the new one, so follow-ups work;
+        ``index``: which of the home's indexes to ask (default: the one started on).
         """
         empty_panel = citations_html(None, 0)
         history = _bounded(history)
         try:
             check_question(message)
             filters = filters_from(documents, countries, year_from, year_to)
+            pipeline = self.indexes.get(index)
         except RagError as exc:  # the message alone, not an empty bubble above it
             yield [*history, _error(exc)], turns, empty_panel, ""
             return
@@ -69,7 +73,7 @@ class App:
         history.append({"role": "assistant", "content": ""})
         written, answer = "", None
         try:
-            for item in self.pipeline.answer_stream(
+            for item in pipeline.answer_stream(
                 message, k=int(k), filters=filters, generator=generator, history=previous, scoped=bool(scoped)
             ):
                 if isinstance(item, Answer):
@@ -84,15 +88,31 @@ class App:
             return
         assert answer is not None
         turn = len(turns)
-        turns = [*turns, turn_record(message, answer)]
         if not written and not answer.refused:
             # Quoted answers arrive whole; show them word by word all the same.
             for shown in _word_by_word(answer.text):
                 history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
                 yield list(history), turns, empty_panel, ""
                 time.sleep(0.02)
+        # The turn is kept with its final answer only: one stopped short is not a turn.
+        turns = [*turns, {**turn_record(message, answer), "index": pipeline.settings.index_dir.name}]
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
         yield list(history), turns, citations_html(answer, turn), ""
+
+    def take_back(
+        self, history: list[dict[str, Any]], turns: list[dict[str, Any]]
+    ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """For Regenerate: the last question back in the box, and the chat and turns as they
+        were before it was asked (its answer, whole, stopped short or failed, is gone)."""
+        history = _bounded(history)
+        asked = [i for i, m in enumerate(history) if m.get("role") == "user"]
+        if not asked:
+            return "", history, turns
+        last = asked[-1]
+        answered = " ".join(str(m.get("content")) for m in history[last + 1 :])
+        if turns and f'turn-{len(turns) - 1}"' in answered:
+            turns = turns[:-1]
+        return html.unescape(str(history[last]["content"])), history[:last], turns
 
     def open_span(self, request: str, turns: list[dict[str, Any]]) -> str:
         """The source view for a "turn:kind:n" request from a clicked marker."""
@@ -101,58 +121,28 @@ class App:
             doc_id, start, end = turns[int(turn)][kind][int(n)]
         except (ValueError, IndexError, KeyError):
             return "<p class='panel-note'>That citation is no longer available; ask again.</p>"
-        doc = self.pipeline.document(doc_id)
+        try:
+            doc = self.indexes.get(turns[int(turn)].get("index")).document(doc_id)
+        except RagError:
+            doc = None
         if doc is None:
             return "<p class='panel-note'>That document has been removed from the index.</p>"
         label = f"Citation [{n}]" if kind == "c" else f"Passage {n}"
         return source_html(doc, start, end, label)
 
-    def add_files(self, files: list[Any] | None) -> str:
-        """Copy uploads under the app's home (by base name only) and index them."""
-        if not files:
-            return "Choose one or more files first."
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        targets, notes = [], []
-        for f in files:
-            src = Path(getattr(f, "name", None) or str(f))
-            name = safe_name(getattr(f, "orig_name", None) or src.name)
-            if name is None or Path(name).suffix.lower() not in SUPPORTED:
-                notes.append(
-                    f"skipped {escape(src.name)}: only {', '.join(sorted(SUPPORTED))} files are read"
-                )
-                continue
-            target = _free_name(self.uploads_dir / name, src)
-            if target.name != name:
-                notes.append(
-                    f"saved {escape(name)} as {escape(target.name)}: another file of that name is "
-                    "already in the library, and an upload never replaces it"
-                )
-            shutil.copyfile(src, target)
-            targets.append(target)
-        if not targets:
-            return "<br>".join(notes) or "Nothing to add."
-        try:
-            report = self.pipeline.ingest(targets, progress=True)
-        except RagError as exc:
-            return "<br>".join([*notes, escape(str(exc))])
-        lines = [*notes, *(escape(line) for line in report.lines())]
-        stats = self.pipeline.stats()
-        lines.append(f"The index now holds {stats.documents} statements, {stats.chunks} passages.")
-        return "<br>".join(lines)
+    def document_choices(self, index: str | None = None) -> list[tuple[str, str]]:
+        return sorted((f"{d.title} ({d.source})", d.source) for d in self.indexes.get(index).documents())
 
-    def document_choices(self) -> list[tuple[str, str]]:
-        return sorted((f"{d.title} ({d.source})", d.source) for d in self.pipeline.documents())
-
-    def country_choices(self) -> list[tuple[str, str]]:
+    def country_choices(self, index: str | None = None) -> list[tuple[str, str]]:
         found = {
             (str(d.metadata.get("speaker") or d.metadata["country"]), str(d.metadata["country"]))
-            for d in self.pipeline.documents()
+            for d in self.indexes.get(index).documents()
             if d.metadata.get("country")
         }
         return sorted(found)
 
-    def summary(self) -> str:
-        stats = self.pipeline.stats()
+    def summary(self, index: str | None = None) -> str:
+        stats = self.indexes.get(index).stats()
         return f"{stats.documents} statements, {stats.chunks} passages · index `{stats.index_dir.name}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
@@ -179,16 +169,6 @@ def _bounded(history: Any) -> list[dict[str, Any]]:
             m = {**m, "content": "(a message too long to show)"}
         kept.append(m)
     return kept
-
-
-def _free_name(target: Path, src: Path) -> Path:
-    """Where an upload goes: its own name, unless a different file already has it (then
-    "name (2).txt", …); the same file again keeps its name (and changes nothing)."""
-    candidate, n = target, 1
-    while candidate.exists() and candidate.read_bytes() != src.read_bytes():
-        n += 1
-        candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
-    return candidate
 
 
 def _error(exc: Exception) -> dict[str, str]:
@@ -233,5 +213,7 @@ def launch(
         quiet=not block,
         footer_links=[],
         show_error=True,
+        # Refused before it is even stored: the Library's own check names the limit too.
+        max_file_size=f"{pipeline.settings.upload_max_mb}mb",
     )
     return demo

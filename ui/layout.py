@@ -10,7 +10,8 @@ from rag.answering import available_generators
 from rag.loading import SUPPORTED
 from ui import conversations
 from ui.app import STATIC, App, gradio_module
-from ui.render import citations_html
+from ui.library import CHOOSE, COLUMNS
+from ui.render import citations_html, escape
 
 TITLE = "Ask the statements"
 EXAMPLES = [
@@ -47,10 +48,9 @@ def build(app: App) -> Any:
 
 
 def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
-    w.chat = gr.Chatbot(
-        label="Conversation", height=520, elem_id="chat", placeholder="Ask a question about the statements."
-    )
-    with gr.Row():
+    # The question box comes first in the page (and in the Tab order), the conversation is
+    # drawn above it (app.css: #chat has order -1), so Tab reaches the box before any [n].
+    with gr.Row(elem_id="ask-row"):
         w.box = gr.Textbox(
             placeholder="Ask a question, e.g. " + EXAMPLES[0],
             show_label=False,
@@ -59,13 +59,19 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
             autofocus=True,
         )
         w.send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+    w.chat = gr.Chatbot(
+        label="Conversation", height=520, elem_id="chat", placeholder="Ask a question about the statements."
+    )
+    with gr.Row():
+        w.stop = gr.Button("Stop", size="sm", elem_id="stop", scale=1)
+        w.again = gr.Button("Regenerate", size="sm", elem_id="regenerate", scale=1)
     gr.Examples(EXAMPLES, inputs=w.box, label="Try")
     with gr.Accordion("Search settings and filters", open=False):
         settings = app.pipeline.settings
         w.k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
-        w.documents = gr.Dropdown(app.document_choices(), multiselect=True, label="Only these statements")
-        places = app.country_choices()
-        w.countries = gr.Dropdown(places, multiselect=True, label="Countries", visible=bool(places))
+        # Choices are read when the page opens and after every answer (see _wire_library).
+        w.documents = gr.Dropdown([], multiselect=True, label="Only these statements", elem_id="only-docs")
+        w.countries = gr.Dropdown([], multiselect=True, label="Countries", visible=False)
         with gr.Row():
             # Text, not numbers: an empty number field shows 0, which reads as a year.
             w.year_from = gr.Textbox(label="From year", placeholder="any", max_lines=1, elem_id="year-from")
@@ -106,14 +112,18 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
                 "<p class='panel-note'>Click a citation to open its source.</p>", elem_id="source-view"
             )
         with gr.Tab("Add statements", id="upload"):
+            limits = app.pipeline.settings
             w.files = gr.File(
                 file_count="multiple",
-                label="Statements (.txt .md .html .pdf .docx)",
+                label=f"Statements (.txt .md .html .pdf .docx; up to {limits.upload_max_files} files "
+                f"of {limits.upload_max_mb} MB each)",
                 file_types=sorted(SUPPORTED),
                 elem_id="upload-files",
             )
             w.add = gr.Button("Add to the index", elem_id="upload-go")
             w.status = gr.HTML(elem_id="upload-status")
+        with gr.Tab("Library", id="library") as w.library_tab:
+            _library(gr, app, w)
         with gr.Tab("Evaluation", id="evaluation"):
             report, plot_bars, plot_curve = app.latest_report()
             w.report = gr.Markdown(report)
@@ -123,7 +133,77 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
             w.refresh = gr.Button("Show the latest report", size="sm")
 
 
+def _library(gr: Any, app: App, w: SimpleNamespace) -> None:
+    """Which index this page asks, its statements as a table to search, and removal (after
+    a confirmation) or a fresh embedding of the one clicked."""
+    names = app.indexes.names()
+    w.index = gr.Dropdown(
+        names,
+        value=app.indexes.default,
+        label="Index",
+        info="the statements this page asks; each page chooses its own",
+        elem_id="index-choice",
+        visible=len(names) > 1,
+    )
+    w.find = gr.Textbox(
+        label="Search the library",
+        placeholder="title, country, speaker, year…",
+        max_lines=1,
+        elem_id="library-search",
+    )
+    w.table = gr.Dataframe(
+        headers=COLUMNS, value=[], interactive=False, wrap=True, elem_id="library-table", max_height=420
+    )
+    w.table_ids = gr.State([])
+    w.picked = gr.State("")
+    w.picked_line = gr.Markdown(NOTHING_PICKED, elem_id="library-picked")
+    with gr.Row():
+        w.remove = gr.Button("Remove…", size="sm", elem_id="library-remove")
+        w.renew = gr.Button("Index again", size="sm", elem_id="library-renew")
+    with gr.Row(visible=False, elem_id="library-confirm") as w.confirm_row:
+        w.confirm = gr.Button("Remove it", variant="stop", size="sm", elem_id="library-confirm-remove")
+        w.cancel = gr.Button("Cancel", size="sm", elem_id="library-cancel")
+    w.library_status = gr.HTML(elem_id="library-status")
+
+
+NOTHING_PICKED = "Click a statement in the table to remove it or index it again."
+ASKING = 16  # questions answered at once: each reads its own snapshot (docs/reliability.md)
+
+
 def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
+    def refresh(index: str, documents: list[str] | None, countries: list[str] | None) -> tuple[Any, ...]:
+        """The header and filter choices as the index is now (another page may have added
+        or removed statements); a chosen filter that is gone is dropped."""
+        docs, places = app.document_choices(index), app.country_choices(index)
+        return (
+            app.summary(index),
+            gr.Dropdown(choices=docs, value=[d for d in documents or [] if d in {v for _, v in docs}]),
+            gr.Dropdown(
+                choices=places,
+                value=[c for c in countries or [] if c in {v for _, v in places}],
+                visible=bool(places),
+            ),
+        )
+
+    w.shown = ([w.index, w.documents, w.countries], [w.summary, w.documents, w.countries])
+    w.refresh_shown = refresh
+    w.demo.load(refresh, *w.shown, api_visibility="private")
+    _wire_asking(gr, app, w)
+    scroll = (STATIC / "scroll-to-mark.js").read_text(encoding="utf-8")
+    w.go.click(app.open_span, [w.request, w.turns], w.source, api_name="open_citation").then(
+        lambda: gr.Tabs(selected="source"), None, w.tabs
+    ).then(None, None, None, js=scroll)
+    _wire_conversations(gr, w)
+    _wire_library(gr, app, w)
+
+    def report() -> tuple[Any, Any, Any]:
+        table, bars, curve = app.latest_report()
+        return table, gr.Image(bars, visible=bool(bars)), gr.Image(curve, visible=bool(curve))
+
+    w.refresh.click(report, None, [w.report, w.bars, w.curve])
+
+
+def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
     inputs = [
         w.box,
         w.chat,
@@ -135,51 +215,81 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
         w.year_to,
         w.generator,
         w.scoped,
+        w.index,
     ]
     outputs = [w.chat, w.turns, w.panel, w.box]
-    # One public endpoint, /ask, for API clients; Enter in the box does the same.
+    again = w.again.click(
+        app.take_back, [w.chat, w.turns], [w.box, w.chat, w.turns], api_visibility="private"
+    )
+    # One public endpoint, /ask, for API clients; Enter in the box and Regenerate do the same.
+    asking = []
     for trigger, name, visibility in (
         (w.send.click, "ask", "public"),
         (w.box.submit, "ask_enter", "private"),
+        (again.then, "ask_again", "private"),
     ):
-        trigger(
-            app.respond, inputs, outputs, concurrency_limit=8, api_name=name, api_visibility=visibility
-        ).then(lambda: gr.Tabs(selected="citations"), None, w.tabs, api_visibility="private").then(
+        event = trigger(
+            app.respond, inputs, outputs, concurrency_limit=ASKING, api_name=name, api_visibility=visibility
+        )
+        asking.append(event)
+        event.then(lambda: gr.Tabs(selected="citations"), None, w.tabs, api_visibility="private").then(
             remember,
             [w.saved, w.chat, w.turns, w.current],
             [w.saved, w.current, w.past],
             api_visibility="private",
-        )
-    scroll = (STATIC / "scroll-to-mark.js").read_text(encoding="utf-8")
-    w.go.click(app.open_span, [w.request, w.turns], w.source, api_name="open_citation").then(
-        lambda: gr.Tabs(selected="source"), None, w.tabs
-    ).then(None, None, None, js=scroll)
-    _wire_conversations(gr, w)
+        ).then(w.refresh_shown, *w.shown, api_visibility="private")
+    # Stop: the answer as far as it got stays on the page.
+    w.stop.click(None, None, None, cancels=asking, api_visibility="private")
 
-    def upload(chosen: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008
-        # gr.Progress(track_tqdm=True) shows the ingestion's own progress bar.
-        message = app.add_files(chosen)
-        found = app.country_choices()
-        return (
-            message,
-            app.summary(),
-            gr.Dropdown(choices=app.document_choices()),
-            gr.Dropdown(choices=found, visible=bool(found)),
+
+def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
+    """Uploads, the table, removal and a fresh embedding: one change at a time, app-wide."""
+    table = ([w.index, w.find], [w.table, w.table_ids])
+    writing = {"concurrency_limit": 1, "concurrency_id": "library"}
+
+    def upload(index: str, chosen: list[Any] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        def tell(done: int, total: int) -> None:
+            progress((done, total), desc="Embedding", unit="files")
+
+        return app.library.add(index, chosen, tell)
+
+    def pick(ids: list[str], index: str, evt: gr.SelectData) -> tuple[str, str]:
+        row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        doc_id = ids[row] if isinstance(row, int) and 0 <= row < len(ids) else ""
+        title = app.library.title(index, doc_id)
+        return doc_id, (f"Chosen: **{escape(title)}**" if title else NOTHING_PICKED)
+
+    def ask_first(doc_id: str, index: str) -> tuple[Any, str]:
+        title = app.library.title(index, doc_id)
+        if not title:
+            return gr.Row(visible=False), CHOOSE
+        return gr.Row(visible=True), (
+            f"Remove <b>{escape(title)}</b>? Its passages leave this index for everyone who asks it."
         )
 
-    w.add.click(
-        upload,
-        w.files,
-        [w.status, w.summary, w.documents, w.countries],
-        concurrency_limit=1,
-        api_name="upload",
+    def changed(event: Any) -> None:
+        event.then(lambda: ("", NOTHING_PICKED), None, [w.picked, w.picked_line]).then(
+            app.library.rows, *table
+        ).then(w.refresh_shown, *w.shown)
+
+    pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
+
+    changed(w.add.click(upload, [w.index, w.files], w.status, api_name="upload", **writing))
+    w.library_tab.select(app.library.rows, *table, api_visibility="private")
+    w.find.change(app.library.rows, *table, api_visibility="private")
+    w.table.select(pick, [w.table_ids, w.index], [w.picked, w.picked_line], api_visibility="private")
+    w.remove.click(ask_first, [w.picked, w.index], [w.confirm_row, w.library_status])
+    w.cancel.click(lambda: (gr.Row(visible=False), ""), None, [w.confirm_row, w.library_status])
+    changed(
+        w.confirm.click(lambda: gr.Row(visible=False), None, w.confirm_row).then(
+            app.library.remove, [w.index, w.picked], w.library_status, api_name="remove", **writing
+        )
     )
-
-    def report() -> tuple[Any, Any, Any]:
-        table, bars, curve = app.latest_report()
-        return table, gr.Image(bars, visible=bool(bars)), gr.Image(curve, visible=bool(curve))
-
-    w.refresh.click(report, None, [w.report, w.bars, w.curve])
+    changed(w.renew.click(app.library.renew, [w.index, w.picked], w.library_status, **writing))
+    # Another index: its statements, and a new conversation (citations are per index).
+    w.index.change(w.refresh_shown, *w.shown).then(app.library.rows, *table).then(
+        lambda: ([], [], citations_html(None, 0), ""), None, [w.chat, w.turns, w.panel, w.current]
+    )
 
 
 def _user(request: Any) -> str:

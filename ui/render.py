@@ -78,7 +78,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     )
     if answer.refused:
         return (
-            f'<div class="refusal"><strong>{escape(answer.text)}</strong> '
+            f'<div class="refusal turn-{turn}"><strong>{escape(answer.text)}</strong> '
             f"The closest passages are listed beside the chat for you to judge.</div>{understood}"
         )
     supported = {(s.text, s.citations): s.supported for s in answer.sentences}
@@ -105,7 +105,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         if answer.unsupported
         else ""
     )
-    return f'<div class="answer">{body}</div>{flagged}{note}'
+    return f'<div class="answer turn-{turn}">{body}</div>{flagged}{note}'
 
 
 def _group_html(group: str, turn: int, supported: dict[tuple[str, tuple[int, ...]], bool]) -> str:

@@ -4,6 +4,7 @@ cited by its exact offsets."""
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -67,6 +68,34 @@ def _answer_type_bonus(question: str, sentence: str) -> float:
     return 0.0
 
 
+class SentenceVectors:
+    """Vectors of candidate sentences; the ones met in earlier answers come from a cache
+    (related questions retrieve the same passages), shared by concurrent questions."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:  # embedded outside the lock: other questions go on meanwhile
+            found.update(zip(missing, self.embedder.embed(missing), strict=True))
+        with self._lock:
+            for text in texts:
+                self._cache[text] = found[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > SENTENCE_CACHE:
+                self._cache.popitem(last=False)
+        return np.vstack([found[t] for t in texts])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
 class ExtractiveGenerator:
     """Answers with the retrieved sentences that best answer the question, each cited.
 
@@ -92,7 +121,7 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin
         self.idf = idf or (lambda term: 1.0)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.sentences = SentenceVectors(embedder)
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
         seen: set[tuple[str, int]] = set()
@@ -115,7 +144,7 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         query = self.embedder.embed_query(question)
-        sims = self._sentence_vectors([c.text for c in candidates]) @ query
+        sims = self.sentences.of([c.text for c in candidates]) @ query
         asked = set(tokenize(question))
         weight = {t: self.idf(t) for t in asked}
         total = sum(weight.values()) or 1.0
@@ -130,21 +159,7 @@ class ExtractiveGenerator:
         return scored
 
     def clear_cache(self) -> None:
-        self._cache.clear()
-
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Vectors of candidate sentences; the ones met in earlier answers come from a cache
-        (related questions retrieve the same passages)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
-                self._cache[text] = vector
-        vectors = np.vstack([self._cache[t] for t in texts])
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > SENTENCE_CACHE:
-            self._cache.popitem(last=False)
-        return vectors
+        self.sentences.clear()
 
     def generate(
         self, question: str, passages: list[Passage], earlier: Sequence[Span] = (), brief: bool = False

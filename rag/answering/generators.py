@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,6 @@ from rag.answering.extractive import ExtractiveGenerator, Generator
 from rag.answering.grounded import LLMGenerator
 from rag.embedding import Embedder, load_embedder
 from rag.errors import InputError, ModelLoadError
-from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
 GENERATORS = ("extractive", "local", "openai")
@@ -48,14 +48,17 @@ def check_configured(name: str, settings: Settings) -> None:
         )
 
 
-def make_generator(name: str, engine: HybridRetriever, settings: Settings) -> Generator:
-    """The generator a setting names; model-backed ones load their model on first use."""
+def make_generator(
+    name: str, embedder: Embedder, idf: Callable[[str], float], settings: Settings
+) -> Generator:
+    """The generator a setting names; model-backed ones load their model on first use.
+    ``idf``: how rare a word is in the index (read from its current state)."""
     check_generator(name)
     extractive = ExtractiveGenerator(
-        scorer_embedder(settings, engine.embedder),
+        scorer_embedder(settings, embedder),
         settings.min_relevance,
         settings.max_answer_sentences,
-        idf=engine.idf,
+        idf=idf,
     )
     if name == "extractive":
         return extractive

@@ -194,6 +194,7 @@ class Index:
                 block.counts[keep],
                 block.new_terms,
                 replaces=(block.name,) if block.name else block.replaces,
+                added=block.added,
             )
         for doc_id in doc_ids:
             del self.documents[doc_id]

@@ -84,6 +84,7 @@ class Ledger:
             total += len(block.new_terms)
         for block, name in zip(unsaved, names, strict=True):
             self.next_segment = int(name[4:]) + 1
+            block.added = block.added or time.strftime("%Y-%m-%dT%H:%M:%S%z")
             record = {
                 "format_version": mf.FORMAT_VERSION,
                 "embedding_model": index.model,
@@ -117,6 +118,7 @@ class Ledger:
                     "documents": len(b.documents),
                     "chunks": len(b.chunks),
                     "checksums": b.checksums,
+                    "added": b.added,
                 }
                 for b in index.blocks
             ],

@@ -30,6 +30,7 @@ class Block:
     name: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()  # the saved segments this one is a rewrite of
+    added: str = ""  # when its documents were added (kept by a rewrite), ISO 8601
 
 
 def read_segment(
@@ -89,6 +90,7 @@ def read_checked_segment(
     except (OSError, ValueError, KeyError) as exc:
         raise IndexCorruptError(f"The index at {folder} is damaged ({exc}); {fix}.") from None
     block.checksums = dict(segment["checksums"])
+    block.added = str(segment.get("added") or "")
     return block
 
 

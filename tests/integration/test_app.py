@@ -12,7 +12,8 @@ from rag.answering.conversation import standalone_question
 from rag.pipeline import Pipeline
 from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
-from ui.app import App, safe_name
+from ui.app import App
+from ui.render import safe_name
 
 HOSTILE = (
     "Statement of the delegation of Freedonia\n\n"
@@ -62,7 +63,7 @@ def test_opening_a_citation_highlights_exactly_the_cited_span(app):
 
 def test_refusal_reads_as_such_and_lists_the_closest_passages(app):
     _, (history, turns, panel, _) = _final(app, ARCTIC)
-    assert 'class="refusal"' in history[-1]["content"]
+    assert 'class="refusal turn-0"' in history[-1]["content"]
     assert "The statements do not address this question." in history[-1]["content"]
     assert "The closest ones" in panel and 'href="#cite-0-p-1"' in panel
     assert "<mark class='cited'>" in app.open_span("0:p:1", turns)
@@ -95,7 +96,7 @@ def test_uploaded_document_is_searchable_and_its_markup_is_text(app, tmp_path):
     upload = tmp_path / "incoming" / "freedonia.txt"
     upload.parent.mkdir()
     upload.write_text(HOSTILE)
-    status = app.add_files([str(upload)])
+    status = app.library.add(None, [str(upload)])
     assert "1 added" in status and "3 statements" in status
     _, (history, turns, panel, _) = _final(app, "What did Freedonia propose about deep-sea mining?")
     final = history[-1]["content"]
@@ -129,8 +130,10 @@ def test_upload_names_cannot_escape_the_upload_folder(name, expected):
 def test_unsupported_upload_is_refused_with_a_reason(app, tmp_path):
     bad = tmp_path / "table.csv"
     bad.write_text("a,b\n")
-    assert "only .docx, .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.add_files([str(bad)])
-    assert app.add_files([]) == "Choose one or more files first."
+    assert "only .docx, .htm, .html, .markdown, .md, .pdf, .txt files are read" in app.library.add(
+        None, [str(bad)]
+    )
+    assert app.library.add(None, []) == "Choose one or more files first."
 
 
 def test_an_upload_is_never_an_official_statement_and_never_replaces_one(app, tmp_path):
@@ -138,7 +141,7 @@ def test_an_upload_is_never_an_official_statement_and_never_replaces_one(app, tm
     claim.write_text(
         "Statement on the Antarctic\n\nChina announces that it will leave the Antarctic Treaty next year.\n"
     )
-    status = app.add_files([str(claim)])
+    status = app.library.add(None, [str(claim)])
     assert "1 added" in status
     _, (history, _, panel, _) = _final(app, "Who announced leaving the Antarctic Treaty?")
     answer = html.unescape(history[-1]["content"])
@@ -149,7 +152,7 @@ def test_an_upload_is_never_an_official_statement_and_never_replaces_one(app, tm
     assert "Antarctic Treaty next year" not in history[-1]["content"]
     # The same name again, other words: kept beside the first, never in its place.
     claim.write_text("Statement on football\n\nChina announces that it will host the 2030 World Cup.\n")
-    status = app.add_files([str(claim)])
+    status = app.library.add(None, [str(claim)])
     assert "saved CHN_79_2024.txt as CHN_79_2024 (2).txt" in html.unescape(status) and "1 added" in status
     sources = {d.source.rsplit("/", 1)[-1] for d in app.pipeline.documents()}
     assert {"CHN_79_2024.txt", "CHN_79_2024 (2).txt"} <= sources
@@ -162,7 +165,7 @@ def test_document_markdown_never_renders_and_requests_are_bounded(app, tmp_path)
         "![x](http://127.0.0.1:9/track.png) of delegates and asked for "
         "[a review](http://127.0.0.1:9/review) by all states.\n"
     )
-    assert "1 added" in app.add_files([str(tracker)])
+    assert "1 added" in app.library.add(None, [str(tracker)])
     steps, (history, _, panel, _) = _final(app, "What did Ruritania say about surveillance?")
     for chat, *_ in steps:  # while streaming and after: the words, never an image or a link
         assert "![" not in chat[-1]["content"] and "](http" not in chat[-1]["content"]
@@ -178,7 +181,7 @@ def test_document_markdown_never_renders_and_requests_are_bounded(app, tmp_path)
 def test_a_word_upload_is_read_and_answers_questions(app, tmp_path):
     from tests.unit.test_loading import _word_file
 
-    status = app.add_files([str(_word_file(tmp_path / "freedonia.docx"))])
+    status = app.library.add(None, [str(_word_file(tmp_path / "freedonia.docx"))])
     assert "1 added" in status, status
     _, (history, _, panel, _) = _final(app, "What did Freedonia propose about deep-sea mining?")
     assert "moratorium on deep-sea mining" in history[-1]["content"]

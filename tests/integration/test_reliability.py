@@ -212,7 +212,7 @@ def test_upload_names_cannot_leave_the_upload_folder(pipeline, index_copy, tmp_p
         name = str(src)
         orig_name = "../../../../etc/evil.txt"
 
-    status = app.add_files([Upload()])
+    status = app.library.add(None, [Upload()])
     assert "1 added" in status
     assert (tmp_path / "home" / "uploads" / "evil.txt").is_file()
     assert not Path("/etc/evil.txt").exists()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.attribution import answer_body, attribute, attribution
-from rag.pipeline import within
 from rag.retrieval import Filters
 from rag.scope import Coverage, asked_years, scope_of, speaker_countries
+from rag.snapshot import within
 from rag.types import Answer, Citation, Document
 
 ZHANG = {"country": "CHN", "year": 2020, "speaker": "Ambassador Zhang Jun", "title": "Remarks by Zhang Jun"}

@@ -1,0 +1,143 @@
+"""One committed state of an index and the retrieval over it: what a question reads.
+
+A snapshot never changes once opened. Writers (an ingestion in this process, the app's
+upload worker, ``rag ingest`` or ``rag remove`` elsewhere) work on their own copy and
+commit a new manifest; the next question notices and reads a new snapshot, while the
+questions already under way finish on the one they started with. So questions never
+wait for each other, nor for a writer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rag.answering.parts import question_parts
+from rag.embedding import Embedder
+from rag.errors import NoMatchError
+from rag.retrieval import Filters, HybridRetriever
+from rag.scope import Coverage, Scope, scope_of
+from rag.storage import Index
+from rag.storage.manifest import MANIFEST
+from rag.types import Document, Passage
+
+PART_K = 3  # passages retrieved for each part of a several-part question
+
+Stamp = tuple[int, int, int] | None
+
+
+def stamp_of(folder: Path) -> Stamp:
+    """What identifies the manifest on disk: a commit replaces it (a new inode, time and
+    usually size), so a changed stamp means another state was committed."""
+    try:
+        st = os.stat(folder / MANIFEST)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class Stats:
+    documents: int
+    chunks: int
+    index_dir: Path
+
+
+class Snapshot:
+    """An index as committed, its retriever's tables built, and what it covers."""
+
+    def __init__(self, index: Index, embedder: Embedder, candidates: int, stamp: Stamp = None):
+        self.index = index
+        self.stamp = stamp
+        self.engine = HybridRetriever(index, embedder, candidates=candidates)
+        self.engine.idf("")  # build BM25 and the filter tables now, not in a question
+        self.coverage = Coverage.of(d.metadata for d in index.documents.values())
+        self.chunk_counts: dict[str, int] = {}
+        for c in index.chunks:
+            self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
+        # When each document came in: the time its first segment was written.
+        self.added = {d.doc_id: b.added for b in index.blocks for d in b.documents}
+
+    @classmethod
+    def open(
+        cls, folder: Path, embedder: Embedder, candidates: int, secrets: dict[str, str] | None = None
+    ) -> Snapshot:
+        # The stamp is read first: a commit while opening makes the next question reopen.
+        stamp = stamp_of(folder)
+        index = Index.open(folder, model=embedder.name, store_settings=secrets)
+        return cls(index, embedder, candidates, stamp)
+
+    def documents(self) -> list[Document]:
+        return list(self.index.documents.values())
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.index.documents.get(doc_id)
+
+    def stats(self) -> Stats:
+        return Stats(len(self.index.documents), len(self.index.chunks), self.index.path)
+
+    # -- retrieval -----------------------------------------------------------------------
+
+    def search(
+        self, question: str, k: int, filters: Filters | None, scoped: bool = True, earlier: str = ""
+    ) -> tuple[Scope, list[Passage]]:
+        """The question's scope and passages: within its scope when the index holds it, the
+        closest ones (and the scope saying what is missing) when it does not."""
+        scope = scope_of(question, self.coverage) if scoped else Scope()
+        if scoped and earlier and not scope.parts:
+            scope = scope_of(earlier, self.coverage)  # a follow-up keeps the earlier scope
+        searched = filters if scope.missing else within(filters, scope)
+        try:
+            return scope, self.retrieve_parts(question, k, searched)
+        except NoMatchError:
+            if searched == filters:
+                raise  # the user's own filters match nothing: their error to fix
+        # What the question names is held, but not together (or not within the user's
+        # filters): say so, and show the closest passages the user's filters allow.
+        named = ", ".join(p.label for p in scope.parts if p.held)
+        where = (
+            f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
+        )
+        scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
+        return scope, self.engine.retrieve(question, k, filters)
+
+    def retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
+        """The question's passages, then for a several-part question the best passages of
+        each part not already among them (so no part goes unanswered for want of them)."""
+        passages = self.engine.retrieve(question, k, filters)
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return passages
+        seen = {(p.doc_id, p.start) for p in passages}
+        for part in parts:
+            for p in self.engine.retrieve(part.query, PART_K, filters):
+                if (p.doc_id, p.start) not in seen:
+                    seen.add((p.doc_id, p.start))
+                    passages.append(replace(p, rank=len(passages) + 1))
+        return passages
+
+
+def within(filters: Filters | None, scope: Scope) -> Filters | None:
+    """The user's filters, narrowed to what the question is scoped to and the index holds:
+    "What did Brazil say in 2024" searches Brazil's 2024 statements only. A filter the user
+    set is kept as it is."""
+    countries = tuple(p.value for p in scope.parts if p.kind == "country" and p.held)
+    years = [
+        y
+        for p in scope.parts
+        if p.kind == "year" and p.held
+        for y in (p.value if isinstance(p.value, list) else [p.value])
+    ]
+    speakers = tuple(p.value for p in scope.parts if p.kind == "speaker")
+    venues = tuple(p.value for p in scope.parts if p.kind == "venue" and p.held)
+    base = filters or Filters()
+    narrowed = Filters(
+        base.sources,
+        base.countries or countries,
+        base.year_from if base.year_from is not None else (min(years) if years else None),
+        base.year_to if base.year_to is not None else (max(years) if years and max(years) < 9999 else None),
+        base.speakers or speakers,
+        base.venues or venues,
+    )
+    return None if narrowed.empty else narrowed
