@@ -143,7 +143,7 @@ class App:
 
     def summary(self, index: str | None = None) -> str:
         stats = self.indexes.get(index).stats()
-        return f"{stats.documents} statements, {stats.chunks} passages · index `{stats.index_dir.name}`"
+        return f"{_count(stats.documents, 'statement')}, {_count(stats.chunks, 'passage')} · index `{stats.index_dir.name}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
         """The newest evaluation report: its table as Markdown and its two plots."""
@@ -169,6 +169,10 @@ def _bounded(history: Any) -> list[dict[str, Any]]:
             m = {**m, "content": "(a message too long to show)"}
         kept.append(m)
     return kept
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _error(exc: Exception) -> dict[str, str]:

@@ -247,7 +247,7 @@ def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
     table = ([w.index, w.find], [w.table, w.table_ids])
     writing = {"concurrency_limit": 1, "concurrency_id": "library"}
 
-    def upload(index: str, chosen: list[Any] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+    def upload(chosen: list[Any] | None, index: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         def tell(done: int, total: int) -> None:
             progress((done, total), desc="Embedding", unit="files")
 
@@ -274,7 +274,7 @@ def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
 
     pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
 
-    changed(w.add.click(upload, [w.index, w.files], w.status, api_name="upload", **writing))
+    changed(w.add.click(upload, [w.files, w.index], w.status, api_name="upload", **writing))
     w.library_tab.select(app.library.rows, *table, api_visibility="private")
     w.find.change(app.library.rows, *table, api_visibility="private")
     w.table.select(pick, [w.table_ids, w.index], [w.picked, w.picked_line], api_visibility="private")

@@ -40,7 +40,7 @@ class Indexes:
         with self._lock:
             if name not in self._open:
                 if name not in self.names():
-                    raise InputError(f"There is no index named {name!r}; choose one of the list.")
+                    raise InputError(f"There is no index called {name} here; choose one from the Index list.")
                 first = self._open[self.default]
                 settings = first.settings.with_overrides(index_dir=self.folder / name)
                 index = Index.open(settings.index_dir, model=first.embedder.name)

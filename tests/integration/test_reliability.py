@@ -10,11 +10,9 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -271,70 +269,3 @@ def _text(message: dict) -> str:
     """A chat message's text as the API returns it (a string, or a list of typed parts)."""
     content = message["content"]
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
-
-
-CLIENTS = 6
-ROUNDS = 4  # questions per client
-
-
-def test_many_concurrent_clients_get_their_own_right_answers(pipeline, index_copy, tmp_path, capsys):
-    """Bounded load on 127.0.0.1: 6 clients x 4 questions through the app's API, with an
-    upload in the middle; every answer must be the right one for its own question."""
-    from gradio_client import Client, handle_file
-
-    from ui.app import launch
-
-    settings = pipeline.settings.with_overrides(home=tmp_path / "home", index_dir=index_copy)
-    port = _free_port()
-    demo = launch(Pipeline(settings, Index.open(index_copy), pipeline.embedder), port=port, block=False)
-    url = f"http://127.0.0.1:{port}/"
-    questions = list(LOAD_QUESTIONS)
-    latencies: list[float] = []
-    errors: list[str] = []
-    wrong: list[str] = []
-
-    def client(c: int) -> None:
-        api = Client(url, verbose=False)
-        for r in range(ROUNDS):
-            question = questions[(c + r) % len(questions)]
-            started = time.perf_counter()
-            try:
-                chat, _, _ = api.predict(question, [], 5, [], [], None, None, "extractive", api_name="/ask")
-            except Exception as exc:  # noqa: BLE001 - counted and reported below
-                errors.append(f"{question}: {exc}")
-                continue
-            latencies.append(time.perf_counter() - started)
-            if LOAD_QUESTIONS[question] not in _text(chat[-1]) or _text(chat[0]) != question:
-                wrong.append(question)
-
-    def uploader() -> None:
-        time.sleep(1.0)
-        doc = tmp_path / "during-load.txt"
-        doc.write_text(
-            "Statement during load. The delegation welcomed the new working methods of the Council."
-        )
-        try:
-            status = Client(url, verbose=False).predict([handle_file(str(doc))], api_name="/upload")
-            assert "1 added" in status[0]
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"upload: {exc}")
-
-    try:
-        # Daemon threads: a hang fails this test instead of hanging the whole run.
-        threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(CLIENTS)]
-        threads.append(threading.Thread(target=uploader, daemon=True))
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 240
-        for t in threads:
-            t.join(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        demo.close()
-    total = CLIENTS * ROUNDS
-    p95 = sorted(latencies)[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("nan")
-    with capsys.disabled():
-        print(
-            f"\n[load] {CLIENTS} clients, {total} questions, 1 upload: {len(errors)} errors, "
-            f"{len(wrong)} wrong; latency p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s"
-        )
-    assert errors == [] and wrong == [] and len(latencies) == total
