@@ -46,6 +46,7 @@ class Pipeline:
         self._snapshot = Snapshot(index, embedder, settings.candidates, stamp_of(index.path))
         self._generators: dict[str, Generator] = {}
         self._reopening = threading.Lock()
+        self._making = threading.Lock()
         self._writing = threading.Lock()
 
     @classmethod
@@ -78,9 +79,10 @@ class Pipeline:
 
     def generator(self, name: str | None = None) -> Generator:
         name = name or self.settings.generator
-        if name not in self._generators:
-            self._generators[name] = make_generator(name, self.embedder, self.idf, self.settings)
-        return self._generators[name]
+        with self._making:  # the first questions at once build one generator, not one each
+            if name not in self._generators:
+                self._generators[name] = make_generator(name, self.embedder, self.idf, self.settings)
+            return self._generators[name]
 
     # -- answering: one path -----------------------------------------------------------
 
