@@ -109,10 +109,10 @@ class App:
         if not asked:
             return "", history, turns
         last = asked[-1]
-        answered = " ".join(str(m.get("content")) for m in history[last + 1 :])
+        answered = " ".join(_text(m) for m in history[last + 1 :])
         if turns and f'turn-{len(turns) - 1}"' in answered:
             turns = turns[:-1]
-        return html.unescape(str(history[last]["content"])), history[:last], turns
+        return html.unescape(_text(history[last])), history[:last], turns
 
     def open_span(self, request: str, turns: list[dict[str, Any]]) -> str:
         """The source view for a "turn:kind:n" request from a clicked marker."""
@@ -169,6 +169,14 @@ def _bounded(history: Any) -> list[dict[str, Any]]:
             m = {**m, "content": "(a message too long to show)"}
         kept.append(m)
     return kept
+
+
+def _text(message: dict[str, Any]) -> str:
+    """A chat message's text, as the page sends it back (a string, or a list of parts)."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
 
 
 def _count(n: int, noun: str) -> str:

@@ -152,7 +152,13 @@ def _library(gr: Any, app: App, w: SimpleNamespace) -> None:
         elem_id="library-search",
     )
     w.table = gr.Dataframe(
-        headers=COLUMNS, value=[], interactive=False, wrap=True, elem_id="library-table", max_height=420
+        headers=COLUMNS,
+        value=[],
+        interactive=False,
+        wrap=True,
+        elem_id="library-table",
+        max_height=420,
+        column_widths=["30%", "9%", "11%", "14%", "9%", "12%", "15%"],
     )
     w.table_ids = gr.State([])
     w.picked = gr.State("")
@@ -268,9 +274,9 @@ def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
         )
 
     def changed(event: Any) -> None:
-        event.then(lambda: ("", NOTHING_PICKED), None, [w.picked, w.picked_line]).then(
-            app.library.rows, *table
-        ).then(w.refresh_shown, *w.shown)
+        event.then(w.refresh_shown, *w.shown).then(app.library.rows, *table).then(
+            lambda: ("", NOTHING_PICKED), None, [w.picked, w.picked_line]
+        )
 
     pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
 

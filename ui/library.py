@@ -54,11 +54,11 @@ class Library:
     def __init__(self, indexes: Indexes):
         self.indexes = indexes
 
-    def rows(self, index: str | None, query: str = "") -> tuple[list[list[Any]], list[str]]:
+    def rows(self, index: str | None, query: str | None = "") -> tuple[list[list[Any]], list[str]]:
         """The documents as table rows (newest first), those matching ``query`` in any
         column, and their ids in the same order."""
         snapshot = self.indexes.get(index).snapshot()
-        words = query.lower().split()
+        words = (query or "").lower().split()
         rows, ids = [], []
         for doc in sorted(snapshot.documents(), key=lambda d: (snapshot.added.get(d.doc_id, ""), d.title)):
             meta = doc.metadata

@@ -152,7 +152,7 @@ def test_upload_makes_a_document_searchable_and_its_markup_stays_text(page, tmp_
     page.wait_for_function(
         "() => document.querySelector('#upload-status')?.innerText.includes('1 added')", timeout=60_000
     )
-    assert "3 statements" in page.locator("#corpus-summary").inner_text()
+    _wait_for_summary(page, "3 statements")
     page.screenshot(path=str(SHOTS / "upload.png"))
     answer = _ask(page, "What did Freedonia propose about deep-sea mining?")
     text = answer.inner_text()
@@ -364,6 +364,14 @@ def _open(context, url: str):
     return page
 
 
+def _wait_for_summary(page, text: str) -> None:
+    page.wait_for_function(
+        "([t]) => document.querySelector('#corpus-summary')?.innerText.includes(t)",
+        arg=[text],
+        timeout=30_000,
+    )
+
+
 def _document_options(page) -> list[str]:
     """The "Only these statements" filter's choices, as the page offers them."""
     page.locator("#only-docs input").click()
@@ -375,46 +383,52 @@ def _document_options(page) -> list[str]:
 def test_one_library_for_every_page_upload_and_removal_reach_the_other_tab(browser, server, tmp_path):
     """Upload a Word file in one tab: the other tab's header, filter and answers have it
     after its next question; remove it in the Library view: neither tab cites it again."""
-    from tests.unit.test_loading import _word_file
+    from docx import Document as WordDocument
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     first, second = _open(context, server[0]), _open(context, server[0])
     first.get_by_text("Search settings and filters").click()
     second.get_by_text("Search settings and filters").click()
     count = int(second.locator("#corpus-summary").inner_text().split()[0])
-    assert not any("Freedonia" in o for o in _document_options(second))
+    assert not any("Sylvania" in o for o in _document_options(second))
+    word = WordDocument()
+    word.core_properties.title = "Statement by Sylvania on glacier monitoring"
+    word.add_paragraph("Mr President,")
+    word.add_paragraph("Sylvania proposes a regional network of glacier monitoring stations in the Alps.")
+    word.save(tmp_path / "glaciers.docx")
 
     first.get_by_role("tab", name="Add statements").click()
-    first.locator("#upload-files input[type=file]").set_input_files(str(_word_file(tmp_path / "ocean.docx")))
+    first.locator("#upload-files input[type=file]").set_input_files(str(tmp_path / "glaciers.docx"))
     first.locator("#upload-go").click()
     first.wait_for_function(
         "() => document.querySelector('#upload-status')?.innerText.includes('1 added')", timeout=120_000
     )
-    first.wait_for_timeout(1000)
-    assert f"{count + 1} statements" in first.locator("#corpus-summary").inner_text()
+    _wait_for_summary(first, f"{count + 1} statements")
     assert not [m for m in first.console if "Method not implemented" in m]
 
-    answer = _ask(second, "What did Freedonia propose about deep-sea mining?")
-    assert "moratorium on deep-sea mining" in answer.inner_text()
+    answer = _ask(second, "What did Sylvania propose about glacier monitoring?")
+    assert "network of glacier monitoring stations" in answer.inner_text()
     assert f"{count + 1} statements" in second.locator("#corpus-summary").inner_text()
-    assert any("Statement by Freedonia on ocean governance" in o for o in _document_options(second))
+    assert any("Statement by Sylvania on glacier monitoring" in o for o in _document_options(second))
     answer.locator("a.cite-marker").first.click()
     mark = second.locator("#source-view mark.cited")
     mark.wait_for(timeout=15_000)
-    assert mark.inner_text().startswith("Freedonia proposes a moratorium on deep-sea mining")
+    assert mark.inner_text().startswith("Sylvania proposes a regional network")
 
     first.get_by_role("tab", name="Library").click()
-    first.locator("#library-search input, #library-search textarea").fill("ocean")
-    row = first.locator("#library-table").get_by_text("Statement by Freedonia on ocean governance")
-    row.wait_for(timeout=15_000)
+    first.locator("#library-search input, #library-search textarea").fill("glacier")
+    first.locator("#library-table").get_by_text("Statement by Sylvania on glacier monitoring").first.wait_for(
+        timeout=15_000
+    )
+    row = first.locator("#library-table").get_by_test_id("cell-0-0")  # the one row the search leaves
     first.wait_for_timeout(500)
     first.screenshot(path=str(SHOTS / "library.png"))
     row.click()
-    first.get_by_text("Chosen: Statement by Freedonia").wait_for(timeout=15_000)
+    first.get_by_text("Chosen: Statement by Sylvania").wait_for(timeout=15_000)
     first.locator("#library-remove").click()
     first.locator("#library-confirm-remove").wait_for()
     assert (
-        "Remove Statement by Freedonia on ocean governance" in first.locator("#library-status").inner_text()
+        "Remove Statement by Sylvania on glacier monitoring" in first.locator("#library-status").inner_text()
     )
     first.screenshot(path=str(SHOTS / "library-remove.png"))
     first.locator("#library-confirm-remove").click()
@@ -422,8 +436,8 @@ def test_one_library_for_every_page_upload_and_removal_reach_the_other_tab(brows
         "() => document.querySelector('#library-status')?.innerText.includes('removed')", timeout=60_000
     )
     for page in (first, second):
-        again = _ask(page, "What did Freedonia propose about deep-sea mining?").inner_text()
-        assert "moratorium on deep-sea mining" not in again
+        again = _ask(page, "What did Sylvania propose about glacier monitoring?").inner_text()
+        assert "network of glacier monitoring stations" not in again
         assert f"{count} statements" in page.locator("#corpus-summary").inner_text()
     assert not [m for m in first.console + second.console if "Method not implemented" in m]
     context.close()

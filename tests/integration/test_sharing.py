@@ -287,3 +287,33 @@ def _row(clients: int, alone: list[float], during: list[float], still: bool) -> 
         f"{clients:>2} | {p50a:.2f} / {p95a:.2f} s | {p50d:.2f} / {p95d:.2f} s | "
         f"{p95d / max(p95a, 1e-9):.2f}{note}"
     )
+
+
+def test_a_word_file_is_cited_with_exact_offsets_from_the_command_line_and_the_app(home_app, tmp_path):
+    import json
+
+    from rag.loading import load_file
+    from tests.unit.test_loading import _word_file
+
+    word = _word_file(tmp_path / "ocean.docx")
+    text = load_file(word).text
+    index = tmp_path / "word-index"
+    assert _rag("ingest", str(word), "--index", str(index), "-q", home=tmp_path).returncode == 0
+    asked = _rag("ask", MINING, "--index", str(index), "--json", home=tmp_path)
+    cited = json.loads(asked.stdout)["citations"]
+    assert cited and all(text[c["start"] : c["end"]] == c["quote"] for c in cited)
+    assert any("moratorium on deep-sea mining" in c["quote"] for c in cited)
+
+    assert "1 added" in home_app.library.add(None, [str(word)])
+    *_, (history, turns, _, _) = home_app.respond(MINING, [], [])
+    spans = [span for span in turns[0]["c"].values()]
+    doc = home_app.pipeline.document(spans[0][0])
+    assert doc.text == text and doc.source == "uploads/ocean.docx"
+    assert any("moratorium on deep-sea mining" in doc.text[start:end] for _, start, end in spans)
+
+
+def test_regenerate_reads_the_chat_as_the_page_sends_it_back(home_app):
+    """The page returns each message's content as a list of typed parts."""
+    *_, (history, turns, _, _) = home_app.respond(WANG_YI, [], [])
+    parts = [{**m, "content": [{"type": "text", "text": m["content"]}]} for m in history]
+    assert home_app.take_back(parts, turns) == (WANG_YI, [], [])

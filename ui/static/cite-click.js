@@ -22,3 +22,12 @@ const hidePlumbing = () => {
 };
 new MutationObserver(hidePlumbing).observe(document.documentElement, { childList: true, subtree: true });
 document.addEventListener('DOMContentLoaded', hidePlumbing);
+
+// Gradio's upload-progress stream (its File component) is a stand-in object whose close()
+// only warns "Method not implemented." — twice after every upload that succeeded. That one
+// message from the framework is dropped; every other warning goes through.
+const gradioWarn = console.warn.bind(console);
+console.warn = (...args) => {
+  if (args.length === 1 && args[0] === 'Method not implemented.') return;
+  gradioWarn(...args);
+};
