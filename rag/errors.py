@@ -19,6 +19,10 @@ class NoMatchError(InputError):
     """Filters that no statement in the index matches."""
 
 
+class ChangedElsewhereError(InputError):
+    """Another process committed to the index while this one was writing to it."""
+
+
 class IndexNotFoundError(RagError):
     """There is no index at the given folder."""
 

@@ -36,7 +36,8 @@ class IngestReport:
     def changed(self) -> bool:
         return bool(self.added or self.replaced or self.removed or self.continued)
 
-    def lines(self) -> list[str]:
+    def lines(self, chunks: str = "chunks") -> list[str]:
+        """The report as lines; ``chunks``: the word for them (the app says passages)."""
         out = [f"skipped {printable(str(s.path))}: {s.reason}" for s in self.skipped]
         out += [
             f"skipped {printable(d.source)}: same text as {printable(other)}" for d, other in self.duplicates
@@ -44,7 +45,7 @@ class IngestReport:
         continued = f", {len(self.continued)} continued" if self.continued else ""
         out.append(
             f"{len(self.added)} added, {len(self.replaced)} replaced{continued}, {len(self.unchanged)} "
-            f"unchanged, {len(self.removed)} removed; {self.chunks_embedded} chunks embedded"
+            f"unchanged, {len(self.removed)} removed; {self.chunks_embedded} {chunks} embedded"
         )
         return out
 

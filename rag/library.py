@@ -9,14 +9,15 @@ import multiprocessing
 import os
 import queue
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError, RagError
+from rag.errors import ChangedElsewhereError, InputError, RagError
 from rag.settings import Settings
 
 NICENESS = 10  # the worker yields the processor to the questions being answered
+RETRIES = 3  # times an upload goes on after another process committed to the index
 
 
 @dataclass(frozen=True)
@@ -86,23 +87,36 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
     if not (change.add or change.renew):
         return lines
     embedder = embedder_from(settings)
-    index = open_or_create(
-        settings.index_dir,
-        embedder,
-        settings.chunk_size,
-        settings.chunk_overlap,
-        store=settings.store,
-        store_settings=settings.store_settings(),
-    )
-    files = list(change.add)
-    if change.renew:
-        # Embedded again from its file: the old chunks go in the same commit as the new
-        # ones come, so a failure leaves the document as it was.
-        renewed = [index.documents[d] for d in change.renew if d in index.documents]
-        files += [source_file(settings, d.source) for d in renewed]
-        index.remove({d.doc_id for d in renewed})
-    report = ingest(files, index, embedder, settings.home, progress=progress, batch=settings.ingest_batch)
-    return lines + report.lines()
+    for attempt in range(RETRIES):
+        index = open_or_create(
+            settings.index_dir,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            store=settings.store,
+            store_settings=settings.store_settings(),
+        )
+        files = list(change.add)
+        if change.renew and attempt == 0:
+            # Embedded again from its file: the old chunks go in the same commit as the new
+            # ones come, so a failure leaves the document as it was.
+            renewed = [index.documents[d] for d in change.renew if d in index.documents]
+            files += [source_file(settings, d.source) for d in renewed]
+            change = replace(change, add=tuple(files), renew=())
+            index.remove({d.doc_id for d in renewed})
+        try:
+            report = ingest(
+                files, index, embedder, settings.home, progress=progress, batch=settings.ingest_batch
+            )
+        except ChangedElsewhereError:
+            # Another process (`rag ingest`, say) committed meanwhile: open what it saved and
+            # go on from what this one had saved, as running the same ingest again would.
+            if attempt == RETRIES - 1:
+                raise
+            lines.append("The index was changed by another process meanwhile; went on from what was saved.")
+            continue
+        return lines + report.lines(chunks="passages")
+    raise AssertionError("unreachable")
 
 
 def source_file(settings: Settings, source: str) -> Path:

@@ -61,6 +61,10 @@ class App:
         """
         empty_panel = citations_html(None, 0)
         history = _bounded(history)
+        if not history:
+            # No chat sent: a new conversation, whatever this session asked before (an API
+            # client's follow-ups come from the history it sends, not from server state).
+            turns = []
         try:
             check_question(message)
             filters = filters_from(documents, countries, year_from, year_to)

@@ -11,7 +11,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
+from rag.errors import (
+    ChangedElsewhereError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    InputError,
+    ModelMismatchError,
+)
 from rag.storage import vectors
 from rag.storage.files import replace_durably
 
@@ -146,7 +152,7 @@ def check_generation(path: Path, expected: int) -> None:
         return
     on_disk = peek(path).get("generation", -1)
     if on_disk != expected:
-        raise InputError(
+        raise ChangedElsewhereError(
             f"The index at {path} was changed by another process while this one was "
             "working; run the command again."
         )

@@ -317,3 +317,39 @@ def test_regenerate_reads_the_chat_as_the_page_sends_it_back(home_app):
     *_, (history, turns, _, _) = home_app.respond(WANG_YI, [], [])
     parts = [{**m, "content": [{"type": "text", "text": m["content"]}]} for m in history]
     assert home_app.take_back(parts, turns) == (WANG_YI, [], [])
+
+
+def test_a_follow_up_reads_the_conversation_the_request_sends(home_app):
+    """An API client that sends no chat history starts afresh, even in the same session."""
+    *_, (history, turns, _, _) = home_app.respond(WANG_YI, [], [])
+    *_, (with_history, _, _, _) = home_app.respond("What did they congratulate China for?", history, turns)
+    assert "Beijing Winter Olympics" in with_history[-1]["content"]
+    assert "Understood as" in with_history[-1]["content"]
+    *_, (alone, kept, _, _) = home_app.respond("What did they congratulate China for?", [], turns)
+    assert "Understood as" not in alone[-1]["content"] and len(kept) == 1
+
+
+def test_an_upload_goes_on_when_another_process_commits_meanwhile(home_app, tmp_path):
+    """`rag ingest` commits while the app's worker embeds an upload: the upload picks up
+    what was committed and finishes; both statements are cited, nothing is lost."""
+    big = tmp_path / "long.txt"
+    big.write_text(_long_statement(600_000))
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "freedonia.txt").write_text(FREEDONIA)
+    started = threading.Event()
+    result: list[str] = []
+
+    def tell(done: int, total: int) -> None:
+        started.set()
+
+    upload = threading.Thread(target=lambda: result.append(home_app.library.add(None, [str(big)], tell)))
+    upload.start()
+    assert started.wait(120)
+    done = _rag("ingest", str(tmp_path / "cli"), "-q", home=home_app.pipeline.settings.home)
+    assert done.returncode == 0, done.stderr
+    assert upload.is_alive(), "the upload finished before the other process committed"
+    upload.join(600)
+    assert "changed by another process meanwhile; went on from what was saved" in result[0]
+    assert "1 added" in result[0] and "4 statements" in result[0]
+    assert "moratorium on deep-sea mining" in _answer(home_app, MINING)
+    assert "Ruritania" in _answer(home_app, "What did the ministry review about fisheries in the islands?")
