@@ -43,6 +43,7 @@ class Pipeline:
     def __init__(self, settings: Settings, index: Index, embedder: Embedder):
         self.settings = settings
         self.embedder = embedder
+        self.folder = index.path  # the index this pipeline follows on disk
         self._snapshot = Snapshot(index, embedder, settings.candidates, stamp_of(index.path))
         self._generators: dict[str, Generator] = {}
         self._reopening = threading.Lock()
@@ -161,13 +162,13 @@ class Pipeline:
         since (a commit here, by the app's upload worker, or by ``rag ingest`` elsewhere).
         Questions under way keep the snapshot they started with."""
         current = self._snapshot
-        if current.stamp == stamp_of(self.settings.index_dir):
+        if current.stamp == stamp_of(self.folder):
             return current
         with self._reopening:  # one reopens; the others wait for it, then read the new one
             current = self._snapshot
-            if current.stamp != stamp_of(self.settings.index_dir):
+            if current.stamp != stamp_of(self.folder):
                 current = self._snapshot = Snapshot.open(
-                    self.settings.index_dir, self.embedder, self.settings.candidates, self._secrets()
+                    self.folder, self.embedder, self.settings.candidates, self._secrets()
                 )
             return current
 
@@ -202,9 +203,7 @@ class Pipeline:
         """Bring the index up to date with ``paths`` on a copy of it, committed batch by
         batch; questions meanwhile read the last committed state."""
         with self._writing:
-            index = Index.open(
-                self.settings.index_dir, model=self.embedder.name, store_settings=self._secrets()
-            )
+            index = Index.open(self.folder, model=self.embedder.name, store_settings=self._secrets())
             report = ingest(paths, index, self.embedder, self.settings.home, prune=prune, progress=progress)
         self.snapshot()
         return report

@@ -93,11 +93,7 @@ class App:
         assert answer is not None
         turn = len(turns)
         if not written and not answer.refused:
-            # Quoted answers arrive whole; show them word by word all the same.
-            for shown in _word_by_word(answer.text):
-                history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
-                yield list(history), turns, empty_panel, ""
-                time.sleep(0.02)
+            yield from _shown_word_by_word(answer, history, turns, empty_panel)
         # The turn is kept with its final answer only: one stopped short is not a turn.
         turns = [*turns, {**turn_record(message, answer), "index": pipeline.settings.index_dir.name}]
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
@@ -147,7 +143,8 @@ class App:
 
     def summary(self, index: str | None = None) -> str:
         stats = self.indexes.get(index).stats()
-        return f"{_count(stats.documents, 'statement')}, {_count(stats.chunks, 'passage')} · index `{stats.index_dir.name}`"
+        counts = f"{_count(stats.documents, 'statement')}, {_count(stats.chunks, 'passage')}"
+        return f"{counts} · index `{stats.index_dir.name}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
         """The newest evaluation report: its table as Markdown and its two plots."""
@@ -189,6 +186,16 @@ def _count(n: int, noun: str) -> str:
 
 def _error(exc: Exception) -> dict[str, str]:
     return {"role": "assistant", "content": f'<div class="error">{escape(str(exc))}</div>'}
+
+
+def _shown_word_by_word(
+    answer: Answer, history: list[dict[str, Any]], turns: list[dict[str, Any]], panel: str
+) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]]:
+    """Quoted answers arrive whole; show them word by word all the same."""
+    for shown in _word_by_word(answer.text):
+        history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
+        yield list(history), turns, panel, ""
+        time.sleep(0.02)
 
 
 def _word_by_word(text: str) -> Iterator[str]:

@@ -156,17 +156,7 @@ def test_regenerate_asks_the_last_question_again_in_place_of_its_answer(home_app
 
 def test_questions_answered_in_parallel_while_an_upload_is_embedded(home_app, tmp_path):
     """Questions do not wait for an upload: several are answered, right, while it runs."""
-    big = tmp_path / "long.txt"
-    big.write_text(_long_statement(200_000))
-    started = threading.Event()
-    result: list[str] = []
-
-    def tell(done: int, total: int) -> None:
-        started.set()
-
-    upload = threading.Thread(target=lambda: result.append(home_app.library.add(None, [str(big)], tell)))
-    upload.start()
-    assert started.wait(120)
+    upload, result = _uploading(home_app, tmp_path, 200_000)
     answers = []
     while upload.is_alive() and len(answers) < 5:
         answers.append(_answer(home_app, WANG_YI))
@@ -174,6 +164,21 @@ def test_questions_answered_in_parallel_while_an_upload_is_embedded(home_app, tm
     assert all("Alya Ahmed Saif Al-Thani" in a for a in answers) and len(answers) == 5
     upload.join(300)
     assert "1 added" in result[0]
+
+
+def _uploading(app: App, folder: Path, size: int) -> tuple[threading.Thread, list[str]]:
+    """A long statement being uploaded in the background, once its worker has begun;
+    the upload's report lands in the list when it ends."""
+    big = folder / "long.txt"
+    big.write_text(_long_statement(size))
+    started = threading.Event()
+    result: list[str] = []
+    upload = threading.Thread(
+        target=lambda: result.append(app.library.add(None, [str(big)], lambda *_: started.set()))
+    )
+    upload.start()
+    assert started.wait(120)
+    return upload, result
 
 
 SUBJECTS = ["fisheries", "forestry", "rail freight", "wheat harvests", "river dredging", "postal codes"]
@@ -332,19 +337,9 @@ def test_a_follow_up_reads_the_conversation_the_request_sends(home_app):
 def test_an_upload_goes_on_when_another_process_commits_meanwhile(home_app, tmp_path):
     """`rag ingest` commits while the app's worker embeds an upload: the upload picks up
     what was committed and finishes; both statements are cited, nothing is lost."""
-    big = tmp_path / "long.txt"
-    big.write_text(_long_statement(600_000))
     (tmp_path / "cli").mkdir()
     (tmp_path / "cli" / "freedonia.txt").write_text(FREEDONIA)
-    started = threading.Event()
-    result: list[str] = []
-
-    def tell(done: int, total: int) -> None:
-        started.set()
-
-    upload = threading.Thread(target=lambda: result.append(home_app.library.add(None, [str(big)], tell)))
-    upload.start()
-    assert started.wait(120)
+    upload, result = _uploading(home_app, tmp_path, 600_000)
     done = _rag("ingest", str(tmp_path / "cli"), "-q", home=home_app.pipeline.settings.home)
     assert done.returncode == 0, done.stderr
     assert upload.is_alive(), "the upload finished before the other process committed"
