@@ -45,7 +45,8 @@ class IngestReport:
         continued = f", {len(self.continued)} continued" if self.continued else ""
         out.append(
             f"{len(self.added)} added, {len(self.replaced)} replaced{continued}, {len(self.unchanged)} "
-            f"unchanged, {len(self.removed)} removed; {self.chunks_embedded} {chunks} embedded"
+            f"unchanged, {len(self.removed)} removed; {self.chunks_embedded} "
+            f"{chunks.removesuffix('s') if self.chunks_embedded == 1 else chunks} embedded"
         )
         return out
 

@@ -115,10 +115,14 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
             limits = app.pipeline.settings
             w.files = gr.File(
                 file_count="multiple",
-                label=f"Statements (.txt .md .html .pdf .docx; up to {limits.upload_max_files} files "
-                f"of {limits.upload_max_mb} MB each)",
+                label="Statements (.txt .md .html .pdf .docx)",
                 file_types=sorted(SUPPORTED),
                 elem_id="upload-files",
+            )
+            gr.Markdown(
+                f"Up to {limits.upload_max_files} files of {limits.upload_max_mb} MB each at a time. "
+                "An upload is marked as one in its citations.",
+                elem_classes="panel-note",
             )
             w.add = gr.Button("Add to the index", elem_id="upload-go")
             w.status = gr.HTML(elem_id="upload-status")
