@@ -20,15 +20,40 @@ class Document:
         return str(self.metadata.get("title") or self.source)
 
 
-@dataclass(frozen=True)
 class Chunk:
-    """A span of one document: ``document.text[start:end] == text`` always holds."""
+    """A span of one document: ``document.text[start:end] == text`` always holds.
 
-    chunk_id: str
-    doc_id: str
-    start: int
-    end: int
-    text: str
+    A chunk read from an index keeps a reference to its document's text and cuts its own
+    out when asked (``Chunk.within``), so an index opened for questions holds no second
+    copy of every passage."""
+
+    __slots__ = ("chunk_id", "doc_id", "start", "end", "_text", "_base")
+
+    def __init__(self, chunk_id: str, doc_id: str, start: int, end: int, text: str):
+        self.chunk_id, self.doc_id, self.start, self.end = chunk_id, doc_id, start, end
+        self._text, self._base = text, start  # _text begins at the document's _base
+
+    @classmethod
+    def within(cls, chunk_id: str, doc_id: str, start: int, end: int, document_text: str) -> Chunk:
+        chunk = cls(chunk_id, doc_id, start, end, document_text)
+        chunk._base = 0
+        return chunk
+
+    @property
+    def text(self) -> str:
+        return self._text[self.start - self._base : self.end - self._base]
+
+    def _key(self) -> tuple[str, str, int, int, str]:
+        return (self.chunk_id, self.doc_id, self.start, self.end, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chunk) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Chunk({self.chunk_id!r}, {self.doc_id!r}, {self.start}, {self.end}, {self.text[:40]!r}…)"
 
 
 @dataclass(frozen=True)

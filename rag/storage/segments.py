@@ -49,13 +49,7 @@ def read_segment(
         return (here.get(doc_id) or earlier[doc_id]).text
 
     chunks = [
-        Chunk(
-            row["chunk_id"],
-            row["doc_id"],
-            row["start"],
-            row["end"],
-            text_of(row["doc_id"])[row["start"] : row["end"]],
-        )
+        Chunk.within(row["chunk_id"], row["doc_id"], row["start"], row["end"], text_of(row["doc_id"]))
         for row in read_jsonl(folder / f"{name}.chunks.jsonl")
     ]
     vectors = np.load(folder / f"{name}.vectors.npy", mmap_mode="r", allow_pickle=False)

@@ -1,5 +1,7 @@
 """FAISS vector store: exact search while the index is small, an IVF index past a size
-(``ann_threshold``) with its candidates re-scored exactly; the vectors stay in memory."""
+(``ann_threshold``) with its candidates re-scored exactly. The exact vectors stay in their
+segments' memory-mapped files, read row by row where a search needs them: an index opened
+for questions holds the IVF codes, not a second copy of every vector."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class FaissVectors:
         self.nprobe = int(options.nprobe)
         self._blocks: list[np.ndarray] = []
         self._matrix: np.ndarray | None = np.zeros((0, dimension), dtype=np.float32)
+        self._starts = np.zeros(1, dtype=np.int64)
         self.ntotal = 0
         self.ann: faiss.Index | None = None
         self.trained_on = 0
@@ -61,16 +64,34 @@ class FaissVectors:
 
     @property
     def matrix(self) -> np.ndarray:
+        """Every vector in one array: for building the IVF index, never on the question path."""
         if self._matrix is None:
             self._matrix = np.ascontiguousarray(np.concatenate(self._blocks), dtype=np.float32)
             self._blocks = [self._matrix]
+            self._starts = np.zeros(1, dtype=np.int64)
         return self._matrix
+
+    def _index_blocks(self) -> None:
+        sizes = np.array([len(b) for b in self._blocks], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of these rows, read from the blocks they sit in (only those pages)."""
+        out = np.empty((len(rows), self.dimension), dtype=np.float32)
+        if not len(rows):
+            return out
+        which = np.searchsorted(self._starts, rows, side="right") - 1
+        for b in np.unique(which):
+            here = which == b
+            out[here] = self._blocks[b][rows[here] - self._starts[b]]
+        return out
 
     def sync(self, blocks: list[np.ndarray], renumbered: bool = False) -> None:
         self._blocks = [np.asarray(b, dtype=np.float32) for b in blocks if len(b)] or [
             np.zeros((0, self.dimension), dtype=np.float32)
         ]
         self._matrix = None
+        self._index_blocks()
         self.ntotal = sum(len(b) for b in self._blocks)
         if renumbered:
             # Rows moved (a removal): keep the learnt lists, refill them.
@@ -88,7 +109,8 @@ class FaissVectors:
                     self.ann = faiss.read_index(str(path))
                     self.trained_on = saved["trained_on"]
         if self.ann is not None and self.ann.ntotal < self.ntotal:
-            self.ann.add(self.matrix[self.ann.ntotal :])  # batches committed after it was saved
+            # Batches committed after it was saved.
+            self.ann.add(self.rows(np.arange(self.ann.ntotal, self.ntotal, dtype=np.int64)))
         self._saved = saved if self.ann is not None else None
 
     def append(self, vectors: np.ndarray) -> None:
@@ -96,12 +118,13 @@ class FaissVectors:
             return
         self._blocks.append(np.ascontiguousarray(vectors, dtype=np.float32))
         self._matrix = None
+        self._index_blocks()
         self.ntotal += len(vectors)
         if self.ann is not None:
             self.ann.add(self._blocks[-1])
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
-        return self.matrix[rows] if len(rows) else np.zeros((0, self.dimension), dtype=np.float32)
+        return self.rows(rows)
 
     # -- search --------------------------------------------------------------------------
 
@@ -116,7 +139,7 @@ class FaissVectors:
         _, ids = self.ann.search(query.reshape(1, -1), max(n, 2 * n), params=params)
         candidates = ids[0][ids[0] >= 0]
         # The IVF index stores 8-bit codes: re-score its candidates with the exact vectors.
-        scores = self.matrix[candidates] @ query
+        scores = self.rows(candidates) @ query
         order = np.argsort(-scores, kind="stable")[:n]
         return scores[order], candidates[order]
 
@@ -124,7 +147,10 @@ class FaissVectors:
         self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         rows = allowed
-        scores = (self.matrix if rows is None else self.matrix[rows]) @ query
+        if rows is None:  # block by block: no copy of the whole
+            scores = np.concatenate([np.asarray(b) @ query for b in self._blocks])
+        else:
+            scores = self.rows(rows) @ query
         n = min(n, len(scores))
         if n <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
