@@ -192,3 +192,22 @@ def test_a_second_writer_is_refused_instead_of_losing_the_first_ones_work(corpus
     with pytest.raises(InputError, match="changed by another process"):
         ingest([corpus], second, embedder, corpus.parent, progress=False)
     assert len(Index.open(tmp_path / "idx").documents) == 2
+
+
+def test_an_index_opened_for_questions_holds_no_second_copy_of_vectors_or_passages(seed_index_dir, embedder):
+    """Vectors stay in the segments' memory-mapped files (read row by row by a search) and
+    each passage is cut from its document's text when asked for (docs/scaling.md)."""
+    from rag.retrieval import Filters
+    from rag.snapshot import Snapshot
+
+    index = Index.open(seed_index_dir)
+    snapshot = Snapshot(index, embedder, 50)
+    assert snapshot.engine.retrieve("Security Council reform", 5)
+    assert snapshot.engine.retrieve("funding", 3, Filters(sources=("003_3b78ed55776d1c96.txt",)))
+    assert all(isinstance(block.vectors, np.memmap) for block in index.blocks)
+    assert index.vectors._matrix is None  # no concatenated copy of every vector
+    rows = np.arange(len(index.chunks))
+    assert np.allclose(index.vectors_of(rows), np.concatenate([b.vectors for b in index.blocks]))
+    for chunk in index.chunks:
+        text = index.documents[chunk.doc_id].text
+        assert chunk.text == text[chunk.start : chunk.end] and chunk._text is text
