@@ -36,7 +36,7 @@ def replace_durably(path: Path, text: str) -> None:
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    """The rows of a JSON-lines file, parsed as one array (a third quicker than line by
+    line, which matters when a large index opens: docs/scaling.md)."""
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    yield from json.loads("[" + ",".join(lines) + "]")
