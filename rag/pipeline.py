@@ -168,7 +168,7 @@ class Pipeline:
             current = self._snapshot
             if current.stamp != stamp_of(self.folder):
                 current = self._snapshot = Snapshot.open(
-                    self.folder, self.embedder, self.settings.candidates, self._secrets()
+                    self.folder, self.embedder, self.settings.candidates, self._secrets(), current
                 )
             return current
 

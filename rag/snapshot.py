@@ -61,11 +61,19 @@ class Snapshot:
 
     @classmethod
     def open(
-        cls, folder: Path, embedder: Embedder, candidates: int, secrets: dict[str, str] | None = None
+        cls,
+        folder: Path,
+        embedder: Embedder,
+        candidates: int,
+        secrets: dict[str, str] | None = None,
+        earlier: Snapshot | None = None,
     ) -> Snapshot:
+        """The index as committed now; segments an ``earlier`` snapshot read are reused."""
         # The stamp is read first: a commit while opening makes the next question reopen.
         stamp = stamp_of(folder)
-        index = Index.open(folder, model=embedder.name, store_settings=secrets)
+        index = Index.open(
+            folder, model=embedder.name, store_settings=secrets, earlier=earlier.index if earlier else None
+        )
         return cls(index, embedder, candidates, stamp)
 
     def documents(self) -> list[Document]:

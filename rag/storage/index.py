@@ -5,6 +5,7 @@ manifest, so a killed writer loses at most the batch it was writing."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,7 @@ class Index:
         store_settings: dict[str, Any] | None = None,
         store_record: dict[str, Any] | None = None,
     ):
-        self.path = path
-        self.model = model
-        self.dimension = dimension
-        self.chunking = chunking
+        self.path, self.model, self.dimension, self.chunking = path, model, dimension, chunking
         self.documents: dict[str, Document] = {}
         self.chunks: list[Chunk] = []
         self.blocks: list[Block] = []
@@ -63,12 +61,17 @@ class Index:
 
     @classmethod
     def open(
-        cls, path: Path, model: str | None = None, store_settings: dict[str, Any] | None = None
+        cls,
+        path: Path,
+        model: str | None = None,
+        store_settings: dict[str, Any] | None = None,
+        earlier: Index | None = None,
     ) -> Index:
-        """Open an index; refuse, in one sentence, a different embedding model or damage."""
+        """Open an index; refuse, in one sentence, a different embedding model or damage.
+        ``earlier``: this index as a reader opened it before, whose segments are reused."""
         for attempt in range(3):
             try:
-                return cls._open(path, model, store_settings)
+                return cls._open(path, model, store_settings, earlier)
             except FileNotFoundError:
                 # A writer replaced a segment between our reading the manifest and its files.
                 if attempt == 2 or not cls.exists(path):
@@ -79,25 +82,18 @@ class Index:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _open(cls, path: Path, model: str | None, store_settings: dict[str, Any] | None) -> Index:
+    def _open(
+        cls, path: Path, model: str | None, store_settings: dict[str, Any] | None, earlier: Index | None
+    ) -> Index:
         manifest = mf.read_for_opening(path, model)
         record = manifest["store"]
         settings = {**(record.get("options") or {}), **(store_settings or {})}
-        index = cls(
-            path,
-            manifest["embedding_model"],
-            manifest["dimension"],
-            manifest["chunking"],
-            record["kind"],
-            settings,
-            record,
-        )
+        shape = (manifest["embedding_model"], manifest["dimension"], manifest["chunking"])
+        index = cls(path, *shape, record["kind"], settings, record)
         index.ledger.follow(manifest)
         index.incomplete = dict(manifest.get("incomplete", {}))
-        for segment in manifest["segments"]:
-            index._attach(
-                read_checked_segment(path, segment, index.documents, len(index.vocabulary), index.dimension)
-            )
+        for block in _segments(index, manifest["segments"], earlier):
+            index._attach(block)
         if (
             len(index.chunks) != manifest["counts"]["chunks"]
             or not index.incomplete.keys() <= index.documents.keys()
@@ -219,3 +215,17 @@ class Index:
         index's files, as its manifest names them, go once the new manifest is in place."""
         mf.check_new_index_folder(self.path, self.vectors.files())
         self.ledger.follow(mf.peek(self.path))
+
+
+def _segments(index: Index, segments: list[dict[str, Any]], earlier: Index | None) -> Iterator[Block]:
+    """The manifest's segments in order: taken from ``earlier`` when it read the same file
+    (same name and checksums), else read and checked (after the ones before it attach)."""
+    known = {b.name: b for b in earlier.blocks if b.name} if earlier and earlier.path == index.path else {}
+    for segment in segments:
+        same = known.get(segment["name"])
+        if same is not None and same.checksums == segment["checksums"]:
+            yield same
+        else:
+            yield read_checked_segment(
+                index.path, segment, index.documents, len(index.vocabulary), index.dimension
+            )

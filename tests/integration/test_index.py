@@ -211,3 +211,23 @@ def test_an_index_opened_for_questions_holds_no_second_copy_of_vectors_or_passag
     for chunk in index.chunks:
         text = index.documents[chunk.doc_id].text
         assert chunk.text == text[chunk.start : chunk.end] and chunk._text is text
+
+
+def test_a_reopened_index_reuses_its_unchanged_segments_and_checks_new_ones(
+    seed_index_dir, embedder, tmp_path
+):
+    """After a commit, a reader opens only what is new (segment files never change once
+    written); damage to a new segment is still reported before it can be used."""
+    shutil.copytree(seed_index_dir, tmp_path / "idx")
+    before = Index.open(tmp_path / "idx")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "s.txt").write_text("Statement of Sylvania. Sylvania proposes glacier monitoring.\n")
+    ingest([tmp_path / "new"], Index.open(tmp_path / "idx"), embedder, tmp_path, progress=False)
+    after = Index.open(tmp_path / "idx", earlier=before)
+    assert all(a is b for a, b in zip(after.blocks, before.blocks, strict=False))
+    assert len(after.blocks) == len(before.blocks) + 1
+    assert len(after.documents) == len(before.documents) + 1
+    new = tmp_path / "idx" / f"{after.blocks[-1].name}.documents.jsonl"
+    new.write_bytes(new.read_bytes().replace(b"Sylvania", b"Freedonia", 1))
+    with pytest.raises(IndexCorruptError, match="does not match its checksum"):
+        Index.open(tmp_path / "idx", earlier=before)
