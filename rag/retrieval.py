@@ -12,6 +12,7 @@ from rag.embedding import Embedder
 from rag.errors import InputError, NoMatchError
 from rag.loading import country_name
 from rag.storage import Index
+from rag.storage.postings import Postings
 from rag.terms import TOKEN, Vocabulary, tokenize
 from rag.types import Document, Passage
 
@@ -22,18 +23,34 @@ _YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
 
 class BM25:
-    """Okapi BM25 from per-chunk term counts, scored per query over just the query's columns."""
+    """Okapi BM25 from per-chunk term counts, scored per query over just the query's columns.
 
-    def __init__(self, counts: sparse.csr_matrix, terms: list[str], k1: float = 1.5, b: float = 0.75):
+    ``stored``: the counts of the first rows as saved with the index (memory-mapped); then
+    ``counts`` holds only the rows after them (batches committed since it was saved)."""
+
+    def __init__(
+        self,
+        counts: sparse.csr_matrix,
+        terms: list[str],
+        stored: Postings | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
+    ):
         self.vocab = {t: i for i, t in enumerate(terms)}
         self.k1 = k1
         self.matrix = counts.tocsc()
-        n = counts.shape[0]
+        self.stored = stored
+        self.offset = stored.rows if stored else 0  # the rows of ``counts`` come after these
+        n = self.offset + counts.shape[0]
         self.rows = n
         lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
+        if stored is not None:
+            lengths = np.concatenate([stored.lengths, lengths])
         avg = float(lengths.mean()) if n else 1.0
         self._norm = (k1 * (1 - b + b * lengths / max(avg, 1e-9))).astype(np.float32)
         df = np.diff(self.matrix.indptr).astype(np.float32)
+        if stored is not None:
+            df[: stored.terms] += np.diff(stored.indptr).astype(np.float32)
         self._idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self._max_idf = float(np.log1p((n + 0.5) / 0.5))
 
@@ -49,11 +66,16 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.rows, dtype=np.float32)
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        parts = [(self.matrix.indptr, self.matrix.indices, self.matrix.data, self.offset)]
+        if self.stored is not None:
+            parts.append((self.stored.indptr, self.stored.indices, self.stored.data, 0))
         for col in {self.vocab[t] for t in tokenize(query) if t in self.vocab}:
-            rows = indices[indptr[col] : indptr[col + 1]]
-            tf = data[indptr[col] : indptr[col + 1]]
-            out[rows] += self._idf[col] * tf * (self.k1 + 1) / (tf + self._norm[rows])
+            for indptr, indices, data, offset in parts:
+                if col + 1 >= len(indptr):
+                    continue  # a term that came after these rows were saved
+                rows = indices[indptr[col] : indptr[col + 1]] + offset
+                tf = data[indptr[col] : indptr[col + 1]]
+                out[rows] += self._idf[col] * tf * (self.k1 + 1) / (tf + self._norm[rows])
         return out
 
 

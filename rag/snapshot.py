@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.answering.parts import question_parts
 from rag.embedding import Embedder
-from rag.errors import NoMatchError
+from rag.errors import IndexCorruptError, NoMatchError
 from rag.retrieval import Filters, HybridRetriever
 from rag.scope import Coverage, Scope, scope_of
 from rag.storage import Index
@@ -69,12 +69,24 @@ class Snapshot:
         earlier: Snapshot | None = None,
     ) -> Snapshot:
         """The index as committed now; segments an ``earlier`` snapshot read are reused."""
-        # The stamp is read first: a commit while opening makes the next question reopen.
-        stamp = stamp_of(folder)
-        index = Index.open(
-            folder, model=embedder.name, store_settings=secrets, earlier=earlier.index if earlier else None
-        )
-        return cls(index, embedder, candidates, stamp)
+        for attempt in range(3):
+            # The stamp is read first: a commit while opening makes the next question reopen.
+            stamp = stamp_of(folder)
+            index = Index.open(
+                folder,
+                model=embedder.name,
+                store_settings=secrets,
+                earlier=earlier.index if earlier else None,
+            )
+            try:
+                return cls(index, embedder, candidates, stamp)
+            except FileNotFoundError:
+                # A segment's counts, read on demand, were rewritten by a commit meanwhile.
+                if attempt == 2:
+                    raise IndexCorruptError(
+                        f"The index at {folder} kept changing while it was read."
+                    ) from None
+        raise AssertionError("unreachable")
 
     def documents(self) -> list[Document]:
         return list(self.index.documents.values())

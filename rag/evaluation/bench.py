@@ -222,7 +222,13 @@ def grow(base: Index, size: int, path: Path, noise: float, ann_threshold: int) -
                         Chunk(c.chunk_id + suffix, c.doc_id + suffix, c.start, c.end, c.text) for c in chunks
                     ]
                 index.add_rows(
-                    Block(docs, chunks, vectors, block.counts[:rows], [] if copy else block.new_terms)
+                    Block(
+                        docs,
+                        chunks,
+                        vectors,
+                        block.term_counts(base.path)[:rows],
+                        [] if copy else block.new_terms,
+                    )
                 )
                 bar.update(rows)
             copy += 1

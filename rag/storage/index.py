@@ -15,6 +15,7 @@ from scipy import sparse
 from rag.errors import IndexCorruptError
 from rag.storage import manifest as mf
 from rag.storage.ledger import Ledger
+from rag.storage.postings import Postings, read_postings
 from rag.storage.segments import Block, read_checked_segment
 from rag.storage.vectors import VectorStore, make_vector_store
 from rag.terms import Vocabulary, stack_rows
@@ -47,6 +48,7 @@ class Index:
         # Documents whose chunks are only partly saved (a long one split over batches):
         # doc_id -> chunks saved so far, so an interrupted ingestion continues from there.
         self.incomplete: dict[str, int] = {}
+        self.postings: Postings | None = None  # BM25's counts as saved (rag/storage/postings.py)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -67,8 +69,7 @@ class Index:
         store_settings: dict[str, Any] | None = None,
         earlier: Index | None = None,
     ) -> Index:
-        """Open an index; refuse, in one sentence, a different embedding model or damage.
-        ``earlier``: this index as a reader opened it before, whose segments are reused."""
+        """Open an index (reusing segments ``earlier`` read); refuse other models, damage."""
         for attempt in range(3):
             try:
                 return cls._open(path, model, store_settings, earlier)
@@ -101,6 +102,7 @@ class Index:
             raise IndexCorruptError(
                 f"The index at {path} has segments that do not match its manifest; {mf.rebuild_hint(path)}."
             )
+        index.postings = _postings(index, manifest.get("postings"))
         index.vectors.sync([b.vectors for b in index.blocks])
         # The tables live as long as the process: keep the collector from walking them
         # again and again (at 200,000 chunks a full collection pauses a question ~50 ms).
@@ -130,9 +132,11 @@ class Index:
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
         return self.vectors.vectors_of(np.asarray(rows, dtype=np.int64))
 
-    def term_counts(self) -> tuple[sparse.csr_matrix, list[str]]:
-        """Every row's term counts (rows are chunks, columns the vocabulary's terms)."""
-        return stack_rows([b.counts for b in self.blocks], len(self.vocabulary)), self.vocabulary.terms
+    def term_counts(self) -> tuple[sparse.csr_matrix, list[str], Postings | None]:
+        """Term counts: the stored postings' rows (memory-mapped), the others' stacked."""
+        blocks, stored = _after(self.blocks, self.postings)
+        counts = stack_rows([b.term_counts(self.path) for b in blocks], len(self.vocabulary))
+        return counts, self.vocabulary.terms, stored
 
     @property
     def version(self) -> int:
@@ -187,7 +191,7 @@ class Index:
                 [d for d in block.documents if d.doc_id not in doc_ids],
                 [c for c, k in zip(block.chunks, keep, strict=True) if k],
                 np.ascontiguousarray(block.vectors[keep]),
-                block.counts[keep],
+                block.term_counts(self.path)[keep],
                 block.new_terms,
                 replaces=(block.name,) if block.name else block.replaces,
                 added=block.added,
@@ -198,6 +202,7 @@ class Index:
         self.chunks = [c for b in self.blocks for c in b.chunks]
         self.vectors.sync([b.vectors for b in self.blocks], renumbered=True)
         self.ledger.stale_store = True
+        self.postings = None  # rows renumbered: the saved postings no longer line up
         self._version += 1
         return removed
 
@@ -229,3 +234,21 @@ def _segments(index: Index, segments: list[dict[str, Any]], earlier: Index | Non
             yield read_checked_segment(
                 index.path, segment, index.documents, len(index.vocabulary), index.dimension
             )
+
+
+def _after(blocks: list[Block], stored: Postings | None) -> tuple[list[Block], Postings | None]:
+    """The segments whose rows the stored postings do not hold (all, without postings)."""
+    if stored is None:
+        return blocks, None
+    sizes = np.cumsum([0] + [len(b.chunks) for b in blocks])
+    after = int(np.searchsorted(sizes, stored.rows))
+    if after < len(sizes) and sizes[after] == stored.rows:
+        return blocks[after:], stored
+    return blocks, None  # not at a segment's end: never the case for a file we wrote
+
+
+def _postings(index: Index, record: dict[str, Any] | None) -> Postings | None:
+    """The stored postings the manifest names, checked (None when it names none)."""
+    if not record or record["rows"] > len(index.chunks) or record["terms"] > len(index.vocabulary):
+        return None
+    return read_postings(index.path, record)

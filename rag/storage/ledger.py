@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from rag.errors import InputError
 from rag.storage import manifest as mf
+from rag.storage.postings import postings_file, write_postings
 from rag.storage.segments import Block, write_segment
 from rag.storage.vectors import store_file
+from rag.terms import stack_rows
 
 if TYPE_CHECKING:
     from rag.storage.index import Index
@@ -26,6 +28,7 @@ class Ledger:
         self.store_record = store_record
         self.stale_store = False  # rows renumbered by a removal: rewrite the store's files
         self.on_disk: set[str] = set()  # every file the manifest on disk names
+        self.postings_record: dict[str, Any] | None = None  # BM25's saved counts
 
     def follow(self, manifest: dict[str, Any]) -> None:
         """Take a manifest read from disk (or found there, for ``--rebuild``) as the state."""
@@ -33,6 +36,8 @@ class Ledger:
         self.generation = generation if isinstance(generation, int) else 0
         self.next_segment = following if isinstance(following, int) else 1
         self.on_disk = mf.referenced_files(manifest)
+        postings = manifest.get("postings")
+        self.postings_record = postings if isinstance(postings, dict) else None
 
     def commit(self, index: Index, persist_store: bool) -> None:
         """Write the index's unsaved segments and switch the manifest to them, in one rename.
@@ -50,9 +55,17 @@ class Ledger:
                 unsaved = [b for b in index.blocks if b.name is None]
                 names = [f"seg-{self.next_segment + i:06d}" for i in range(len(unsaved))]
                 tag = f"g{self.generation + 1:06d}"
-                planned = {f"{n}.{p}" for n in names for p in (*mf.PARTS, mf.RECORD)} | {store_file(tag)}
+                planned = {f"{n}.{p}" for n in names for p in (*mf.PARTS, mf.RECORD)}
+                planned |= {store_file(tag), postings_file(tag)}
                 mf.write_journal(self.path, leftovers | planned)
                 self._write_segments(index, unsaved, names, written)
+                if persist_store or self.stale_store or self.postings_record is None:
+                    # All rows' counts by term, ready for readers (a batch committed later
+                    # is stacked by them from its segment until the next save).
+                    counts = stack_rows(
+                        [b.term_counts(self.path) for b in index.blocks], len(index.vocabulary)
+                    )
+                    self.postings_record = write_postings(self.path, tag, counts, written)
                 if persist_store or self.stale_store or self.store_record is None:
                     self.store_record = index.vectors.persist(self.path, tag)
                 manifest = self._manifest(index)
@@ -107,6 +120,7 @@ class Ledger:
             "metric": "inner_product",
             "chunking": index.chunking,
             "store": self.store_record,
+            "postings": self.postings_record,
             "counts": {
                 "documents": len(index.documents),
                 "chunks": len(index.chunks),

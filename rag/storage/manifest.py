@@ -72,6 +72,13 @@ def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
         checksums = need(segment, "checksums", dict, "segments[].")
         if set(checksums) != set(PARTS) or not all(isinstance(v, str) for v in checksums.values()):
             raise fail(f"segment {name} does not list a checksum for each of its files")
+    postings = manifest.get("postings")
+    if postings is not None:
+        if not re.fullmatch(r"postings-[\w-]+\.bin", str(need(postings, "file", str, "postings."))):
+            raise fail("'postings.file' is not a postings file name")
+        for key in ("rows", "terms", "nnz"):
+            need(postings, key, int, "postings.")
+        need(postings, "sha256", str, "postings.")
     incomplete = manifest.get("incomplete", {})
     if not isinstance(incomplete, dict) or not all(
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in incomplete.items()
@@ -204,6 +211,7 @@ def is_index_file(name: str) -> bool:
     return Path(name).name == name and (
         (SEGMENT_NAME.fullmatch(stem) is not None and part in (*PARTS, RECORD))
         or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
+        or re.fullmatch(r"postings-[\w-]+\.bin", name) is not None
     )
 
 
@@ -240,9 +248,11 @@ def referenced_files(manifest: Any) -> set[str]:
             names.update(f"{name}.{p}" for p in (*PARTS, RECORD))
     store = manifest.get("store")
     ann = store.get("ann") if isinstance(store, dict) else None
-    file = ann.get("file") if isinstance(ann, dict) else None
-    if isinstance(file, str) and is_index_file(file):
-        names.add(file)
+    postings = manifest.get("postings")
+    for record in (ann, postings):
+        file = record.get("file") if isinstance(record, dict) else None
+        if isinstance(file, str) and is_index_file(file):
+            names.add(file)
     return names
 
 

@@ -25,12 +25,24 @@ class Block:
     documents: list[Document]
     chunks: list[Chunk]
     vectors: np.ndarray
-    counts: sparse.csr_matrix
+    counts: sparse.csr_matrix | None  # None until asked for (``term_counts``): a read segment
     new_terms: list[str]
     name: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()  # the saved segments this one is a rewrite of
     added: str = ""  # when its documents were added (kept by a rewrite), ISO 8601
+    columns: int = 0  # terms in the vocabulary up to and including this segment's
+
+    def term_counts(self, folder: Path | None = None) -> sparse.csr_matrix:
+        """Its chunks' term counts: a saved segment's are read from its file when first
+        needed (by a writer, or for rows the index's stored postings do not cover)."""
+        if self.counts is None:
+            assert folder is not None and self.name is not None
+            with np.load(folder / f"{self.name}.terms.npz", allow_pickle=False) as terms:
+                self.counts = sparse.csr_matrix(
+                    (terms["data"], terms["indices"], terms["indptr"]), shape=(len(self.chunks), self.columns)
+                )
+        return self.counts
 
 
 def read_segment(
@@ -55,13 +67,13 @@ def read_segment(
     vectors = np.load(folder / f"{name}.vectors.npy", mmap_mode="r", allow_pickle=False)
     with np.load(folder / f"{name}.terms.npz", allow_pickle=False) as terms:
         new_terms = [str(t) for t in terms["new_terms"]]
-        counts = sparse.csr_matrix(
-            (terms["data"], terms["indices"], terms["indptr"]),
-            shape=(len(chunks), vocabulary + len(new_terms)),
-        )
+        if len(terms["indptr"]) != len(chunks) + 1:
+            raise ValueError(f"segment {name} has term counts for {len(terms['indptr']) - 1} chunks")
     if vectors.shape != (len(chunks), dimension):
         raise ValueError(f"segment {name} has {vectors.shape[0]} vectors for {len(chunks)} chunks")
-    return Block(documents, chunks, vectors, counts, new_terms, name)
+    block = Block(documents, chunks, vectors, None, new_terms, name)
+    block.columns = vocabulary + len(new_terms)
+    return block
 
 
 def read_checked_segment(
@@ -106,7 +118,7 @@ def write_segment(folder: Path, block: Block, name: str, written: list[Path], re
     with vectors.open("wb") as fh:
         np.save(fh, np.ascontiguousarray(block.vectors, dtype=np.float32), allow_pickle=False)
     written.append(terms)
-    counts = block.counts
+    counts = block.term_counts(folder)
     with terms.open("wb") as fh:
         np.savez(
             fh,

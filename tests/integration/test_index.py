@@ -12,7 +12,9 @@ import pytest
 
 from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
 from rag.ingest import ingest, open_or_create, remove_documents
+from rag.loading import load_documents
 from rag.settings import SEEDS_DIR
+from rag.splitting import split_document
 from rag.storage import Index
 
 STORES = ["faiss", "qdrant"]
@@ -231,3 +233,35 @@ def test_a_reopened_index_reuses_its_unchanged_segments_and_checks_new_ones(
     new.write_bytes(new.read_bytes().replace(b"Sylvania", b"Freedonia", 1))
     with pytest.raises(IndexCorruptError, match="does not match its checksum"):
         Index.open(tmp_path / "idx", earlier=before)
+
+
+def test_stored_postings_and_later_batches_score_as_bm25_over_the_texts(embedder, tmp_path):
+    """BM25's counts saved with the index, memory-mapped, plus a batch committed after
+    the save (stacked from its segment), score every chunk as BM25 over the texts does."""
+    from rag.retrieval import BM25
+    from rag.storage.postings import Postings
+
+    index = open_or_create(tmp_path / "idx", embedder, 800, 200)
+    ingest([SEEDS_DIR], index, embedder, SEEDS_DIR.parent, progress=False)
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "s.txt").write_text(
+        "Sylvania proposes a reform of the Council and new glacier stations.\n"
+    )
+    later = Index.open(tmp_path / "idx")
+    ingest([tmp_path / "more"], later, embedder, tmp_path, progress=False)  # saves: all rows stored
+    writer = Index.open(tmp_path / "idx")
+    (tmp_path / "third").mkdir()
+    (tmp_path / "third" / "t.txt").write_text("Freedonia asks for reform of the veto and the Council.\n")
+    for doc in load_documents([tmp_path / "third"], tmp_path):
+        chunks = split_document(doc, 800, 200)
+        writer.add_batch([doc], chunks, embedder.embed([c.text for c in chunks]))
+    writer.commit()  # a batch after the save, as an ingestion in progress leaves it
+    reader = Index.open(tmp_path / "idx")
+    counts, terms, stored = reader.term_counts()
+    assert isinstance(stored, Postings) and isinstance(stored.indices, np.memmap)
+    assert stored.rows == len(reader.chunks) - 1 and counts.shape[0] == 1
+    texts = [c.text for c in reader.chunks]
+    for question in ("reform of the Council", "glacier stations", "veto Freedonia", "funding"):
+        assert np.allclose(
+            BM25(counts, terms, stored).scores(question), BM25.from_texts(texts).scores(question)
+        )

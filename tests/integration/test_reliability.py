@@ -130,6 +130,21 @@ def test_truncated_index_file_is_reported_with_the_fix(index_copy):
     assert result.stderr.strip().endswith(f"rebuild it with: rag ingest PATH --index {index_copy} --rebuild.")
 
 
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
+def test_damaged_stored_postings_are_reported_with_the_fix(index_copy, damage):
+    """BM25's stored counts (a new kind of index file) are checked like the segments."""
+    postings = next(index_copy.glob("postings-*.bin"))
+    data = postings.read_bytes()
+    postings.write_bytes(data[:100] if damage == "truncated" else data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(
+        IndexCorruptError, match=r"postings-g\d+\.bin is missing or does not match its checksum"
+    ):
+        Index.open(index_copy)
+    result = CliRunner().invoke(cli, ["ask", WANG_YI, "--index", str(index_copy)])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"rebuild it with: rag ingest PATH --index {index_copy} --rebuild.")
+
+
 def test_unwritable_index_location_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
