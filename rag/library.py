@@ -31,10 +31,16 @@ class Change:
 
 
 def apply(
-    settings: Settings, change: Change, progress: Callable[[int, int], None] | None = None
+    settings: Settings,
+    change: Change,
+    progress: Callable[[int, int], None] | None = None,
+    here: bool = False,
 ) -> list[str]:
     """Run the change in a worker process and return its report's lines; a failure is one
-    sentence (``InputError``), and whatever the worker committed before it stays."""
+    sentence (``InputError``), and whatever the worker committed before it stays.
+    ``here``: in this process instead (Qdrant's local mode admits one process at a time)."""
+    if here:
+        return _change(settings, change, progress or (lambda done, total: None))
     context = multiprocessing.get_context("spawn")  # the app's threads are never forked
     messages: Any = context.Queue()
     worker = context.Process(target=_work, args=(settings, change, messages), daemon=True)

@@ -122,8 +122,10 @@ class Library:
     def _change(
         self, pipeline: Pipeline, change: Change, progress: Callable[[int, int], None] | None = None
     ) -> str:
+        # Qdrant's local mode serves one process: its changes are made in this one.
+        local = pipeline.index.store == "qdrant" and not getattr(pipeline.index.vectors, "url", None)
         try:
-            lines = apply(pipeline.settings, change, progress)
+            lines = apply(pipeline.settings, change, progress, here=local)
         except RagError as exc:
             return escape(str(exc))
         stats = pipeline.stats()  # opens what the worker committed, for the next question

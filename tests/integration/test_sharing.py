@@ -348,3 +348,19 @@ def test_an_upload_goes_on_when_another_process_commits_meanwhile(home_app, tmp_
     assert "1 added" in result[0] and "4 statements" in result[0]
     assert "moratorium on deep-sea mining" in _answer(home_app, MINING)
     assert "Ruritania" in _answer(home_app, "What did the ministry review about fisheries in the islands?")
+
+
+def test_an_app_over_a_qdrant_local_index_adds_uploads_in_its_own_process(pipeline, tmp_path):
+    """Qdrant's local mode admits one process: the app makes such an index's changes itself
+    (a worker process would be refused), and cites the upload at once."""
+    home = tmp_path / "home"
+    folder = home / "index" / "default"
+    built = _rag("ingest", "--index", str(folder), "--store", "qdrant", "-q", home=home)
+    assert built.returncode == 0, built.stderr
+    settings = pipeline.settings.with_overrides(home=home, index_dir=folder)
+    app = App(Pipeline(settings, Index.open(folder), pipeline.embedder))
+    assert "Alya Ahmed Saif Al-Thani" in _answer(app, WANG_YI)
+    (tmp_path / "freedonia.txt").write_text(FREEDONIA)
+    status = app.library.add(None, [str(tmp_path / "freedonia.txt")])
+    assert "1 added" in status and "3 statements" in status
+    assert "moratorium on deep-sea mining" in _answer(app, MINING)
