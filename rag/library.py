@@ -9,12 +9,13 @@ import multiprocessing
 import os
 import queue
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.errors import ChangedElsewhereError, InputError, RagError
 from rag.settings import Settings
+from rag.storage.manifest import peek
 
 NICENESS = 10  # the worker yields the processor to the questions being answered
 RETRIES = 3  # times an upload goes on after another process committed to the index
@@ -31,15 +32,12 @@ class Change:
 
 
 def apply(
-    settings: Settings,
-    change: Change,
-    progress: Callable[[int, int], None] | None = None,
-    here: bool = False,
+    settings: Settings, change: Change, progress: Callable[[int, int], None] | None = None
 ) -> list[str]:
     """Run the change in a worker process and return its report's lines; a failure is one
-    sentence (``InputError``), and whatever the worker committed before it stays.
-    ``here``: in this process instead (Qdrant's local mode admits one process at a time)."""
-    if here:
+    sentence (``InputError``), and whatever the worker committed before it stays. An index
+    on Qdrant's local mode, which admits one process at a time, is changed in this one."""
+    if _one_process_only(settings):
         return _change(settings, change, progress or (lambda done, total: None))
     context = multiprocessing.get_context("spawn")  # the app's threads are never forked
     messages: Any = context.Queue()
@@ -68,6 +66,14 @@ def apply(
     )
 
 
+def _one_process_only(settings: Settings) -> bool:
+    store = peek(settings.index_dir).get("store")
+    record = store if isinstance(store, dict) else {}
+    options = record.get("options") if isinstance(record.get("options"), dict) else {}
+    url = settings.qdrant_url or record.get("url") or options.get("url")
+    return record.get("kind") == "qdrant" and not url
+
+
 def _work(settings: Settings, change: Change, messages: Any) -> None:
     os.nice(NICENESS)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -93,6 +99,7 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
     if not (change.add or change.renew):
         return lines
     embedder = embedder_from(settings)
+    renewed: list[Path] | None = None
     for attempt in range(RETRIES):
         index = open_or_create(
             settings.index_dir,
@@ -102,14 +109,15 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
             store=settings.store,
             store_settings=settings.store_settings(),
         )
-        files = list(change.add)
-        if change.renew and attempt == 0:
-            # Embedded again from its file: the old chunks go in the same commit as the new
-            # ones come, so a failure leaves the document as it was.
-            renewed = [index.documents[d] for d in change.renew if d in index.documents]
-            files += [source_file(settings, d.source) for d in renewed]
-            change = replace(change, add=tuple(files), renew=())
-            index.remove({d.doc_id for d in renewed})
+        if renewed is None:
+            renewed = [
+                source_file(settings, index.documents[d].source) for d in change.renew if d in index.documents
+            ]
+        # Embedded again from its file (on every attempt, so a retry never finds it
+        # "unchanged"): the old chunks go in the same commit as the new ones come, so a
+        # failure leaves the document as it was.
+        index.remove(set(change.renew))
+        files = [*change.add, *renewed]
         try:
             report = ingest(
                 files, index, embedder, settings.home, progress=progress, batch=settings.ingest_batch

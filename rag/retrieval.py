@@ -194,6 +194,11 @@ class HybridRetriever:
                     self._docs_by_country.setdefault(name, set()).add(doc.doc_id)
         self._built_for = self.index.version
 
+    def rows_by_document(self) -> dict[str, np.ndarray]:
+        """Each document's chunk rows."""
+        self._refresh()
+        return self._rows_of
+
     def idf(self, term: str) -> float:
         self._refresh()
         return self._bm25.idf(term)  # type: ignore[union-attr]

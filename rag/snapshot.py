@@ -53,9 +53,7 @@ class Snapshot:
         self.engine = HybridRetriever(index, embedder, candidates=candidates)
         self.engine.idf("")  # build BM25 and the filter tables now, not in a question
         self.coverage = Coverage.of(d.metadata for d in index.documents.values())
-        self.chunk_counts: dict[str, int] = {}
-        for c in index.chunks:
-            self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
+        self.chunk_counts = {d: len(rows) for d, rows in self.engine.rows_by_document().items()}
         # When each document came in: the time its first segment was written.
         self.added = {d.doc_id: b.added for b in index.blocks for d in b.documents}
 

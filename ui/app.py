@@ -17,7 +17,7 @@ from rag.pipeline import Pipeline
 from rag.retrieval import check_question
 from rag.types import Answer
 from ui.library import Indexes, Library
-from ui.render import answer_html, citations_html, escape, filters_from, source_html, turn_record
+from ui.render import answer_html, citations_html, escape, filters_from, holding, source_html, turn_record
 
 STATIC = Path(__file__).parent / "static"
 
@@ -100,14 +100,16 @@ class App:
         yield list(history), turns, citations_html(answer, turn), ""
 
     def take_back(
-        self, history: list[dict[str, Any]], turns: list[dict[str, Any]]
+        self, history: list[dict[str, Any]], turns: list[dict[str, Any]], box: str = ""
     ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
         """For Regenerate: the last question back in the box, and the chat and turns as they
-        were before it was asked (its answer, whole, stopped short or failed, is gone)."""
+        were before it was asked (its answer, whole, stopped short or failed, is gone). With
+        no question in the chat (one stopped before its first word) the box is left as it
+        is, so Regenerate asks what it holds."""
         history = _bounded(history)
         asked = [i for i, m in enumerate(history) if m.get("role") == "user"]
         if not asked:
-            return "", history, turns
+            return box or "", history, turns
         last = asked[-1]
         answered = " ".join(_text(m) for m in history[last + 1 :])
         if turns and f'turn-{len(turns) - 1}"' in answered:
@@ -143,8 +145,7 @@ class App:
 
     def summary(self, index: str | None = None) -> str:
         stats = self.indexes.get(index).stats()
-        counts = f"{_count(stats.documents, 'statement')}, {_count(stats.chunks, 'passage')}"
-        return f"{counts} · index `{stats.index_dir.name}`"
+        return f"{holding(stats.documents, stats.chunks)} · index `{stats.index_dir.name}`"
 
     def latest_report(self) -> tuple[str, str | None, str | None]:
         """The newest evaluation report: its table as Markdown and its two plots."""
@@ -178,10 +179,6 @@ def _text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return str(content or "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _error(exc: Exception) -> dict[str, str]:

@@ -229,7 +229,7 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
     ]
     outputs = [w.chat, w.turns, w.panel, w.box]
     again = w.again.click(
-        app.take_back, [w.chat, w.turns], [w.box, w.chat, w.turns], api_visibility="private"
+        app.take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
     )
     # One public endpoint, /ask, for API clients; Enter in the box and Regenerate do the same.
     asking = []

@@ -15,9 +15,10 @@ from rag.library import Change, apply
 from rag.loading import SUPPORTED, printable
 from rag.pipeline import Pipeline
 from rag.storage import Index
-from ui.render import escape, safe_name, shown_source
+from ui.render import escape, holding, safe_name, shown_source
 
 CHOOSE = "Choose a statement in the table first."
+GONE = "That statement is no longer in the index (another page removed it); search the table again."
 COLUMNS = ["Title", "Country", "Date", "Speaker", "Passages", "Added", "Source"]
 
 
@@ -43,8 +44,7 @@ class Indexes:
                     raise InputError(f"There is no index called {name} here; choose one from the Index list.")
                 first = self._open[self.default]
                 settings = first.settings.with_overrides(index_dir=self.folder / name)
-                index = Index.open(settings.index_dir, model=first.embedder.name)
-                self._open[name] = Pipeline(settings, index, first.embedder)
+                self._open[name] = Pipeline.open(settings, first.embedder, build_default=False)
             return self._open[name]
 
 
@@ -109,27 +109,29 @@ class Library:
         return "<br>".join([*notes, self._change(pipeline, Change(add=tuple(targets)), progress)])
 
     def remove(self, index: str | None, doc_id: str | None) -> str:
-        if not doc_id:
-            return CHOOSE
-        return self._change(self.indexes.get(index), Change(remove=(doc_id,)))
+        return self._on_one(index, doc_id) or self._change(self.indexes.get(index), Change(remove=(doc_id,)))
 
     def renew(self, index: str | None, doc_id: str | None) -> str:
         """Embed a document again from its file (changed chunking, a damaged segment)."""
+        return self._on_one(index, doc_id) or self._change(self.indexes.get(index), Change(renew=(doc_id,)))
+
+    def _on_one(self, index: str | None, doc_id: str | None) -> str:
+        """Why the chosen statement cannot be changed, or "" when it can."""
         if not doc_id:
             return CHOOSE
-        return self._change(self.indexes.get(index), Change(renew=(doc_id,)))
+        if self.indexes.get(index).document(doc_id) is None:
+            return GONE
+        return ""
 
     def _change(
         self, pipeline: Pipeline, change: Change, progress: Callable[[int, int], None] | None = None
     ) -> str:
-        # Qdrant's local mode serves one process: its changes are made in this one.
-        local = pipeline.index.store == "qdrant" and not getattr(pipeline.index.vectors, "url", None)
         try:
-            lines = apply(pipeline.settings, change, progress, here=local)
+            lines = apply(pipeline.settings, change, progress)
         except RagError as exc:
             return escape(str(exc))
         stats = pipeline.stats()  # opens what the worker committed, for the next question
-        lines.append(f"The index now holds {stats.documents} statements, {stats.chunks} passages.")
+        lines.append(f"The index now holds {holding(stats.documents, stats.chunks)}.")
         return "<br>".join(escape(printable(line)) for line in lines)
 
     def title(self, index: str | None, doc_id: str | None) -> str:

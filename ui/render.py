@@ -26,6 +26,15 @@ _ESCAPES = str.maketrans(
 )
 
 
+def holding(documents: int, chunks: int) -> str:
+    """What an index holds, as the app words it: "1 statement, 13 passages"."""
+
+    def counted(n: int, noun: str) -> str:
+        return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+    return f"{counted(documents, 'statement')}, {counted(chunks, 'passage')}"
+
+
 def escape(text: str) -> str:
     return text.translate(_ESCAPES)
 

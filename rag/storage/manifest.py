@@ -30,6 +30,7 @@ PARTS = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "terms.npz")
 # a lost manifest can be rebuilt from the segments alone (rag/storage/repair.py).
 RECORD = "record.json"
 SEGMENT_NAME = re.compile(r"seg-\d{6}")
+POSTINGS_NAME = re.compile(r"postings-[\w-]+\.bin")  # BM25's stored counts (storage/postings.py)
 LEGACY_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.faiss")  # format 1, one set per index
 OURS = (LOCK, JOURNAL, f".{JOURNAL}.tmp", f".{MANIFEST}.tmp")  # fixed names only we write
 
@@ -74,7 +75,7 @@ def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
             raise fail(f"segment {name} does not list a checksum for each of its files")
     postings = manifest.get("postings")
     if postings is not None:
-        if not re.fullmatch(r"postings-[\w-]+\.bin", str(need(postings, "file", str, "postings."))):
+        if not POSTINGS_NAME.fullmatch(need(postings, "file", str, "postings.")):
             raise fail("'postings.file' is not a postings file name")
         for key in ("rows", "terms", "nnz"):
             need(postings, key, int, "postings.")
@@ -211,7 +212,7 @@ def is_index_file(name: str) -> bool:
     return Path(name).name == name and (
         (SEGMENT_NAME.fullmatch(stem) is not None and part in (*PARTS, RECORD))
         or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
-        or re.fullmatch(r"postings-[\w-]+\.bin", name) is not None
+        or POSTINGS_NAME.fullmatch(name) is not None
     )
 
 

@@ -5,7 +5,6 @@ question reads the few terms it asks about."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ from scipy import sparse
 
 from rag.errors import IndexCorruptError
 from rag.storage.files import fsync, sha256
-
-NAME = re.compile(r"postings-[\w-]+\.bin")
 
 
 def postings_file(tag: str) -> str:

@@ -461,3 +461,62 @@ def test_regenerate_and_stop(page):
     # Stopped or finished, the page goes on: the next question is answered as usual.
     follow = _ask(page, "Who should own security sector reform?")
     assert "owned and led by countries concerned" in follow.inner_text()
+
+
+@pytest.fixture(scope="module")
+def model_server(pipeline, tmp_path_factory):
+    """The app answering with a model (a fake OpenAI-compatible server on 127.0.0.1)."""
+    from tests.fake_llm import FakeLLM, passage_containing
+    from ui.app import launch
+
+    home = tmp_path_factory.mktemp("model-home")
+    shutil.copytree(pipeline.settings.index_dir, home / "index")
+    with FakeLLM() as llm:
+        llm.default = lambda r: (
+            "Wang Yi met the co-chairs Alya Ahmed Saif Al-Thani and Martin Bille Hermann "
+            f"[{passage_containing(r, 'Co-chairs were')}]."
+        )
+        settings = pipeline.settings.with_overrides(
+            home=home,
+            index_dir=home / "index",
+            generator="openai",
+            openai_base_url=llm.url,
+            llm_max_retries=0,
+        )
+        port = _free_port()
+        demo = launch(
+            Pipeline(settings, Index.open(home / "index"), pipeline.embedder), port=port, block=False
+        )
+        yield f"http://127.0.0.1:{port}/", llm
+        demo.close()
+
+
+def test_stop_ends_an_answer_under_way_and_regenerate_asks_it_again(browser, model_server):
+    """A slow model: Stop ends the answer before it comes (it never appears), the question
+    stays in the box, and Regenerate asks it, then asks it again in place of its answer."""
+    url, llm = model_server
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.goto(url)
+    box = page.locator("#question textarea")
+    box.wait_for()
+    page.wait_for_timeout(500)
+    llm.delay = 4.0
+    box.fill(WANG_YI)
+    page.locator("#ask").click()
+    page.wait_for_timeout(800)
+    page.locator("#stop").click()
+    page.wait_for_timeout(5000)  # past the model's delay: an answer not stopped would be here
+    bots = page.locator("#chat [data-testid='bot']")
+    assert bots.count() == 0 and box.input_value() == WANG_YI
+    llm.delay = 0.0
+    for _ in range(2):
+        page.locator("#regenerate").click()
+        page.wait_for_timeout(500)
+        page.wait_for_function(
+            "() => { const bots = document.querySelectorAll(\"#chat [data-testid='bot']\");"
+            " return bots.length === 1 && bots[0].innerText.includes('Alya Ahmed Saif Al-Thani')"
+            " && !bots[0].innerText.trim().endsWith('…'); }",
+            timeout=60_000,
+        )
+        assert page.locator("#chat [data-testid='user']").count() == 1
+    page.close()

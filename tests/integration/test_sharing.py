@@ -149,6 +149,8 @@ def test_regenerate_asks_the_last_question_again_in_place_of_its_answer(home_app
     stopped = [*history[:2], {"role": "user", "content": "Why?"}, {"role": "assistant", "content": "It … "}]
     assert home_app.take_back(stopped, turns[:1]) == ("Why?", history[:2], turns[:1])
     assert home_app.take_back([], []) == ("", [], [])
+    # Stopped before its first word, a question never reached the chat: the box keeps it.
+    assert home_app.take_back([], [], WANG_YI) == (WANG_YI, [], [])
     # Markup typed in a question comes back as typed, not as entities.
     *_, (history, turns, _, _) = home_app.respond("What about <b>*reform*</b>?", [], [])
     assert home_app.take_back(history, turns)[0] == "What about <b>*reform*</b>?"
@@ -364,3 +366,42 @@ def test_an_app_over_a_qdrant_local_index_adds_uploads_in_its_own_process(pipeli
     status = app.library.add(None, [str(tmp_path / "freedonia.txt")])
     assert "1 added" in status and "3 statements" in status
     assert "moratorium on deep-sea mining" in _answer(app, MINING)
+
+
+def test_indexing_a_statement_again_goes_on_when_another_process_commits_meanwhile(home_app, tmp_path):
+    """ "Index again" while `rag ingest` commits: the statement is still embedded again
+    (not found "unchanged" on the retry), and nothing is lost."""
+    from rag.library import Change, apply
+
+    upload, result = _uploading(home_app, tmp_path, 600_000)
+    upload.join(600)
+    assert "1 added" in result[0]
+    doc_id = next(d.doc_id for d in home_app.pipeline.documents() if "Ruritania" in d.title)
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "freedonia.txt").write_text(FREEDONIA)
+    started, lines = threading.Event(), []
+    settings = home_app.pipeline.settings
+    renew = threading.Thread(
+        target=lambda: lines.extend(apply(settings, Change(renew=(doc_id,)), lambda *_: started.set()))
+    )
+    renew.start()
+    assert started.wait(120)
+    done = _rag("ingest", str(tmp_path / "cli"), "-q", home=settings.home)
+    assert done.returncode == 0, done.stderr
+    assert renew.is_alive(), "indexing again finished before the other process committed"
+    renew.join(600)
+    assert any("changed by another process meanwhile" in line for line in lines)
+    assert any(line.startswith("1 added, 0 replaced, 0 unchanged") for line in lines), lines
+    assert "4 statements" in home_app.summary()
+    assert "Ruritania" in _answer(home_app, "What did the ministry review about fisheries in the islands?")
+
+
+def test_a_statement_another_page_removed_is_one_sentence_not_an_error_from_the_index(home_app):
+    rows, ids = home_app.library.rows(None)
+    assert "removed" in home_app.library.remove(None, ids[0])
+    for again in (home_app.library.remove(None, ids[0]), home_app.library.renew(None, ids[0])):
+        assert (
+            again
+            == "That statement is no longer in the index (another page removed it); search the table again."
+        )
+    assert len(home_app.library.rows(None)[0]) == len(rows) - 1
