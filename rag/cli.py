@@ -22,10 +22,16 @@ def _settings(**flags: Any):
 
 
 def _pipeline(settings, announce: bool = True):
+    from rag.ingest import qdrant_place
     from rag.pipeline import Pipeline, is_default_index
     from rag.storage import Index
 
-    if announce and not Index.exists(settings.index_dir) and is_default_index(settings):
+    if (
+        announce
+        and qdrant_place(settings) is None
+        and not Index.exists(settings.index_dir)
+        and is_default_index(settings)
+    ):
         click.echo(f"Building the seed index at {settings.index_dir} (first run)...", err=True)
     return Pipeline.open(settings)
 
@@ -108,27 +114,16 @@ def ingest(
     batch by batch: after Ctrl-C or a crash, run the same command again to continue.
     """
     from rag.embedding import embedder_from
+    from rag.ingest import check_new_index, create_index
     from rag.ingest import ingest as run_ingest
-    from rag.ingest import open_or_create
-    from rag.storage import Index, check_new_index_folder, owned_names
 
     settings = _settings(
         index_dir=index_dir, embedding_model=embedding_model, store=store, ingest_batch=ingest_batch
     )
     targets = list(paths) or [settings.seeds_dir]
-    if rebuild or not Index.exists(settings.index_dir):
-        # Refused before the model loads: a folder that is not an index, or a damaged one.
-        check_new_index_folder(settings.index_dir, owned_names(settings.store, settings.store_settings()))
+    check_new_index(settings, rebuild)  # before the model loads: a folder that is no index
     embedder = embedder_from(settings)
-    index = open_or_create(
-        settings.index_dir,
-        embedder,
-        settings.chunk_size,
-        settings.chunk_overlap,
-        rebuild,
-        settings.store,
-        settings.store_settings(),
-    )
+    index = create_index(settings, embedder, rebuild)
     try:
         report = run_ingest(
             targets,
@@ -141,14 +136,14 @@ def ingest(
         )
     except KeyboardInterrupt:
         click.echo(
-            f"\nInterrupted: {len(index.chunks):,} chunks of {len(index.documents):,} documents are saved "
+            f"\nInterrupted: {index.chunk_total:,} chunks of {len(index.documents):,} documents are saved "
             "in the index; run the same command again to continue.",
             err=True,
         )
         sys.exit(130)
     for line in report.lines():
         click.echo(line, err=True)
-    click.echo(f"Index {settings.index_dir}: {len(index.documents)} documents, {len(index.chunks)} chunks.")
+    click.echo(f"Index {settings.index_dir}: {len(index.documents)} documents, {index.chunk_total} chunks.")
 
 
 def answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -268,14 +263,12 @@ def chat(**options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def docs(index_dir: Path | None, as_json: bool) -> None:
     """List the documents in an index."""
+    from rag.ingest import open_index
     from rag.loading import printable
-    from rag.storage import Index
 
     settings = _settings(index_dir=index_dir)
-    index = Index.open(settings.index_dir)
-    counts: dict[str, int] = {}
-    for c in index.chunks:
-        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    index = open_index(settings)
+    counts = index.chunk_counts
     rows = [
         {
             "doc_id": d.doc_id,
@@ -296,7 +289,7 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
             f"{r['doc_id']}  {r['chunks']:>4} chunks  {when!s:<10}  {printable(str(r['title']))}  "
             f"({printable(r['source'])}){partial}"
         )
-    click.echo(f"{len(rows)} documents, {len(index.chunks)} chunks in {settings.index_dir}")
+    click.echo(f"{len(rows)} documents, {index.chunk_total} chunks in {settings.index_dir}")
 
 
 @cli.command()
@@ -304,12 +297,11 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
 @index_option
 def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
     """Drop documents (by source path or doc_id) and their chunks from an index."""
-    from rag.ingest import remove_documents
+    from rag.ingest import open_index, remove_documents
     from rag.loading import printable
-    from rag.storage import Index
 
     settings = _settings(index_dir=index_dir)
-    index = Index.open(settings.index_dir)
+    index = open_index(settings)
     for doc in remove_documents(index, names):
         click.echo(f"removed {printable(doc.source)} ({doc.doc_id})")
 

@@ -35,5 +35,9 @@ class ModelMismatchError(RagError):
     """The index was built with another embedding model than the one asked for."""
 
 
+class StoreUnavailableError(RagError):
+    """A store server that cannot be reached, refuses the credentials, or is held elsewhere."""
+
+
 class ModelLoadError(RagError):
     """An embedding or generation model could not be loaded."""

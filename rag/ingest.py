@@ -16,9 +16,13 @@ from tqdm import tqdm
 from rag.embedding import Embedder
 from rag.errors import InputError
 from rag.loading import Skipped, display_source, find_files, load_documents, printable
+from rag.settings import Settings
 from rag.splitting import iter_chunks
 from rag.storage import Index, check_new_index_folder, owned_names
+from rag.storage.qdrant import POINTER, Collections, Place, QdrantIndex, locate
 from rag.types import Chunk, Document
+
+Writable = Index | QdrantIndex  # what ingestion writes to: an index folder, or a Qdrant one
 
 
 @dataclass
@@ -59,16 +63,25 @@ def open_or_create(
     rebuild: bool = False,
     store: str = "faiss",
     store_settings: dict[str, Any] | None = None,
-) -> Index:
-    """The index at ``path``, or a new one on ``store`` (an existing index keeps its own)."""
+) -> Writable:
+    """The index at ``path``, or a new one on ``store`` (an existing index keeps its own):
+    a folder (FAISS), or a Qdrant collection the folder names or is named after."""
     chunking = {"size": chunk_size, "overlap": overlap}
-    if rebuild or not Index.exists(path):
+    options = store_settings or {}
+    place = locate(path, store, options.get("url"), options.get("api_key"))
+    if place is not None:
+        if rebuild or not Collections(place).exists():
+            check_new_index_folder(path, {POINTER, "qdrant"})
+            return QdrantIndex.create(place, embedder.name, embedder.dimension, chunking)
+        index: Writable = QdrantIndex.open(place, model=embedder.name)
+    elif rebuild or not Index.exists(path):
         # Before any embedding: refuse a folder that is not an index, or a damaged one.
         check_new_index_folder(path, owned_names(store, store_settings))
         index = Index(path, embedder.name, embedder.dimension, chunking, store, store_settings)
         index.start_afresh()
         return index
-    index = Index.open(path, model=embedder.name)
+    else:
+        index = Index.open(path, model=embedder.name)
     if index.chunking != chunking:
         raise InputError(
             f"The index at {path} was chunked with {index.chunking}, not {chunking}; "
@@ -77,9 +90,45 @@ def open_or_create(
     return index
 
 
+def qdrant_place(settings: Settings) -> Place | None:
+    """The Qdrant collection the settings' index is, if it is one."""
+    return locate(
+        settings.index_dir, settings.store, settings.qdrant_url or None, settings.qdrant_api_key or None
+    )
+
+
+def open_index(settings: Settings, model: str | None = None) -> Writable:
+    """The settings' existing index, opened for writing (``model``: refuse another)."""
+    place = qdrant_place(settings)
+    return QdrantIndex.open(place, model) if place else Index.open(settings.index_dir, model=model)
+
+
+def check_new_index(settings: Settings, rebuild: bool) -> None:
+    """Refuse, before any model loads, to start an index in a folder that is not one."""
+    place = qdrant_place(settings)
+    if place is not None:
+        if rebuild or not Collections(place).exists():
+            check_new_index_folder(settings.index_dir, {POINTER, "qdrant"})
+    elif rebuild or not Index.exists(settings.index_dir):
+        check_new_index_folder(settings.index_dir, owned_names(settings.store, settings.store_settings()))
+
+
+def create_index(settings: Settings, embedder: Embedder, rebuild: bool = False) -> Writable:
+    """The settings' index opened for writing, or made (``rebuild``: made afresh)."""
+    return open_or_create(
+        settings.index_dir,
+        embedder,
+        settings.chunk_size,
+        settings.chunk_overlap,
+        rebuild,
+        settings.store,
+        settings.store_settings(),
+    )
+
+
 def ingest(
     paths: Iterable[Path],
-    index: Index,
+    index: Writable,
     embedder: Embedder,
     home: Path,
     prune: bool = False,
@@ -133,12 +182,12 @@ def ingest(
                 batches.feed(item, 0)
     if prune:
         report.removed.extend(_prune(index, paths, set(seen.values()), home))
-    if report.changed or not Index.exists(index.path):
+    if report.changed or not index.saved:
         index.save()
     return report
 
 
-def _same_metadata(index: Index, doc: Document) -> bool:
+def _same_metadata(index: Writable, doc: Document) -> bool:
     """Whether the indexed copy of the text says the same of it (a metadata file beside it
     may have changed): if not, the document is replaced."""
     indexed = index.documents.get(doc.doc_id)
@@ -180,7 +229,7 @@ class _Reported:
         pass
 
 
-def _prune(index: Index, paths: list[Path], present: set[str], home: Path) -> list[Document]:
+def _prune(index: Writable, paths: list[Path], present: set[str], home: Path) -> list[Document]:
     """Drop documents whose files are gone from the folders given."""
     roots = [display_source(p, home) for p in paths if p.is_dir()]
     gone = [
@@ -199,7 +248,7 @@ class _Batches:
 
     def __init__(
         self,
-        index: Index,
+        index: Writable,
         embedder: Embedder,
         report: IngestReport,
         bar: tqdm | _Reported,
@@ -274,7 +323,7 @@ class _Batches:
         self.progress.clear()
 
 
-def remove_documents(index: Index, names: Iterable[str]) -> list[Document]:
+def remove_documents(index: Writable, names: Iterable[str]) -> list[Document]:
     """Drop documents named by doc_id or source; unknown names are an error."""
     by_source = index.by_source()
     targets: dict[str, Document] = {}

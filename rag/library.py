@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import ChangedElsewhereError, InputError, RagError
+from rag.ingest import qdrant_place
 from rag.settings import Settings
-from rag.storage.manifest import peek
 
 NICENESS = 10  # the worker yields the processor to the questions being answered
 RETRIES = 3  # times an upload goes on after another process committed to the index
@@ -67,11 +67,9 @@ def apply(
 
 
 def _one_process_only(settings: Settings) -> bool:
-    store = peek(settings.index_dir).get("store")
-    record = store if isinstance(store, dict) else {}
-    options = record.get("options") if isinstance(record.get("options"), dict) else {}
-    url = settings.qdrant_url or record.get("url") or options.get("url")
-    return record.get("kind") == "qdrant" and not url
+    """An index on Qdrant's local mode (no server) admits one process at a time."""
+    place = qdrant_place(settings)
+    return place is not None and not place.url
 
 
 def _work(settings: Settings, change: Change, messages: Any) -> None:
@@ -88,27 +86,18 @@ def _work(settings: Settings, change: Change, messages: Any) -> None:
 
 def _change(settings: Settings, change: Change, progress: Callable[[int, int], None]) -> list[str]:
     from rag.embedding import embedder_from
-    from rag.ingest import ingest, open_or_create, remove_documents
-    from rag.storage import Index
+    from rag.ingest import create_index, ingest, open_index, remove_documents
 
-    secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
     lines: list[str] = []
     if change.remove:
-        index = Index.open(settings.index_dir, store_settings=secrets)
+        index = open_index(settings)
         lines += [f"removed {d.title} ({d.source})" for d in remove_documents(index, change.remove)]
     if not (change.add or change.renew):
         return lines
     embedder = embedder_from(settings)
     renewed: list[Path] | None = None
     for attempt in range(RETRIES):
-        index = open_or_create(
-            settings.index_dir,
-            embedder,
-            settings.chunk_size,
-            settings.chunk_overlap,
-            store=settings.store,
-            store_settings=settings.store_settings(),
-        )
+        index = create_index(settings, embedder)
         if renewed is None:
             renewed = [
                 source_file(settings, index.documents[d].source) for d in change.renew if d in index.documents

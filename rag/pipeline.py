@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rag.answering import ExtractiveGenerator, Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
@@ -19,13 +20,15 @@ from rag.answering.conversation import (
     without_context,
 )
 from rag.answering.grounded import LLMGenerator
+from rag.collection import CollectionSource
 from rag.embedding import Embedder, embedder_from
-from rag.ingest import IngestReport, ingest, open_or_create
-from rag.retrieval import Filters, HybridRetriever, check_question
+from rag.ingest import IngestReport, create_index, ingest, qdrant_place
+from rag.retrieval import Filters, check_question
 from rag.scope import Coverage, Scope
 from rag.settings import Settings
-from rag.snapshot import Snapshot, Stats, stamp_of
+from rag.snapshot import FolderSource, Reading, Stats
 from rag.storage import FORMAT_VERSION, Index
+from rag.storage.qdrant import Collections
 from rag.types import Answer, Document, Passage
 
 __all__ = ["Pipeline", "Stats", "is_default_index"]
@@ -40,11 +43,19 @@ class Pipeline:
     commit lock across processes) and never hold up a reader.
     """
 
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder):
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index | None,
+        embedder: Embedder,
+        source: FolderSource | CollectionSource | None = None,
+    ):
+        """``index``: an index folder opened; or ``source``, where committed states come from."""
         self.settings = settings
         self.embedder = embedder
-        self.folder = index.path  # the index this pipeline follows on disk
-        self._snapshot = Snapshot(index, embedder, settings.candidates, stamp_of(index.path))
+        self.source = source or FolderSource(index, embedder, settings.candidates, _secrets(settings))
+        self.folder = self.source.folder  # the index this pipeline follows
+        self._snapshot = self.source.open()
         self._generators: dict[str, Generator] = {}
         self._reopening = threading.Lock()
         self._making = threading.Lock()
@@ -57,25 +68,22 @@ class Pipeline:
         """Open the index in the settings; build the seed index first if it is the default."""
         embedder = embedder or embedder_from(settings)
         default = build_default and is_default_index(settings)
+        place = qdrant_place(settings)
+        if place is not None:
+            if default and not Collections(place).exists():
+                index = create_index(settings, embedder)
+                ingest([settings.seeds_dir], index, embedder, settings.home, progress=False)
+            return cls(settings, None, embedder, CollectionSource(place, embedder, settings.candidates))
         found = Index.format_of(settings.index_dir) if Index.exists(settings.index_dir) else None
         older = isinstance(found, int) and found < FORMAT_VERSION
         if default and (older or not Index.exists(settings.index_dir)):
             # The seed index is ours to build; one in an older layout is rebuilt from the
             # seeds and the app's saved uploads rather than refused.
-            index = open_or_create(
-                settings.index_dir,
-                embedder,
-                settings.chunk_size,
-                settings.chunk_overlap,
-                rebuild=older,
-                store=settings.store,
-                store_settings=settings.store_settings(),
-            )
+            index = create_index(settings, embedder, rebuild=older)
             uploads = settings.uploads_dir
             sources = [settings.seeds_dir] + ([uploads] if older and uploads.is_dir() else [])
             ingest(sources, index, embedder, settings.home, progress=False)
-        secrets = {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
-        index = Index.open(settings.index_dir, model=embedder.name, store_settings=secrets)
+        index = Index.open(settings.index_dir, model=embedder.name, store_settings=_secrets(settings))
         return cls(settings, index, embedder)
 
     def generator(self, name: str | None = None) -> Generator:
@@ -129,7 +137,7 @@ class Pipeline:
         for item in chosen.stream(standalone, passages, quoted):
             yield checked(item) if isinstance(item, Answer) else item
 
-    def _with_speakers(self, turn: Turn, snapshot: Snapshot) -> Turn:
+    def _with_speakers(self, turn: Turn, snapshot: Reading) -> Turn:
         """A turn read from JSON names no speakers: whose words its citations are."""
         if turn.speakers or not turn.cited:
             return turn
@@ -157,30 +165,21 @@ class Pipeline:
 
     # -- the library ---------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        """The index as last committed: reopened when the manifest on disk has changed
-        since (a commit here, by the app's upload worker, or by ``rag ingest`` elsewhere).
-        Questions under way keep the snapshot they started with."""
+    def snapshot(self) -> Reading:
+        """The index as last committed: reopened when another state was committed since
+        (here, by the app's upload worker, or by ``rag ingest`` elsewhere). Questions under
+        way keep the snapshot they started with."""
         current = self._snapshot
-        if current.stamp == stamp_of(self.folder):
+        if current.stamp == self.source.stamp():
             return current
         with self._reopening:  # one reopens; the others wait for it, then read the new one
             current = self._snapshot
-            if current.stamp != stamp_of(self.folder):
-                current = self._snapshot = Snapshot.open(
-                    self.folder, self.embedder, self.settings.candidates, self._secrets(), current
-                )
+            if current.stamp != self.source.stamp():
+                current = self._snapshot = self.source.open(current)
             return current
 
-    def _secrets(self) -> dict[str, str] | None:
-        return {"api_key": self.settings.qdrant_api_key} if self.settings.qdrant_api_key else None
-
     @property
-    def index(self) -> Index:
-        return self.snapshot().index
-
-    @property
-    def engine(self) -> HybridRetriever:
+    def engine(self) -> Any:
         return self.snapshot().engine
 
     def idf(self, term: str) -> float:
@@ -190,8 +189,8 @@ class Pipeline:
         """Which countries and years the index holds."""
         return self.snapshot().coverage
 
-    def documents(self) -> list[Document]:
-        return self.snapshot().documents()
+    def documents(self, whole: bool = False) -> list[Document]:
+        return self.snapshot().documents(whole)
 
     def document(self, doc_id: str) -> Document | None:
         return self.snapshot().document(doc_id)
@@ -203,7 +202,7 @@ class Pipeline:
         """Bring the index up to date with ``paths`` on a copy of it, committed batch by
         batch; questions meanwhile read the last committed state."""
         with self._writing:
-            index = Index.open(self.folder, model=self.embedder.name, store_settings=self._secrets())
+            index = self.source.writer()
             report = ingest(paths, index, self.embedder, self.settings.home, prune=prune, progress=progress)
         self.snapshot()
         return report
@@ -213,7 +212,7 @@ class Pipeline:
 class _Search:
     """One question's search: the snapshot it reads, how many passages, the user's filters."""
 
-    snapshot: Snapshot
+    snapshot: Reading
     k: int
     filters: Filters | None
     scoped: bool
@@ -266,6 +265,10 @@ def _not_again(quoting: ExtractiveGenerator, question: str, passages: list[Passa
     if {(c.doc_id, c.start, c.end) for c in brief.citations} != again:
         return brief
     return quoting.generate(question, passages, list(again))
+
+
+def _secrets(settings: Settings) -> dict[str, str] | None:
+    return {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
 
 
 def is_default_index(settings: Settings) -> bool:

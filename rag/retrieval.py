@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,6 +159,44 @@ def check_k(k: int) -> int:
     return k
 
 
+class Mentions:
+    """The statements a question names by year or country ("in 2023", "Brazil"): a
+    preference fused as a third ranking, not a filter, since a question about "the 2008
+    Olympics" may be answered by a 2007 speech."""
+
+    def __init__(self, documents: Iterable[Document]):
+        self.by_year: dict[int, set[str]] = {}
+        self.by_country: dict[str, set[str]] = {}
+        self.every: set[str] = set()
+        for doc in documents:
+            self.every.add(doc.doc_id)
+            meta = doc.metadata
+            if isinstance(meta.get("year"), int):
+                self.by_year.setdefault(meta["year"], set()).add(doc.doc_id)
+            if meta.get("country"):
+                # The country's code and name (a UN General Debate file's speaker is its
+                # country), not a person: people are scope filters (rag/scope.py).
+                code = str(meta["country"])
+                for name in {code.lower(), country_name(code).lower()}:
+                    self.by_country.setdefault(name, set()).add(doc.doc_id)
+
+    def named(self, question: str) -> set[str] | None:
+        """The documents of the years and countries the question names; None when it names
+        none, or they are none or all of the documents (no preference to give)."""
+        lower = question.lower()
+        words = set(TOKEN.findall(lower))
+        by_year = [self.by_year[int(y)] for y in _YEAR.findall(question) if int(y) in self.by_year]
+        by_country = [
+            ids for name, ids in self.by_country.items() if (name in lower if " " in name else name in words)
+        ]
+        if not by_year and not by_country:
+            return None
+        docs = set().union(*by_year) if by_year else set(self.every)
+        if by_country:
+            docs &= set().union(*by_country)
+        return docs if docs and len(docs) < len(self.every) else None
+
+
 class HybridRetriever:
     """Dense and BM25 rankings of the same chunks, fused by reciprocal rank."""
 
@@ -168,8 +207,7 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self._bm25: BM25 | None = None
         self._rows_of: dict[str, np.ndarray] = {}
-        self._docs_by_year: dict[int, set[str]] = {}
-        self._docs_by_country: dict[str, set[str]] = {}
+        self._mentions = Mentions(())
         self._built_for = -1
 
     def _refresh(self) -> None:
@@ -180,18 +218,7 @@ class HybridRetriever:
         for row, chunk in enumerate(self.index.chunks):
             doc_rows.setdefault(chunk.doc_id, []).append(row)
         self._rows_of = {d: np.array(r, dtype=np.int64) for d, r in doc_rows.items()}
-        self._docs_by_year = {}
-        self._docs_by_country = {}
-        for doc in self.index.documents.values():
-            meta = doc.metadata
-            if isinstance(meta.get("year"), int):
-                self._docs_by_year.setdefault(meta["year"], set()).add(doc.doc_id)
-            if meta.get("country"):
-                # The country's code and name (a UN General Debate file's speaker is its
-                # country), not a person: people are scope filters (rag/scope.py).
-                code = str(meta["country"])
-                for name in {code.lower(), country_name(code).lower()}:
-                    self._docs_by_country.setdefault(name, set()).add(doc.doc_id)
+        self._mentions = Mentions(self.index.documents.values())
         self._built_for = self.index.version
 
     def rows_by_document(self) -> dict[str, np.ndarray]:
@@ -214,25 +241,10 @@ class HybridRetriever:
 
     def mentioned_rows(self, question: str, allowed: np.ndarray | None) -> np.ndarray | None:
         """Rows of the statements whose year or country the question names ("in 2023",
-        "Brazil"), fused as a third ranking: a preference, not a filter, since a question
-        about "the 2008 Olympics" may be answered by a 2007 speech."""
+        "Brazil"), fused as a third ranking (see ``Mentions``)."""
         self._refresh()
-        lower = question.lower()
-        words = set(TOKEN.findall(lower))
-        by_year = [
-            self._docs_by_year[int(y)] for y in _YEAR.findall(question) if int(y) in self._docs_by_year
-        ]
-        by_country = [
-            ids
-            for name, ids in self._docs_by_country.items()
-            if (name in lower if " " in name else name in words)
-        ]
-        if not by_year and not by_country:
-            return None
-        docs = set().union(*by_year) if by_year else set(self.index.documents)
-        if by_country:
-            docs &= set().union(*by_country)
-        if not docs or len(docs) == len(self.index.documents):
+        docs = self._mentions.named(question)
+        if docs is None:
             return None
         rows = np.sort(np.concatenate([self._rows_of[d] for d in docs if d in self._rows_of]))
         if allowed is not None:

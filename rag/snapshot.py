@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rag.answering.parts import question_parts
 from rag.embedding import Embedder
@@ -44,8 +45,68 @@ class Stats:
     index_dir: Path
 
 
-class Snapshot:
-    """An index as committed, its retriever's tables built, and what it covers."""
+class Reading:
+    """What a question reads: one committed state of an index, a retriever over it
+    (``engine``: ``retrieve(question, k, filters)`` and ``idf(term)``), what it covers, and
+    its documents. ``Snapshot`` reads an index folder; ``rag/collection.py`` a Qdrant one."""
+
+    stamp: object
+    engine: Any
+    coverage: Coverage
+    chunk_counts: dict[str, int]
+    added: dict[str, str]
+
+    def documents(self, whole: bool = False) -> list[Document]:
+        """Every document; ``whole``: with its text, where a store keeps it apart."""
+        raise NotImplementedError
+
+    def document(self, doc_id: str) -> Document | None:
+        raise NotImplementedError
+
+    def stats(self) -> Stats:
+        raise NotImplementedError
+
+    def search(
+        self, question: str, k: int, filters: Filters | None, scoped: bool = True, earlier: str = ""
+    ) -> tuple[Scope, list[Passage]]:
+        """The question's scope and passages: within its scope when the index holds it, the
+        closest ones (and the scope saying what is missing) when it does not."""
+        scope = scope_of(question, self.coverage) if scoped else Scope()
+        if scoped and earlier and not scope.parts:
+            scope = scope_of(earlier, self.coverage)  # a follow-up keeps the earlier scope
+        searched = filters if scope.missing else within(filters, scope)
+        try:
+            return scope, self.retrieve_parts(question, k, searched)
+        except NoMatchError:
+            if searched == filters:
+                raise  # the user's own filters match nothing: their error to fix
+        # What the question names is held, but not together (or not within the user's
+        # filters): say so, and show the closest passages the user's filters allow.
+        named = ", ".join(p.label for p in scope.parts if p.held)
+        where = (
+            f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
+        )
+        scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
+        return scope, self.engine.retrieve(question, k, filters)
+
+    def retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
+        """The question's passages, then for a several-part question the best passages of
+        each part not already among them (so no part goes unanswered for want of them)."""
+        passages = self.engine.retrieve(question, k, filters)
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return passages
+        seen = {(p.doc_id, p.start) for p in passages}
+        for part in parts:
+            for p in self.engine.retrieve(part.query, PART_K, filters):
+                if (p.doc_id, p.start) not in seen:
+                    seen.add((p.doc_id, p.start))
+                    passages.append(replace(p, rank=len(passages) + 1))
+        return passages
+
+
+class Snapshot(Reading):
+    """An index folder as committed, its retriever's tables built, and what it covers."""
 
     def __init__(self, index: Index, embedder: Embedder, candidates: int, stamp: Stamp = None):
         self.index = index
@@ -86,7 +147,7 @@ class Snapshot:
                     ) from None
         raise AssertionError("unreachable")
 
-    def documents(self) -> list[Document]:
+    def documents(self, whole: bool = False) -> list[Document]:
         return list(self.index.documents.values())
 
     def document(self, doc_id: str) -> Document | None:
@@ -95,45 +156,27 @@ class Snapshot:
     def stats(self) -> Stats:
         return Stats(len(self.index.documents), len(self.index.chunks), self.index.path)
 
-    # -- retrieval -----------------------------------------------------------------------
 
-    def search(
-        self, question: str, k: int, filters: Filters | None, scoped: bool = True, earlier: str = ""
-    ) -> tuple[Scope, list[Passage]]:
-        """The question's scope and passages: within its scope when the index holds it, the
-        closest ones (and the scope saying what is missing) when it does not."""
-        scope = scope_of(question, self.coverage) if scoped else Scope()
-        if scoped and earlier and not scope.parts:
-            scope = scope_of(earlier, self.coverage)  # a follow-up keeps the earlier scope
-        searched = filters if scope.missing else within(filters, scope)
-        try:
-            return scope, self.retrieve_parts(question, k, searched)
-        except NoMatchError:
-            if searched == filters:
-                raise  # the user's own filters match nothing: their error to fix
-        # What the question names is held, but not together (or not within the user's
-        # filters): say so, and show the closest passages the user's filters allow.
-        named = ", ".join(p.label for p in scope.parts if p.held)
-        where = (
-            f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
-        )
-        scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
-        return scope, self.engine.retrieve(question, k, filters)
+class FolderSource:
+    """Where a pipeline reads an index folder's committed states from: the manifest's
+    stamp says when another was committed."""
 
-    def retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
-        """The question's passages, then for a several-part question the best passages of
-        each part not already among them (so no part goes unanswered for want of them)."""
-        passages = self.engine.retrieve(question, k, filters)
-        parts = question_parts(question)
-        if len(parts) < 2:
-            return passages
-        seen = {(p.doc_id, p.start) for p in passages}
-        for part in parts:
-            for p in self.engine.retrieve(part.query, PART_K, filters):
-                if (p.doc_id, p.start) not in seen:
-                    seen.add((p.doc_id, p.start))
-                    passages.append(replace(p, rank=len(passages) + 1))
-        return passages
+    def __init__(self, index: Index, embedder: Embedder, candidates: int, secrets: dict[str, str] | None):
+        self.folder, self.embedder, self.candidates, self.secrets = index.path, embedder, candidates, secrets
+        self.first: Snapshot | None = Snapshot(index, embedder, candidates, stamp_of(index.path))
+
+    def stamp(self) -> Stamp:
+        return stamp_of(self.folder)
+
+    def open(self, earlier: Reading | None = None) -> Snapshot:
+        if self.first is not None:  # the index the pipeline was made with, read once
+            first, self.first = self.first, None
+            return first
+        reuse = earlier if isinstance(earlier, Snapshot) else None
+        return Snapshot.open(self.folder, self.embedder, self.candidates, self.secrets, reuse)
+
+    def writer(self) -> Index:
+        return Index.open(self.folder, model=self.embedder.name, store_settings=self.secrets)
 
 
 def within(filters: Filters | None, scope: Scope) -> Filters | None:

@@ -168,7 +168,7 @@ def evaluate(
     baseline: bool = True,
     progress: bool = True,
 ) -> EvalResult:
-    documents = {d.doc_id: d for d in pipeline.documents()}
+    documents = {d.doc_id: d for d in pipeline.documents(whole=True)}
     spans = {q.id: evidence_spans(q, documents) for q in gold}
     texts = {d.doc_id: d.text for d in documents.values()}
     k = k or pipeline.settings.k

@@ -139,6 +139,23 @@ class Index:
         return counts, self.vocabulary.terms, stored
 
     @property
+    def saved(self) -> bool:
+        """Whether the folder holds a committed index."""
+        return Index.exists(self.path)
+
+    @property
+    def chunk_total(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def chunk_counts(self) -> dict[str, int]:
+        """How many chunks each document has."""
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return counts
+
+    @property
     def version(self) -> int:
         return self._version
 

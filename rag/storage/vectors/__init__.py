@@ -15,7 +15,6 @@ from rag.errors import InputError
 # kind -> (module, class); a backend module is imported only when an index uses it.
 BACKENDS = {
     "faiss": ("rag.storage.vectors.faiss", "FaissVectors"),
-    "qdrant": ("rag.storage.vectors.qdrant", "QdrantVectors"),
 }
 STORES = tuple(BACKENDS)
 
@@ -48,6 +47,11 @@ class VectorStore(Protocol):
 
 
 def _backend(kind: str) -> Any:
+    if kind == "qdrant":
+        raise InputError(
+            "This index keeps only its vectors in Qdrant, a layout the Qdrant-native index "
+            "replaced; rebuild it into a new folder with: rag ingest PATH --index NEW --store qdrant."
+        )
     if kind not in BACKENDS:
         raise InputError(f"Unknown store '{kind}'; available: {', '.join(STORES)}.")
     module, name = BACKENDS[kind]
@@ -73,4 +77,4 @@ def store_file(tag: str) -> str:
 
 def owned_names(kind: str, settings: dict[str, Any] | None) -> set[str]:
     """What a vector store of this kind makes in a new index folder before its first commit."""
-    return {"qdrant"} if kind == "qdrant" and not (settings or {}).get("url") else set()
+    return set()

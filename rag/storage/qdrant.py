@@ -1,0 +1,570 @@
+"""An index held whole in Qdrant, so that no app process holds any of it.
+
+Every chunk is a point of the collection NAME: its dense vector ("dense"), its BM25 term
+weights as a sparse vector ("bm25", which Qdrant multiplies by each term's IDF over the
+live collection at query time), and a payload with its text, offsets and the fields of
+its document that filters read. Every document is a point of NAME_documents with its
+metadata, its whole text and how many of its chunks are saved; one more point there
+records the index itself: the embedding model, the chunking, the committed generation,
+the documents being removed and those only partly saved.
+
+A commit writes a batch's points with the next generation, then moves the record to that
+generation. Readers search only points of a generation they have seen committed and skip
+documents being removed, so a killed writer's half-written batch is never cited and the
+next writer deletes it. With a URL this is a Qdrant server or cluster; without one,
+Qdrant's in-process local mode in the index folder (one process at a time).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import math
+import re
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import (
+    ChangedElsewhereError,
+    IndexNotFoundError,
+    InputError,
+    ModelMismatchError,
+    StoreUnavailableError,
+)
+from rag.storage.manifest import MANIFEST
+from rag.terms import tokenize
+from rag.types import Chunk, Document
+
+POINTER = "qdrant.json"  # in an index folder: this index lives in Qdrant, in this collection
+FORMAT = 1
+DENSE, SPARSE = "dense", "bm25"
+K1, B = 1.5, 0.75  # BM25's, as rag/retrieval.py scores the FAISS index
+UPLOAD_BATCH = 256
+_NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-a1b2c3d4e5f6")
+_LOCAL_CLIENTS: dict[Path, Any] = {}  # local mode allows one client per folder and process
+
+
+def point_id(key: str) -> str:
+    """A point's id: the same chunk or document always lands on the same point."""
+    return str(uuid.uuid5(_NAMESPACE, key))
+
+
+RECORD_ID = point_id("\x00index")
+
+
+def term_id(term: str) -> int:
+    """A term's dimension in the sparse vector: its CRC-32, so no vocabulary is kept
+    anywhere (two terms sharing one in a few billion count as one word)."""
+    return zlib.crc32(term.encode("utf-8"))
+
+
+def bm25_weights(text: str, average_length: float) -> tuple[list[int], list[float]]:
+    """BM25's term-frequency part for each term of a chunk; Qdrant multiplies it by the
+    term's IDF (``Modifier.IDF``) when a query asks. The length normalisation uses the
+    average chunk length the index recorded with its first batch, so weights written
+    once stay comparable as the collection grows."""
+    counts = Counter(tokenize(text))
+    norm = K1 * (1 - B + B * sum(counts.values()) / max(average_length, 1e-9))
+    weights: dict[int, float] = {}
+    for term, tf in counts.items():
+        dim = term_id(term)
+        weights[dim] = weights.get(dim, 0.0) + tf * (K1 + 1) / (tf + norm)
+    return list(weights), list(weights.values())
+
+
+@atexit.register
+def _close_local_clients() -> None:
+    for client in _LOCAL_CLIENTS.values():
+        with contextlib.suppress(Exception):
+            client.close()
+    _LOCAL_CLIENTS.clear()
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a Qdrant-native index lives: a collection on a server, or in local mode
+    under the index folder."""
+
+    folder: Path
+    collection: str
+    url: str | None = None
+    api_key: str | None = None
+
+    @property
+    def documents(self) -> str:
+        return f"{self.collection}_documents"
+
+    @property
+    def where(self) -> str:
+        server = f"on the Qdrant server at {self.url}" if self.url else f"in {self.folder / 'qdrant'}"
+        return f"the Qdrant collection '{self.collection}' {server}"
+
+    def pointer(self) -> dict[str, Any]:
+        return {"store": "qdrant", "collection": self.collection, "url": self.url}
+
+
+def locate(
+    folder: Path, store: str = "faiss", url: str | None = None, api_key: str | None = None
+) -> Place | None:
+    """The Qdrant-native index an index folder names (its ``qdrant.json``), or the one a
+    setting asks for (``store`` "qdrant": the collection named after the folder, on the
+    server at ``url`` or in local mode); None for a folder index (FAISS)."""
+    pointer = folder / POINTER
+    if pointer.is_file():
+        try:
+            record = json.loads(pointer.read_text(encoding="utf-8"))
+            name = str(record["collection"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(f"{pointer} is damaged; it should name a Qdrant collection.") from None
+        return Place(folder, name, url or record.get("url") or None, api_key)
+    if (folder / MANIFEST).is_file() or store != "qdrant":
+        return None
+    return Place(folder, collection_name(folder), url or None, api_key)
+
+
+def collection_name(folder: Path) -> str:
+    """The collection an index folder's name stands for (``index/un`` -> ``un``)."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", folder.resolve().name).strip("_")
+    return name or "statements"
+
+
+def connect(place: Place) -> Any:
+    """A client for the place, checked to answer: one sentence when the package is
+    missing, the server cannot be reached, or it refuses the API key."""
+    try:
+        from qdrant_client import QdrantClient
+    except ImportError:
+        raise InputError(
+            "The Qdrant store needs the qdrant-client package; run: pip install qdrant-client"
+        ) from None
+    if place.url:
+        client = QdrantClient(url=place.url, api_key=place.api_key or None, timeout=30)
+        with talking(place):
+            client.get_collections()
+        return client
+    where = (place.folder / "qdrant").resolve()
+    if where not in _LOCAL_CLIENTS:
+        where.mkdir(parents=True, exist_ok=True)
+        try:
+            _LOCAL_CLIENTS[where] = QdrantClient(path=str(where))
+        except RuntimeError as exc:
+            raise StoreUnavailableError(
+                f"The Qdrant store at {where} is open in another process ({exc}); local mode "
+                "serves one process at a time: use a Qdrant server (RAG_QDRANT_URL) to share it."
+            ) from None
+    return _LOCAL_CLIENTS[where]
+
+
+@contextlib.contextmanager
+def talking(place: Place) -> Iterator[None]:
+    """Turn what the Qdrant client raises into one sentence naming the server."""
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    try:
+        yield
+    except UnexpectedResponse as exc:
+        if exc.status_code in (401, 403):
+            raise StoreUnavailableError(
+                f"The Qdrant server at {place.url} refused the API key (HTTP {exc.status_code}); "
+                "set RAG_QDRANT_API_KEY to the server's key."
+            ) from None
+        raise StoreUnavailableError(
+            f"The Qdrant server at {place.url} answered HTTP {exc.status_code} "
+            f"({_reason(exc)}) for {place.where}."
+        ) from None
+    except (ResponseHandlingException, ConnectionError, OSError) as exc:
+        raise StoreUnavailableError(
+            f"The Qdrant server at {place.url} cannot be reached ({_reason(exc)}); start it, or set "
+            "RAG_QDRANT_URL to one that runs."
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(getattr(exc, "reason_phrase", "") or exc).split())
+    return text[:160] or type(exc).__name__
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def chunk_payload(chunk: Chunk, doc: Document, generation: int) -> dict[str, Any]:
+    """A chunk's payload: its words and place, and the document fields filters read
+    (the same tests as ``Filters.matches``, as Qdrant conditions: rag/retrieval_qdrant.py)."""
+    meta = doc.metadata
+    country, speaker = str(meta.get("country") or ""), str(meta.get("speaker") or "")
+    parts = doc.source.split("/")
+    year = meta.get("year")
+    return {
+        "chunk_id": chunk.chunk_id,
+        "doc_id": chunk.doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "text": chunk.text,
+        "generation": generation,
+        "year": year if isinstance(year, int) and not isinstance(year, bool) else None,
+        "country": country,
+        "keys": sorted({country.lower(), speaker.lower()}),
+        "speaker": speaker.lower(),
+        "names": sorted({doc.doc_id, doc.source, parts[-1]}),
+        "folders": ["/".join(parts[:i]) for i in range(1, len(parts))],
+    }
+
+
+def document_of(payload: dict[str, Any]) -> Document:
+    return Document(
+        payload["doc_id"], payload["source"], payload.get("text", ""), payload.get("metadata") or {}
+    )
+
+
+def chunk_of(payload: dict[str, Any]) -> Chunk:
+    return Chunk(payload["chunk_id"], payload["doc_id"], payload["start"], payload["end"], payload["text"])
+
+
+class Collections:
+    """The two collections of one index and the record point: what readers and writers
+    both ask of them."""
+
+    def __init__(self, place: Place, client: Any | None = None):
+        from qdrant_client import models
+
+        self.place, self.models = place, models
+        self.client = client or connect(place)
+
+    def exists(self) -> bool:
+        with talking(self.place):
+            return bool(self.client.collection_exists(self.place.documents)) and self.record() is not None
+
+    def record(self) -> dict[str, Any] | None:
+        with talking(self.place):
+            if not self.client.collection_exists(self.place.documents):
+                return None
+            found = self.client.retrieve(self.place.documents, ids=[RECORD_ID], with_payload=True)
+        return dict(found[0].payload) if found else None
+
+    def checked_record(self, model: str | None) -> dict[str, Any]:
+        """The index record, refusing in one sentence a missing index or another model."""
+        record = self.record()
+        if record is None:
+            raise IndexNotFoundError(
+                f"There is no index in {self.place.where}; build one with: "
+                f"rag ingest PATH --index {self.place.folder} --store qdrant"
+            )
+        if record.get("format") != FORMAT:
+            raise InputError(
+                f"{self.place.where} holds index format {record.get('format')}, this version reads "
+                f"{FORMAT}; rebuild it with: rag ingest PATH --index {self.place.folder} --rebuild."
+            )
+        if model is not None and record.get("embedding_model") != model:
+            raise ModelMismatchError(
+                f"The index in {self.place.where} was built with the embedding model "
+                f"'{record.get('embedding_model')}', not '{model}'; query it with that model "
+                "or build a new index with this one."
+            )
+        return record
+
+    def visible(self, generation: int, removing: list[str], extra: list[Any] | None = None) -> Any:
+        """Points of committed batches (up to ``generation``) of documents not being removed."""
+        m = self.models
+        must = [m.FieldCondition(key="generation", range=m.Range(lte=generation)), *(extra or [])]
+        must_not = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=removing))] if removing else []
+        return m.Filter(must=must, must_not=must_not)
+
+    def documents_table(self, generation: int, removing: list[str]) -> dict[str, dict[str, Any]]:
+        """Every committed document's record, without its text: doc_id -> payload."""
+        out: dict[str, dict[str, Any]] = {}
+        offset = None
+        where = self.visible(generation, removing, [self._is_document()])
+        with talking(self.place):
+            while True:
+                points, offset = self.client.scroll(
+                    self.place.documents,
+                    scroll_filter=where,
+                    limit=1024,
+                    offset=offset,
+                    with_payload=self.models.PayloadSelectorExclude(exclude=["text"]),
+                )
+                out.update((p.payload["doc_id"], dict(p.payload)) for p in points)
+                if offset is None:
+                    return out
+
+    def _is_document(self) -> Any:
+        return self.models.FieldCondition(key="kind", match=self.models.MatchValue(value="document"))
+
+    def documents_by_id(self, doc_ids: list[str]) -> dict[str, Document]:
+        """Whole documents (with their text), read back from their records."""
+        if not doc_ids:
+            return {}
+        with talking(self.place):
+            points = self.client.retrieve(
+                self.place.documents, ids=[point_id(d) for d in doc_ids], with_payload=True
+            )
+        return {p.payload["doc_id"]: document_of(p.payload) for p in points}
+
+    def count(self, where: Any) -> int:
+        with talking(self.place):
+            return int(self.client.count(self.place.collection, count_filter=where, exact=True).count)
+
+
+class QdrantIndex:
+    """The writer's view of a Qdrant-native index, with the interface ``rag.ingest``
+    drives: the documents (metadata only), batches added and removals, then ``commit``."""
+
+    store = "qdrant"
+
+    def __init__(self, place: Place, record: dict[str, Any], collections: Collections, fresh: bool = False):
+        self.place, self.path, self.db = place, place.folder, collections
+        self.model = record["embedding_model"]
+        self.dimension = int(record["dimension"])
+        self.chunking = dict(record["chunking"])
+        self.generation = int(record.get("generation", 0))
+        self.average_length = float(record.get("average_length") or 0.0)
+        self.incomplete: dict[str, int] = dict(record.get("incomplete") or {})
+        self.fresh = fresh  # --rebuild: the first commit starts the collections over
+        self.documents: dict[str, Document] = {}
+        self.chunk_counts: dict[str, int] = {}
+        self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
+        self._removals: set[str] = set()
+        self._saved = not fresh and collections.exists()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, place: Place, model: str, dimension: int, chunking: dict[str, int]) -> QdrantIndex:
+        """A new (or, at the first commit, rebuilt) index at ``place``."""
+        record = {"format": FORMAT, "embedding_model": model, "dimension": dimension, "chunking": chunking}
+        return cls(place, record, Collections(place), fresh=True)
+
+    @classmethod
+    def open(cls, place: Place, model: str | None = None) -> QdrantIndex:
+        """The index to write to: refused for another model; a killed writer's leftovers
+        (uncommitted points, unfinished removals) are cleared first."""
+        db = Collections(place)
+        record = db.checked_record(model)
+        index = cls(place, record, db)
+        index._clear_leftovers(list(record.get("removing") or []))
+        for doc_id, payload in db.documents_table(index.generation, []).items():
+            index.documents[doc_id] = document_of(payload)
+            index.chunk_counts[doc_id] = int(payload.get("chunks", 0))
+        return index
+
+    def _clear_leftovers(self, removing: list[str]) -> None:
+        m = self.db.models
+        later = m.Filter(must=[m.FieldCondition(key="generation", range=m.Range(gt=self.generation))])
+        gone = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=removing))] if removing else []
+        with talking(self.place):
+            for name in (self.place.collection, self.place.documents):
+                self.db.client.delete(name, points_selector=m.FilterSelector(filter=later), wait=True)
+                if gone:
+                    self.db.client.delete(
+                        name, points_selector=m.FilterSelector(filter=m.Filter(must=gone)), wait=True
+                    )
+        if removing:
+            self._write_record(removing=[])
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def saved(self) -> bool:
+        return self._saved
+
+    @property
+    def chunk_total(self) -> int:
+        return sum(self.chunk_counts.values())
+
+    def by_source(self) -> dict[str, str]:
+        return {doc.source: doc_id for doc_id, doc in self.documents.items()}
+
+    # -- changing --------------------------------------------------------------------------
+
+    def add_batch(
+        self,
+        documents: list[Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        incomplete: dict[str, int | None] | None = None,
+    ) -> None:
+        """Queue a batch for the next commit (see ``Index.add_batch``)."""
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError("one vector per chunk, of the index's dimension")
+        known = self.documents.keys() | {d.doc_id for d in documents}
+        if any(c.doc_id not in known for c in chunks):
+            raise ValueError("every chunk's document is in the index or in the batch")
+        self._pending.append((list(documents), list(chunks), np.asarray(vectors, dtype=np.float32)))
+        # The same text again with new metadata: its points are overwritten, not removed.
+        self._removals -= {d.doc_id for d in documents}
+        for doc in documents:
+            self.documents[doc.doc_id] = doc
+        for chunk in chunks:
+            self.chunk_counts[chunk.doc_id] = self.chunk_counts.get(chunk.doc_id, 0) + 1
+        marks = incomplete or {}
+        self.incomplete = {d: n for d, n in {**self.incomplete, **marks}.items() if n is not None}
+
+    def remove(self, doc_ids: set[str]) -> int:
+        """Drop documents (at the next commit); returns how many chunks go."""
+        doc_ids = doc_ids & self.documents.keys()
+        removed = sum(self.chunk_counts.pop(d, 0) for d in doc_ids)
+        for doc_id in doc_ids:
+            del self.documents[doc_id]
+            self.incomplete.pop(doc_id, None)
+        self._removals |= doc_ids
+        self._pending = [
+            (
+                [d for d in docs if d.doc_id not in doc_ids],
+                [c for c in chunks if c.doc_id not in doc_ids],
+                vectors[[c.doc_id not in doc_ids for c in chunks]],
+            )
+            for docs, chunks, vectors in self._pending
+        ]
+        return removed
+
+    def commit(self) -> None:
+        """Write the queued batches as the next generation, then the record that makes them
+        visible, then delete what was removed."""
+        if self.fresh:
+            self._start_over()
+        elif int((self.db.record() or {}).get("generation", -1)) != self.generation:
+            raise ChangedElsewhereError(
+                f"The index in {self.place.where} was changed by another process while this one "
+                "was working; run the command again."
+            )
+        generation = self.generation + 1
+        with talking(self.place):
+            for docs, chunks, vectors in self._pending:
+                self._write_batch(docs, chunks, vectors, generation)
+        removing = sorted(self._removals)
+        self.generation = generation
+        self._write_record(removing=removing)
+        if removing:
+            self._clear_leftovers(removing)
+        self._pending.clear()
+        self._removals.clear()
+        self._saved = True
+
+    def save(self) -> None:
+        self.commit()
+
+    def start_afresh(self) -> None:
+        self.fresh = True
+
+    def _start_over(self) -> None:
+        m = self.db.models
+        with talking(self.place):
+            for name in (self.place.collection, self.place.documents):
+                if self.db.client.collection_exists(name):
+                    self.db.client.delete_collection(name)
+            self.db.client.create_collection(
+                self.place.collection,
+                vectors_config={DENSE: m.VectorParams(size=self.dimension, distance=m.Distance.DOT)},
+                sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            )
+            self.db.client.create_collection(self.place.documents, vectors_config={})
+            if self.place.url:  # local mode keeps no payload indexes
+                for name, kind in _payload_index_kinds():
+                    self.db.client.create_payload_index(self.place.collection, name, kind)
+        if not self.place.url or (self.path / POINTER).is_file() or self.path.is_dir():
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / POINTER).write_text(json.dumps(self.place.pointer()) + "\n", encoding="utf-8")
+        self.generation, self.fresh = 0, False
+
+    def _write_batch(
+        self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray, generation: int
+    ) -> None:
+        m = self.db.models
+        if not self.average_length and chunks:
+            self.average_length = float(np.mean([len(tokenize(c.text)) for c in chunks]))
+        for start in range(0, len(chunks), UPLOAD_BATCH):
+            points = []
+            for chunk, vector in zip(
+                chunks[start : start + UPLOAD_BATCH], vectors[start : start + UPLOAD_BATCH], strict=True
+            ):
+                indices, values = bm25_weights(chunk.text, self.average_length)
+                points.append(
+                    m.PointStruct(
+                        id=point_id(chunk.chunk_id),
+                        vector={
+                            DENSE: vector.tolist(),
+                            SPARSE: m.SparseVector(indices=indices, values=values),
+                        },
+                        payload=chunk_payload(chunk, self.documents[chunk.doc_id], generation),
+                    )
+                )
+            self.db.client.upsert(self.place.collection, points=points, wait=True)
+        added = now()
+        records = [
+            m.PointStruct(id=point_id(d.doc_id), vector={}, payload=_document_payload(d, generation, added))
+            for d in docs
+        ]
+        if records:
+            self.db.client.upsert(self.place.documents, points=records, wait=True)
+        for doc_id in {c.doc_id for c in chunks}:
+            self.db.client.set_payload(
+                self.place.documents,
+                {"chunks": self.chunk_counts.get(doc_id, 0)},
+                points=[point_id(doc_id)],
+                wait=True,
+            )
+
+    def _write_record(self, removing: list[str]) -> None:
+        m = self.db.models
+        payload = {
+            "kind": "index",
+            "format": FORMAT,
+            "embedding_model": self.model,
+            "dimension": self.dimension,
+            "chunking": self.chunking,
+            "generation": self.generation,
+            "average_length": self.average_length,
+            "incomplete": self.incomplete,
+            "removing": removing,
+            "committed": now(),
+        }
+        with talking(self.place):
+            self.db.client.upsert(
+                self.place.documents,
+                points=[m.PointStruct(id=RECORD_ID, vector={}, payload=payload)],
+                wait=True,
+            )
+
+
+def _document_payload(doc: Document, generation: int, added: str) -> dict[str, Any]:
+    return {
+        "kind": "document",
+        "doc_id": doc.doc_id,
+        "source": doc.source,
+        "text": doc.text,
+        "metadata": doc.metadata,
+        "generation": generation,
+        "added": added,
+        "chunks": 0,
+    }
+
+
+def _payload_index_kinds() -> list[tuple[str, Any]]:
+    from qdrant_client import models as m
+
+    keyword, integer = m.PayloadSchemaType.KEYWORD, m.PayloadSchemaType.INTEGER
+    return [
+        ("generation", integer),
+        ("doc_id", keyword),
+        ("year", integer),
+        ("country", keyword),
+        ("keys", keyword),
+        ("names", keyword),
+        ("folders", keyword),
+        ("speaker", m.TextIndexParams(type=m.TextIndexType.TEXT, phrase_matching=True, lowercase=True)),
+    ]
+
+
+def idf_ceiling(chunks: int) -> float:
+    """The IDF of a term no chunk holds (Qdrant's formula with a document frequency of 0)."""
+    return math.log((chunks + 0.5) / 0.5 + 1)
