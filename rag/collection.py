@@ -122,20 +122,28 @@ class QdrantRetriever:
                 )
             )
         with talking(self.db.place):
-            hits = self.db.client.query_points(
+            fused = self.db.client.query_points(
                 self.db.place.collection,
                 prefetch=prefetch,
                 query=m.RrfQuery(rrf=m.Rrf(k=self.rrf_k + 1)),  # 1 / (k + rank), rank from 1
                 query_filter=where,
-                limit=k,
-                with_payload=True,
-                with_vectors=[DENSE],
+                limit=n,
+                with_payload=m.PayloadSelectorInclude(include=["generation", "seq"]),
             ).points
-        documents = self.db.documents_by_id(list(dict.fromkeys(h.payload["doc_id"] for h in hits)))
+            # Equal fused scores in the order chunks were committed, as the FAISS index's rows.
+            best = sorted(
+                fused, key=lambda h: (-round(h.score, 12), h.payload["generation"], h.payload["seq"])
+            )[:k]
+            points = self.db.client.retrieve(
+                self.db.place.collection, ids=[h.id for h in best], with_payload=True, with_vectors=[DENSE]
+            )
+        found = {p.id: p for p in points}
+        documents = self.db.documents_by_id(list(dict.fromkeys(found[h.id].payload["doc_id"] for h in best)))
         passages = []
-        for rank, hit in enumerate(hits, start=1):
-            similarity = float(np.dot(np.asarray(hit.vector[DENSE], dtype=np.float32), query))
-            chunk = chunk_of(hit.payload)
+        for rank, hit in enumerate(best, start=1):
+            point = found[hit.id]
+            similarity = float(np.dot(np.asarray(point.vector[DENSE], dtype=np.float32), query))
+            chunk = chunk_of(point.payload)
             passages.append(Passage(rank, chunk, documents[chunk.doc_id], float(hit.score), similarity))
         return passages
 

@@ -48,6 +48,9 @@ POINTER = "qdrant.json"  # in an index folder: this index lives in Qdrant, in th
 FORMAT = 1
 DENSE, SPARSE = "dense", "bm25"
 K1, B = 1.5, 0.75  # BM25's, as rag/retrieval.py scores the FAISS index
+# When the collection's average chunk length has moved this far from the one its sparse
+# vectors were weighted with, the end of an ingestion weighs them again (docs/scaling.md).
+REWEIGH = 0.005
 UPLOAD_BATCH = 256
 _NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-a1b2c3d4e5f6")
 _LOCAL_CLIENTS: dict[Path, Any] = {}  # local mode allows one client per folder and process
@@ -67,18 +70,19 @@ def term_id(term: str) -> int:
     return zlib.crc32(term.encode("utf-8"))
 
 
-def bm25_weights(text: str, average_length: float) -> tuple[list[int], list[float]]:
-    """BM25's term-frequency part for each term of a chunk; Qdrant multiplies it by the
-    term's IDF (``Modifier.IDF``) when a query asks. The length normalisation uses the
-    average chunk length the index recorded with its first batch, so weights written
-    once stay comparable as the collection grows."""
+def bm25_weights(text: str, average_length: float) -> tuple[list[int], list[float], int]:
+    """BM25's term-frequency part for each term of a chunk, and its length in terms;
+    Qdrant multiplies each weight by the term's IDF (``Modifier.IDF``) when a query asks.
+    The length normalisation uses the average chunk length the index records, which
+    ``QdrantIndex.save`` keeps within ``REWEIGH`` of the collection's own."""
     counts = Counter(tokenize(text))
-    norm = K1 * (1 - B + B * sum(counts.values()) / max(average_length, 1e-9))
+    length = sum(counts.values())
+    norm = K1 * (1 - B + B * length / max(average_length, 1e-9))
     weights: dict[int, float] = {}
     for term, tf in counts.items():
         dim = term_id(term)
         weights[dim] = weights.get(dim, 0.0) + tf * (K1 + 1) / (tf + norm)
-    return list(weights), list(weights.values())
+    return list(weights), list(weights.values()), length
 
 
 @atexit.register
@@ -197,7 +201,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def chunk_payload(chunk: Chunk, doc: Document, generation: int) -> dict[str, Any]:
+def chunk_payload(chunk: Chunk, doc: Document, generation: int, seq: int) -> dict[str, Any]:
     """A chunk's payload: its words and place, and the document fields filters read
     (the same tests as ``Filters.matches``, as Qdrant conditions: rag/retrieval_qdrant.py)."""
     meta = doc.metadata
@@ -211,6 +215,7 @@ def chunk_payload(chunk: Chunk, doc: Document, generation: int) -> dict[str, Any
         "end": chunk.end,
         "text": chunk.text,
         "generation": generation,
+        "seq": seq,  # its place in the batch: (generation, seq) orders chunks as committed
         "year": year if isinstance(year, int) and not isinstance(year, bool) else None,
         "country": country,
         "keys": sorted({country.lower(), speaker.lower()}),
@@ -332,6 +337,7 @@ class QdrantIndex:
         self.fresh = fresh  # --rebuild: the first commit starts the collections over
         self.documents: dict[str, Document] = {}
         self.chunk_counts: dict[str, int] = {}
+        self.tokens: dict[str, int] = {}  # each document's chunks' lengths in terms, summed
         self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
         self._removals: set[str] = set()
         self._saved = not fresh and collections.exists()
@@ -355,6 +361,7 @@ class QdrantIndex:
         for doc_id, payload in db.documents_table(index.generation, []).items():
             index.documents[doc_id] = document_of(payload)
             index.chunk_counts[doc_id] = int(payload.get("chunks", 0))
+            index.tokens[doc_id] = int(payload.get("tokens", 0))
         return index
 
     def _clear_leftovers(self, removing: list[str]) -> None:
@@ -414,6 +421,7 @@ class QdrantIndex:
         doc_ids = doc_ids & self.documents.keys()
         removed = sum(self.chunk_counts.pop(d, 0) for d in doc_ids)
         for doc_id in doc_ids:
+            self.tokens.pop(doc_id, None)
             del self.documents[doc_id]
             self.incomplete.pop(doc_id, None)
         self._removals |= doc_ids
@@ -439,8 +447,10 @@ class QdrantIndex:
             )
         generation = self.generation + 1
         with talking(self.place):
+            first = 0
             for docs, chunks, vectors in self._pending:
-                self._write_batch(docs, chunks, vectors, generation)
+                self._write_batch(docs, chunks, vectors, generation, first)
+                first += len(chunks)
         removing = sorted(self._removals)
         self.generation = generation
         self._write_record(removing=removing)
@@ -451,7 +461,32 @@ class QdrantIndex:
         self._saved = True
 
     def save(self) -> None:
+        """Commit, then weigh the sparse vectors again if the average chunk length moved."""
         self.commit()
+        chunks = self.chunk_total
+        live = sum(self.tokens.values()) / chunks if chunks else 0.0
+        if live and abs(live - self.average_length) > REWEIGH * live:
+            self._reweigh(live)
+
+    def _reweigh(self, average: float) -> None:
+        """Every chunk's BM25 weights with the collection's average length as it is now."""
+        m, offset = self.db.models, None
+        with talking(self.place):
+            while True:
+                points, offset = self.db.client.scroll(
+                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text"]
+                )
+                updates = []
+                for point in points:
+                    indices, values, _ = bm25_weights(point.payload["text"], average)
+                    sparse = m.SparseVector(indices=indices, values=values)
+                    updates.append(m.PointVectors(id=point.id, vector={SPARSE: sparse}))
+                if updates:
+                    self.db.client.update_vectors(self.place.collection, points=updates, wait=True)
+                if offset is None:
+                    break
+        self.average_length = average
+        self._write_record(removing=[])
 
     def start_afresh(self) -> None:
         self.fresh = True
@@ -477,17 +512,23 @@ class QdrantIndex:
         self.generation, self.fresh = 0, False
 
     def _write_batch(
-        self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray, generation: int
+        self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray, generation: int, first: int
     ) -> None:
+        """Points for the chunks (numbered from ``first`` within the commit), then records
+        for the documents that start in the batch, and every touched document's count."""
         m = self.db.models
         if not self.average_length and chunks:
             self.average_length = float(np.mean([len(tokenize(c.text)) for c in chunks]))
         for start in range(0, len(chunks), UPLOAD_BATCH):
             points = []
-            for chunk, vector in zip(
-                chunks[start : start + UPLOAD_BATCH], vectors[start : start + UPLOAD_BATCH], strict=True
+            for seq, chunk, vector in zip(
+                range(first + start, first + len(chunks)),
+                chunks[start : start + UPLOAD_BATCH],
+                vectors[start : start + UPLOAD_BATCH],
+                strict=False,
             ):
-                indices, values = bm25_weights(chunk.text, self.average_length)
+                indices, values, length = bm25_weights(chunk.text, self.average_length)
+                self.tokens[chunk.doc_id] = self.tokens.get(chunk.doc_id, 0) + length
                 points.append(
                     m.PointStruct(
                         id=point_id(chunk.chunk_id),
@@ -495,7 +536,7 @@ class QdrantIndex:
                             DENSE: vector.tolist(),
                             SPARSE: m.SparseVector(indices=indices, values=values),
                         },
-                        payload=chunk_payload(chunk, self.documents[chunk.doc_id], generation),
+                        payload=chunk_payload(chunk, self.documents[chunk.doc_id], generation, seq),
                     )
                 )
             self.db.client.upsert(self.place.collection, points=points, wait=True)
@@ -509,7 +550,7 @@ class QdrantIndex:
         for doc_id in {c.doc_id for c in chunks}:
             self.db.client.set_payload(
                 self.place.documents,
-                {"chunks": self.chunk_counts.get(doc_id, 0)},
+                {"chunks": self.chunk_counts.get(doc_id, 0), "tokens": self.tokens.get(doc_id, 0)},
                 points=[point_id(doc_id)],
                 wait=True,
             )
