@@ -5,6 +5,7 @@ manifest, so a killed writer loses at most the batch it was writing."""
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,6 @@ class Index:
 
     @property
     def saved(self) -> bool:
-        """Whether the folder holds a committed index."""
         return Index.exists(self.path)
 
     @property
@@ -149,11 +149,7 @@ class Index:
 
     @property
     def chunk_counts(self) -> dict[str, int]:
-        """How many chunks each document has."""
-        counts: dict[str, int] = {}
-        for chunk in self.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return counts
+        return dict(Counter(c.doc_id for c in self.chunks))
 
     @property
     def version(self) -> int:
@@ -197,22 +193,8 @@ class Index:
         doc_ids = doc_ids & self.documents.keys()
         if not doc_ids:
             return 0
-        removed = 0
-        for i, block in enumerate(self.blocks):
-            keep = np.array([c.doc_id not in doc_ids for c in block.chunks], dtype=bool)
-            if keep.all() and not any(d.doc_id in doc_ids for d in block.documents):
-                continue
-            removed += int((~keep).sum())
-            # A rewritten segment keeps the terms it introduced, so column numbers stay put.
-            self.blocks[i] = Block(
-                [d for d in block.documents if d.doc_id not in doc_ids],
-                [c for c, k in zip(block.chunks, keep, strict=True) if k],
-                np.ascontiguousarray(block.vectors[keep]),
-                block.term_counts(self.path)[keep],
-                block.new_terms,
-                replaces=(block.name,) if block.name else block.replaces,
-                added=block.added,
-            )
+        before = len(self.chunks)
+        self.blocks = [_without(block, doc_ids, self.path) for block in self.blocks]
         for doc_id in doc_ids:
             del self.documents[doc_id]
             self.incomplete.pop(doc_id, None)
@@ -221,7 +203,7 @@ class Index:
         self.ledger.stale_store = True
         self.postings = None  # rows renumbered: the saved postings no longer line up
         self._version += 1
-        return removed
+        return before - len(self.chunks)
 
     def commit(self, persist_store: bool = False) -> None:
         """Write the unsaved segments and switch the manifest to them (see ``Ledger``);
@@ -237,6 +219,23 @@ class Index:
         index's files, as its manifest names them, go once the new manifest is in place."""
         mf.check_new_index_folder(self.path, self.vectors.files())
         self.ledger.follow(mf.peek(self.path))
+
+
+def _without(block: Block, doc_ids: set[str], folder: Path) -> Block:
+    """The segment without those documents' chunks (itself when it holds none of them)."""
+    keep = np.array([c.doc_id not in doc_ids for c in block.chunks], dtype=bool)
+    if keep.all() and not any(d.doc_id in doc_ids for d in block.documents):
+        return block
+    # A rewritten segment keeps the terms it introduced, so column numbers stay put.
+    return Block(
+        [d for d in block.documents if d.doc_id not in doc_ids],
+        [c for c, k in zip(block.chunks, keep, strict=True) if k],
+        np.ascontiguousarray(block.vectors[keep]),
+        block.term_counts(folder)[keep],
+        block.new_terms,
+        replaces=(block.name,) if block.name else block.replaces,
+        added=block.added,
+    )
 
 
 def _segments(index: Index, segments: list[dict[str, Any]], earlier: Index | None) -> Iterator[Block]:

@@ -319,6 +319,73 @@ class Collections:
         with talking(self.place):
             return int(self.client.count(self.place.collection, count_filter=where, exact=True).count)
 
+    # -- writing -------------------------------------------------------------------------
+
+    def create(self, dimension: int) -> None:
+        """Both collections made afresh (any earlier ones of that name dropped)."""
+        m = self.models
+        with talking(self.place):
+            for name in (self.place.collection, self.place.documents):
+                if self.client.collection_exists(name):
+                    self.client.delete_collection(name)
+            self.client.create_collection(
+                self.place.collection,
+                vectors_config={DENSE: m.VectorParams(size=dimension, distance=m.Distance.DOT)},
+                sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            )
+            self.client.create_collection(self.place.documents, vectors_config={})
+            if self.place.url:  # local mode keeps no payload indexes
+                for name, kind in _payload_index_kinds():
+                    self.client.create_payload_index(self.place.collection, name, kind)
+
+    def clear(self, generation: int, removing: list[str]) -> None:
+        """Delete points of batches after ``generation`` (never committed) and of the
+        documents ``removing`` names."""
+        m = self.models
+        later = m.Filter(must=[m.FieldCondition(key="generation", range=m.Range(gt=generation))])
+        gone = m.Filter(must=[m.FieldCondition(key="doc_id", match=m.MatchAny(any=removing))])
+        with talking(self.place):
+            for name in (self.place.collection, self.place.documents):
+                for where in [later, gone] if removing else [later]:
+                    self.client.delete(name, points_selector=m.FilterSelector(filter=where), wait=True)
+
+    def write_documents(
+        self, docs: list[Document], generation: int, counts: dict[str, dict[str, int]]
+    ) -> None:
+        """Records for new documents, then the chunk counts of every document touched."""
+        m, added = self.models, now()
+        records = [
+            m.PointStruct(id=point_id(d.doc_id), vector={}, payload=_document_payload(d, generation, added))
+            for d in docs
+        ]
+        if records:
+            self.client.upsert(self.place.documents, points=records, wait=True)
+        for doc_id, values in counts.items():
+            self.client.set_payload(self.place.documents, values, points=[point_id(doc_id)], wait=True)
+
+    def write_record(self, payload: dict[str, Any]) -> None:
+        point = self.models.PointStruct(id=RECORD_ID, vector={}, payload=payload)
+        with talking(self.place):
+            self.client.upsert(self.place.documents, points=[point], wait=True)
+
+    def reweigh(self, average: float) -> None:
+        """Every chunk's BM25 weights again, with ``average`` as the average length."""
+        m, offset = self.models, None
+        with talking(self.place):
+            while True:
+                points, offset = self.client.scroll(
+                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text"]
+                )
+                updates = []
+                for point in points:
+                    indices, values, _ = bm25_weights(point.payload["text"], average)
+                    sparse = m.SparseVector(indices=indices, values=values)
+                    updates.append(m.PointVectors(id=point.id, vector={SPARSE: sparse}))
+                if updates:
+                    self.client.update_vectors(self.place.collection, points=updates, wait=True)
+                if offset is None:
+                    return
+
 
 class QdrantIndex:
     """The writer's view of a Qdrant-native index, with the interface ``rag.ingest``
@@ -341,6 +408,8 @@ class QdrantIndex:
         self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
         self._removals: set[str] = set()
         self._saved = not fresh and collections.exists()
+        # --rebuild: the generation of the index it replaces (None: there is none yet).
+        self._replacing = (collections.record() or {}).get("generation") if fresh else None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -365,16 +434,7 @@ class QdrantIndex:
         return index
 
     def _clear_leftovers(self, removing: list[str]) -> None:
-        m = self.db.models
-        later = m.Filter(must=[m.FieldCondition(key="generation", range=m.Range(gt=self.generation))])
-        gone = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=removing))] if removing else []
-        with talking(self.place):
-            for name in (self.place.collection, self.place.documents):
-                self.db.client.delete(name, points_selector=m.FilterSelector(filter=later), wait=True)
-                if gone:
-                    self.db.client.delete(
-                        name, points_selector=m.FilterSelector(filter=m.Filter(must=gone)), wait=True
-                    )
+        self.db.clear(self.generation, removing)
         if removing:
             self._write_record(removing=[])
 
@@ -438,13 +498,16 @@ class QdrantIndex:
     def commit(self) -> None:
         """Write the queued batches as the next generation, then the record that makes them
         visible, then delete what was removed."""
-        if self.fresh:
-            self._start_over()
-        elif int((self.db.record() or {}).get("generation", -1)) != self.generation:
+        # The state this writer started from must still be the one there: another writer's
+        # commit meanwhile (even a first one, into a new collection) is never overwritten.
+        found = (self.db.record() or {}).get("generation")
+        if found != (self._replacing if self.fresh else self.generation):
             raise ChangedElsewhereError(
                 f"The index in {self.place.where} was changed by another process while this one "
                 "was working; run the command again."
             )
+        if self.fresh:
+            self._start_over()
         generation = self.generation + 1
         with talking(self.place):
             first = 0
@@ -466,46 +529,15 @@ class QdrantIndex:
         chunks = self.chunk_total
         live = sum(self.tokens.values()) / chunks if chunks else 0.0
         if live and abs(live - self.average_length) > REWEIGH * live:
-            self._reweigh(live)
-
-    def _reweigh(self, average: float) -> None:
-        """Every chunk's BM25 weights with the collection's average length as it is now."""
-        m, offset = self.db.models, None
-        with talking(self.place):
-            while True:
-                points, offset = self.db.client.scroll(
-                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text"]
-                )
-                updates = []
-                for point in points:
-                    indices, values, _ = bm25_weights(point.payload["text"], average)
-                    sparse = m.SparseVector(indices=indices, values=values)
-                    updates.append(m.PointVectors(id=point.id, vector={SPARSE: sparse}))
-                if updates:
-                    self.db.client.update_vectors(self.place.collection, points=updates, wait=True)
-                if offset is None:
-                    break
-        self.average_length = average
-        self._write_record(removing=[])
+            self.db.reweigh(live)
+            self.average_length = live
+            self._write_record(removing=[])
 
     def start_afresh(self) -> None:
         self.fresh = True
 
     def _start_over(self) -> None:
-        m = self.db.models
-        with talking(self.place):
-            for name in (self.place.collection, self.place.documents):
-                if self.db.client.collection_exists(name):
-                    self.db.client.delete_collection(name)
-            self.db.client.create_collection(
-                self.place.collection,
-                vectors_config={DENSE: m.VectorParams(size=self.dimension, distance=m.Distance.DOT)},
-                sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
-            )
-            self.db.client.create_collection(self.place.documents, vectors_config={})
-            if self.place.url:  # local mode keeps no payload indexes
-                for name, kind in _payload_index_kinds():
-                    self.db.client.create_payload_index(self.place.collection, name, kind)
+        self.db.create(self.dimension)
         if not self.place.url or (self.path / POINTER).is_file() or self.path.is_dir():
             self.path.mkdir(parents=True, exist_ok=True)
             (self.path / POINTER).write_text(json.dumps(self.place.pointer()) + "\n", encoding="utf-8")
@@ -515,8 +547,7 @@ class QdrantIndex:
         self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray, generation: int, first: int
     ) -> None:
         """Points for the chunks (numbered from ``first`` within the commit), then records
-        for the documents that start in the batch, and every touched document's count."""
-        m = self.db.models
+        for the documents that start in the batch, and every touched document's counts."""
         if not self.average_length and chunks:
             self.average_length = float(np.mean([len(tokenize(c.text)) for c in chunks]))
         for start in range(0, len(chunks), UPLOAD_BATCH):
@@ -527,54 +558,47 @@ class QdrantIndex:
                 vectors[start : start + UPLOAD_BATCH],
                 strict=False,
             ):
-                indices, values, length = bm25_weights(chunk.text, self.average_length)
-                self.tokens[chunk.doc_id] = self.tokens.get(chunk.doc_id, 0) + length
-                points.append(
-                    m.PointStruct(
-                        id=point_id(chunk.chunk_id),
-                        vector={
-                            DENSE: vector.tolist(),
-                            SPARSE: m.SparseVector(indices=indices, values=values),
-                        },
-                        payload=chunk_payload(chunk, self.documents[chunk.doc_id], generation, seq),
-                    )
+                doc = self.documents[chunk.doc_id]
+                point, length = _chunk_point(
+                    self.db.models, chunk, vector, doc, (generation, seq), self.average_length
                 )
+                self.tokens[chunk.doc_id] = self.tokens.get(chunk.doc_id, 0) + length
+                points.append(point)
             self.db.client.upsert(self.place.collection, points=points, wait=True)
-        added = now()
-        records = [
-            m.PointStruct(id=point_id(d.doc_id), vector={}, payload=_document_payload(d, generation, added))
-            for d in docs
-        ]
-        if records:
-            self.db.client.upsert(self.place.documents, points=records, wait=True)
-        for doc_id in {c.doc_id for c in chunks}:
-            self.db.client.set_payload(
-                self.place.documents,
-                {"chunks": self.chunk_counts.get(doc_id, 0), "tokens": self.tokens.get(doc_id, 0)},
-                points=[point_id(doc_id)],
-                wait=True,
-            )
+        counts = {
+            d: {"chunks": self.chunk_counts.get(d, 0), "tokens": self.tokens.get(d, 0)}
+            for d in {c.doc_id for c in chunks}
+        }
+        self.db.write_documents(docs, generation, counts)
 
     def _write_record(self, removing: list[str]) -> None:
-        m = self.db.models
-        payload = {
-            "kind": "index",
-            "format": FORMAT,
-            "embedding_model": self.model,
-            "dimension": self.dimension,
-            "chunking": self.chunking,
-            "generation": self.generation,
-            "average_length": self.average_length,
-            "incomplete": self.incomplete,
-            "removing": removing,
-            "committed": now(),
-        }
-        with talking(self.place):
-            self.db.client.upsert(
-                self.place.documents,
-                points=[m.PointStruct(id=RECORD_ID, vector={}, payload=payload)],
-                wait=True,
-            )
+        self.db.write_record(
+            {
+                "kind": "index",
+                "format": FORMAT,
+                "embedding_model": self.model,
+                "dimension": self.dimension,
+                "chunking": self.chunking,
+                "generation": self.generation,
+                "average_length": self.average_length,
+                "incomplete": self.incomplete,
+                "removing": removing,
+                "committed": now(),
+            }
+        )
+
+
+def _chunk_point(
+    models: Any, chunk: Chunk, vector: np.ndarray, doc: Document, order: tuple[int, int], average: float
+) -> tuple[Any, int]:
+    """A chunk's point (``order``: its generation and place in it) and its length in terms."""
+    indices, values, length = bm25_weights(chunk.text, average)
+    point = models.PointStruct(
+        id=point_id(chunk.chunk_id),
+        vector={DENSE: vector.tolist(), SPARSE: models.SparseVector(indices=indices, values=values)},
+        payload=chunk_payload(chunk, doc, *order),
+    )
+    return point, length
 
 
 def _document_payload(doc: Document, generation: int, added: str) -> dict[str, Any]:
