@@ -23,6 +23,7 @@ import json
 import math
 import re
 import uuid
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -151,7 +152,9 @@ def connect(place: Place) -> Any:
             "The Qdrant store needs the qdrant-client package; run: pip install qdrant-client"
         ) from None
     if place.url:
-        client = QdrantClient(url=place.url, api_key=place.api_key or None, timeout=30)
+        with warnings.catch_warnings():  # a key over plain http: docs/scaling.md says use https
+            warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
+            client = QdrantClient(url=place.url, api_key=place.api_key or None, timeout=30)
         with talking(place):
             client.get_collections()
         return client
@@ -244,6 +247,13 @@ class Collections:
 
         self.place, self.models = place, models
         self.client = client or connect(place)
+
+    @staticmethod
+    def forget(place: Place) -> None:
+        """Close this process's local-mode client of the place, so another process may open it."""
+        client = _LOCAL_CLIENTS.pop((place.folder / "qdrant").resolve(), None)
+        if client is not None:
+            client.close()
 
     def exists(self) -> bool:
         with talking(self.place):

@@ -134,7 +134,9 @@ def test_search_matches_exact_inner_products(seed_index_dir, embedder):
 def test_reingesting_unchanged_files_embeds_nothing(corpus, tmp_path, embedder, store):
     counting = CountingEmbedder(embedder)
     index, first = _ingest(corpus, tmp_path / "idx", counting, store)
-    assert len(first.added) == 2 and counting.embedded == index.chunk_total == len(Stored(tmp_path / "idx").chunks)
+    assert len(first.added) == 2 and counting.embedded == index.chunk_total == len(
+        Stored(tmp_path / "idx").chunks
+    )
     before = counting.embedded
     index, second = _ingest(corpus, tmp_path / "idx", counting, store)
     assert counting.embedded == before
