@@ -97,6 +97,15 @@ def cli() -> None:
     default=None,
     help="Chunks embedded and saved together (default 512); an interruption loses at most one batch.",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="auto",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Embed on the workers of a Ray cluster (default address: auto, the one `ray start` joined).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def ingest(
     paths: tuple[Path, ...],
@@ -106,6 +115,7 @@ def ingest(
     rebuild: bool,
     store: str | None,
     ingest_batch: int | None,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
     """Add statements (files or folders; default: the seed statements) to an index.
@@ -122,7 +132,12 @@ def ingest(
     )
     targets = list(paths) or [settings.seeds_dir]
     check_new_index(settings, rebuild)  # before the model loads: a folder that is no index
-    embedder = embedder_from(settings)
+    if ray_address:
+        from rag.distributed import cluster_embedder
+
+        embedder = cluster_embedder(settings, ray_address)
+    else:
+        embedder = embedder_from(settings)
     index = create_index(settings, embedder, rebuild)
     try:
         report = run_ingest(

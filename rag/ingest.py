@@ -153,8 +153,8 @@ def ingest(
     # With the model on a GPU, one writer thread counts terms and commits batch N while
     # batch N+1 is embedded, in order. On a CPU the model's threads already fill the cores:
     # measured, the thread gained nothing there and made the rate vary by 10-15 %.
-    if overlap is None:
-        overlap = str(getattr(embedder, "device", "cpu")).startswith("cuda")
+    if overlap is None:  # so too with a Ray cluster's workers embedding (rag/distributed.py)
+        overlap = str(getattr(embedder, "device", "cpu")).startswith(("cuda", "ray"))
     with bar, _Batches(index, embedder, report, bar, batch, overlap) as batches:
         for item in load_documents(paths, home):
             if isinstance(item, Skipped):
