@@ -360,7 +360,7 @@ def test_an_app_over_a_qdrant_local_index_adds_uploads_in_its_own_process(pipeli
     built = _rag("ingest", "--index", str(folder), "--store", "qdrant", "-q", home=home)
     assert built.returncode == 0, built.stderr
     settings = pipeline.settings.with_overrides(home=home, index_dir=folder)
-    app = App(Pipeline(settings, Index.open(folder), pipeline.embedder))
+    app = App(Pipeline.open(settings, pipeline.embedder))
     assert "Alya Ahmed Saif Al-Thani" in _answer(app, WANG_YI)
     (tmp_path / "freedonia.txt").write_text(FREEDONIA)
     status = app.library.add(None, [str(tmp_path / "freedonia.txt")])
