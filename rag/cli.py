@@ -331,10 +331,25 @@ def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
 )
 def verify(index_dir: Path | None, repair: bool) -> None:
     """Read every file of an index and check every checksum; --repair rebuilds its manifest."""
+    from rag.ingest import qdrant_place
+    from rag.storage.qdrant import Collections
     from rag.storage.repair import repair_manifest
     from rag.storage.repair import verify as check
 
     settings = _settings(index_dir=index_dir)
+    place = qdrant_place(settings)
+    if place is not None:
+        if repair:
+            raise UserError(
+                f"The index at {settings.index_dir} is kept in Qdrant and has no manifest to repair; "
+                "rebuild it with: rag ingest PATH --index DIR --rebuild."
+            )
+        documents, chunks = Collections(place).check()
+        click.echo(
+            f"Index {settings.index_dir} ({place.where}): {documents} documents, {chunks} chunks; "
+            "every document has the chunks its record counts."
+        )
+        return
     if repair:
         for line in repair_manifest(settings.index_dir).lines():
             click.echo(line)
@@ -497,6 +512,14 @@ def _web_app() -> Any:
     help="Only the cold start: a new `rag ask` beside the bare ONNX Runtime + FAISS process, on the "
     "seed index (and --base-index).",
 )
+@click.option(
+    "--held",
+    "held_indexes",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Only what the question path holds of each index given (any store; give two sizes of "
+    "a store for its bytes per chunk). Repeat for several indexes.",
+)
 @click.option("--files", type=click.IntRange(1), default=40, show_default=True, help="Files to ingest.")
 @click.option(
     "--base-index",
@@ -521,6 +544,7 @@ def _web_app() -> Any:
 def bench(
     corpus: Path | None,
     cold_only: bool,
+    held_indexes: tuple[Path, ...],
     files: int,
     base_index: Path | None,
     sizes: str,
@@ -540,6 +564,9 @@ def bench(
     settings = _settings()
     if cold_only:
         _bench_cold(settings, base_index, out)
+        return
+    if held_indexes:
+        _bench_held(settings, list(held_indexes), out)
         return
     if corpus is None:
         raise InputError("rag bench needs --corpus FOLDER (or --cold-only).")
@@ -586,6 +613,21 @@ def _bench_cold(settings: Any, base_index: Path | None, out: Path | None) -> Non
     out = out or settings.home / "bench" / "cold.json"
     write({"cold_start": rows}, out)
     text = "\n".join(cold_table(rows))
+    out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
+
+
+def _bench_held(settings: Any, indexes: list[Path], out: Path | None) -> None:
+    """`rag bench --held INDEX ...`: what each index's question path holds."""
+    import tempfile
+
+    from rag.evaluation.bench import held_by_question_path, held_table, questions, write
+
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        rows = held_by_question_path(indexes, questions(1)[0], Path(tmp))
+    out = out or settings.home / "bench" / "held.json"
+    write({"held": rows}, out)
+    text = "\n".join(held_table(rows))
     out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     click.echo(text)
 

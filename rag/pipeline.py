@@ -179,6 +179,11 @@ class Pipeline:
             return current
 
     @property
+    def index(self) -> Index:
+        """The index folder as last committed (an index in Qdrant has none in the process)."""
+        return self.snapshot().index  # type: ignore[attr-defined]
+
+    @property
     def engine(self) -> Any:
         return self.snapshot().engine
 

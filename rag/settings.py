@@ -43,7 +43,8 @@ class Settings:
     chunk_overlap: int = 200
     # Chunks per saved ingestion batch: an interrupted run loses at most one batch.
     ingest_batch: int = 512
-    # Where vectors live (docs/scaling.md): "faiss" in the index folder, or "qdrant".
+    # Where a new index lives (docs/scaling.md): "faiss", an index folder; or "qdrant", the
+    # whole index in Qdrant (local mode in the folder, or the server at qdrant_url).
     store: str = "faiss"
     ann_threshold: int = 50_000
     qdrant_url: str = ""

@@ -345,6 +345,47 @@ def cold_start(
     }
 
 
+def held_by_question_path(index_dirs: list[Path], question: str, home: Path) -> list[dict[str, Any]]:
+    """What each index's question path holds (``rag/evaluation/held.py``, one process per
+    index), and per chunk and per document beyond the smallest index of the same store."""
+    env = {**os.environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+    rows = []
+    for path in index_dirs:
+        done = subprocess.run(
+            [sys.executable, "-m", "rag.evaluation.held", str(path), question],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RagError(f"Measuring the index at {path} failed: {done.stderr.strip()[-300:]}")
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for row in rows:
+        smallest = min((r for r in rows if r["store"] == row["store"]), key=lambda r: r["chunks"])
+        grown = row["chunks"] - smallest["chunks"]
+        if grown > 0:
+            extra = row["held_bytes"] - smallest["held_bytes"]
+            row["bytes_per_chunk"] = round(extra / grown)
+            row["bytes_per_document"] = round(extra / max(row["documents"] - smallest["documents"], 1))
+    return rows
+
+
+def held_table(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| held by the question path | store | documents | chunks | MB | bytes per chunk added "
+        "| bytes per document added |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        per_chunk = f"{r['bytes_per_chunk']:,}" if "bytes_per_chunk" in r else "(base)"
+        per_doc = f"{r['bytes_per_document']:,}" if "bytes_per_document" in r else "(base)"
+        out.append(
+            f"| {r['index']} | {r['store']} | {r['documents']:,} | {r['chunks']:,} "
+            f"| {r['held_bytes'] / 1e6:.2f} | {per_chunk} | {per_doc} |"
+        )
+    return out
+
+
 def cold_table(rows: list[dict[str, Any]]) -> list[str]:
     head = "| cold start (a new process to its answer) | chunks | `rag ask` s | bare s | ratio "
     out = [head + "| `rag ask` MB | bare MB |", "|---|---:|---:|---:|---:|---:|---:|"]

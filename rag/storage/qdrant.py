@@ -36,6 +36,7 @@ import numpy as np
 
 from rag.errors import (
     ChangedElsewhereError,
+    IndexCorruptError,
     IndexNotFoundError,
     InputError,
     ModelMismatchError,
@@ -325,6 +326,36 @@ class Collections:
             )
         return {p.payload["doc_id"]: document_of(p.payload) for p in points}
 
+    def check(self, model: str | None = None) -> tuple[int, int]:
+        """Documents and chunks, having checked that every committed document has the
+        chunks its record counts and every chunk its document (``rag verify``)."""
+        record = self.checked_record(model)
+        generation, removing = int(record.get("generation", 0)), list(record.get("removing") or [])
+        table = self.documents_table(generation, removing)
+        counts: Counter[str] = Counter()
+        offset = None
+        with talking(self.place):
+            while True:
+                points, offset = self.client.scroll(
+                    self.place.collection,
+                    scroll_filter=self.visible(generation, removing),
+                    limit=2048,
+                    offset=offset,
+                    with_payload=["doc_id"],
+                )
+                counts.update(p.payload["doc_id"] for p in points)
+                if offset is None:
+                    break
+        short = sorted(d for d, p in table.items() if counts.get(d, 0) != int(p.get("chunks", 0)))
+        orphans = sorted(set(counts) - set(table))
+        if short or orphans:
+            raise IndexCorruptError(
+                f"{self.place.where} is damaged: {len(short)} of {len(table)} documents lack chunks "
+                f"their records count, and chunks of {len(orphans)} more have no record; rebuild it with: "
+                f"rag ingest PATH --index {self.place.folder} --rebuild."
+            )
+        return len(table), sum(counts.values())
+
     def count(self, where: Any) -> int:
         with talking(self.place):
             return int(self.client.count(self.place.collection, count_filter=where, exact=True).count)
@@ -548,9 +579,10 @@ class QdrantIndex:
 
     def _start_over(self) -> None:
         self.db.create(self.dimension)
-        if not self.place.url or (self.path / POINTER).is_file() or self.path.is_dir():
-            self.path.mkdir(parents=True, exist_ok=True)
-            (self.path / POINTER).write_text(json.dumps(self.place.pointer()) + "\n", encoding="utf-8")
+        # The folder names the collection, so commands given --index find it (replicas
+        # elsewhere find it by RAG_STORE=qdrant and the folder's name).
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / POINTER).write_text(json.dumps(self.place.pointer()) + "\n", encoding="utf-8")
         self.generation, self.fresh = 0, False
 
     def _write_batch(

@@ -270,3 +270,20 @@ def test_a_killed_ingestion_resumes_and_its_unsaved_batch_is_never_cited(tmp_pat
     assert row["complete"] and row["chunks"] == len(split_document(load_file(big, str(big)), 800, 200))
     db = Collections(locate(index))
     assert db.count(None) == row["chunks"]  # nothing half-written left behind
+
+
+def test_verify_counts_every_documents_chunks_and_finds_missing_ones(qdrant_seeds, tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    folder = tmp_path / "index"
+    shutil.copytree(qdrant_seeds, folder)
+    fine = CliRunner().invoke(cli, ["verify", "--index", str(folder)])
+    assert fine.exit_code == 0 and "2 documents, 13 chunks" in fine.stdout
+    db = Collections(locate(folder))
+    points, _ = db.client.scroll(db.place.collection, limit=1)
+    db.client.delete(db.place.collection, points_selector=db.models.PointIdsList(points=[points[0].id]))
+    damaged = CliRunner().invoke(cli, ["verify", "--index", str(folder)])
+    assert damaged.exit_code == 1
+    assert "is damaged: 1 of 2 documents lack chunks their records count" in damaged.stderr
