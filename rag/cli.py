@@ -132,10 +132,11 @@ def ingest(
     )
     targets = list(paths) or [settings.seeds_dir]
     check_new_index(settings, rebuild)  # before the model loads: a folder that is no index
+    cluster = None
     if ray_address:
-        from rag.distributed import cluster_embedder
+        from rag.distributed import Cluster
 
-        embedder = cluster_embedder(settings, ray_address)
+        embedder = cluster = Cluster(settings, ray_address)
     else:
         embedder = embedder_from(settings)
     index = create_index(settings, embedder, rebuild)
@@ -148,6 +149,7 @@ def ingest(
             prune=prune,
             progress=not quiet,
             batch=settings.ingest_batch,
+            **({"documents": cluster.documents} if cluster else {}),
         )
     except KeyboardInterrupt:
         click.echo(

@@ -1,28 +1,43 @@
-"""Embedding on a Ray cluster (``rag ingest --ray [ADDRESS]``), the optional extra
+"""Ingestion on a Ray cluster (``rag ingest --ray [ADDRESS]``), the optional extra
 ``rag-statements[ray]``.
 
-Embedding is the cost that outgrows one machine first, so that is what goes to the
-cluster: each worker holds the embedding model once (an actor per CPU, or per GPU), and
-every batch's texts are split among them, embedded in parallel and returned in order.
-Everything else stays with the driver, which loads, splits and commits batch by batch
-exactly as a single-process ingestion does: the same documents, the same chunks in the
-same segments, and a killed run resumes the same way.
+The driver lists the files (the same walk as a single-process ingestion) and hands them,
+a few at a time, to workers on the cluster: one actor per CPU, or per GPU when the
+cluster has GPUs, each holding the embedding model once, which loads its files, splits
+them and embeds the chunks. The driver takes the results back in the order it sent them
+and runs the very decisions and commits of ``rag.ingest.ingest`` on them: which
+documents are new, changed, unchanged or continued, batch by batch. So the index is the
+one a single process makes (same documents, chunks and segments; vectors equal to
+float rounding), and a killed run resumes the same way. A worker skips embedding what
+the index already holds unchanged, and continues a partly saved document after its
+saved chunks, from the index's state as the run began.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.embedding import embedder_from
 from rag.errors import InputError
+from rag.ingest import Prepared, Writable
+from rag.loading import Skipped, display_source, find_files, is_upload, load_file
 from rag.settings import Settings
+from rag.splitting import iter_chunks
+from rag.types import Document
+
+FILES_PER_TASK = 4  # files a worker loads, splits and embeds at a time
+IN_FLIGHT = 2  # tasks queued per worker, so none waits while the driver commits
 
 
 class _Worker:
-    """One copy of the embedding model on a cluster node."""
+    """One copy of the embedding model on a cluster node; loads, splits and embeds."""
 
     def __init__(self, settings: Settings):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,11 +50,36 @@ class _Worker:
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts)
 
+    def prepare(
+        self, files: list[Any], state: dict[str, Any], chunking: dict[str, int]
+    ) -> list[tuple[Document | Skipped, Prepared | None]]:
+        """Each file loaded, and its chunks (after those already saved) split and embedded,
+        unless the index holds it unchanged."""
+        out: list[tuple[Document | Skipped, Prepared | None]] = []
+        for item in files:
+            doc = item if isinstance(item, Skipped) else load_file(*item)
+            if isinstance(doc, Skipped) or _unchanged(doc, state):
+                out.append((doc, None))
+                continue
+            saved = state["incomplete"].get(doc.doc_id, 0)
+            chunks = list(
+                itertools.islice(iter_chunks(doc, chunking["size"], chunking["overlap"]), saved, None)
+            )
+            vectors = self.embedder.embed([c.text for c in chunks])
+            out.append((doc, Prepared(saved, chunks, vectors)))
+        return out
 
-class RayEmbedder:
-    """The ``Embedder`` interface over the workers of a Ray cluster."""
 
-    device = "ray"  # rag.ingest overlaps committing a batch with embedding the next
+def _unchanged(doc: Document, state: dict[str, Any]) -> bool:
+    known = state["known"].get(doc.doc_id)
+    return known is not None and known == doc.metadata and doc.doc_id not in state["incomplete"]
+
+
+class Cluster:
+    """The workers of a Ray cluster: ``embed`` (the ``Embedder`` interface, for what the
+    driver embeds itself) and ``documents`` (what ``rag.ingest.ingest`` reads files from)."""
+
+    device = "ray"
 
     def __init__(self, settings: Settings, address: str, workers: int | None = None):
         # Workers see the accelerators Ray gives them; no warning about its future default.
@@ -76,16 +116,43 @@ class RayEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def documents(
+        self, paths: Iterable[Path], home: Path, index: Writable
+    ) -> Iterator[tuple[Document | Skipped, Prepared | None]]:
+        """Every file under ``paths`` loaded, split and embedded on the workers, in the
+        order of the single-process walk, a few tasks ahead of the caller."""
+        state = self.ray.put(
+            {
+                "known": {d: doc.metadata for d, doc in index.documents.items()},
+                "incomplete": dict(index.incomplete),
+            }
+        )
+        items = (
+            item if isinstance(item, Skipped) else (item, display_source(item, home), is_upload(item, home))
+            for item in find_files(paths)
+        )
+        tasks = _groups(items, FILES_PER_TASK)
+        pending: collections.deque[Any] = collections.deque()
+        turn = itertools.cycle(self.actors)
+        for group in itertools.islice(tasks, len(self.actors) * IN_FLIGHT):
+            pending.append(next(turn).prepare.remote(group, state, index.chunking))
+        while pending:
+            done = self.ray.get(pending.popleft())
+            group = next(tasks, None)
+            if group is not None:
+                pending.append(next(turn).prepare.remote(group, state, index.chunking))
+            yield from done
+
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _groups(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while group := list(itertools.islice(it, size)):
+        yield group
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
-
-
-def cluster_embedder(settings: Settings, address: str) -> Any:
-    """The embedder ``rag ingest --ray ADDRESS`` uses ("auto": the cluster this machine
-    belongs to, as ``ray start`` left it)."""
-    return RayEmbedder(settings, address)

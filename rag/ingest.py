@@ -5,17 +5,18 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from rag.embedding import Embedder
 from rag.errors import InputError
-from rag.loading import Skipped, display_source, find_files, load_documents, printable
+from rag.loading import Skipped, display_source, find_files, load_documents, no_documents, printable
 from rag.settings import Settings
 from rag.splitting import iter_chunks
 from rag.storage import Index, check_new_index_folder, owned_names
@@ -23,6 +24,25 @@ from rag.storage.qdrant import POINTER, Collections, Place, QdrantIndex, locate
 from rag.types import Chunk, Document
 
 Writable = Index | QdrantIndex  # what ingestion writes to: an index folder, or a Qdrant one
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document's chunks after the first ``saved``, split and embedded elsewhere (on a
+    Ray cluster's worker: rag/distributed.py)."""
+
+    saved: int
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
+# Where the documents come from: each file loaded, with its chunks already prepared, or
+# None to split and embed here; the default loads the files in this process.
+Source = Callable[[list[Path], Path, Writable], Iterator[tuple[Document | Skipped, Prepared | None]]]
+
+
+def _here(paths: list[Path], home: Path, index: Writable) -> Iterator[tuple[Document | Skipped, None]]:
+    return ((item, None) for item in load_documents(paths, home))
 
 
 @dataclass
@@ -135,6 +155,7 @@ def ingest(
     progress: bool | Callable[[int, int], None] = True,
     batch: int = 512,
     overlap: bool | None = None,
+    documents: Source = _here,
 ) -> IngestReport:
     """Bring the index up to date with the files under ``paths``.
 
@@ -142,7 +163,8 @@ def ingest(
     committed as one segment, so memory stays bounded (even inside one long document) and
     an interrupted run loses at most the batch in flight: the next run finds the rest
     unchanged, and continues a document it had begun. ``progress``: a bar on the terminal,
-    or a function told (files done, files in all) as they go.
+    or a function told (files done, files in all) as they go. ``documents``: where the
+    files are loaded (and perhaps split and embedded); the decisions and commits are here.
     """
     paths = list(paths)
     report = IngestReport()
@@ -150,13 +172,9 @@ def ingest(
     known = {doc_id: doc.source for doc_id, doc in index.documents.items()}
     seen: dict[str, str] = {}
     bar = _progress_bar(paths, progress)
-    # With the model on a GPU, one writer thread counts terms and commits batch N while
-    # batch N+1 is embedded, in order. On a CPU the model's threads already fill the cores:
-    # measured, the thread gained nothing there and made the rate vary by 10-15 %.
-    if overlap is None:  # so too with a Ray cluster's workers embedding (rag/distributed.py)
-        overlap = str(getattr(embedder, "device", "cpu")).startswith(("cuda", "ray"))
+    overlap = _overlapped(embedder) if overlap is None else overlap
     with bar, _Batches(index, embedder, report, bar, batch, overlap) as batches:
-        for item in load_documents(paths, home):
+        for item, ready in documents(paths, home, index):
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 bar.update(1)
@@ -164,7 +182,7 @@ def ingest(
                 # Begun by an interrupted run: continue after the chunks it saved.
                 seen[item.doc_id] = item.source
                 report.continued.append(item)
-                batches.feed(item, index.incomplete[item.doc_id])
+                batches.feed(item, index.incomplete[item.doc_id], ready)
             elif item.doc_id in seen or (item.doc_id in known and _same_metadata(index, item)):
                 first = seen.setdefault(item.doc_id, known.get(item.doc_id, item.source))
                 if first == item.source:
@@ -179,12 +197,22 @@ def ingest(
                     report.replaced.append(item)
                 else:
                     report.added.append(item)
-                batches.feed(item, 0)
+                batches.feed(item, 0, ready)
+    if not seen:
+        raise no_documents(paths, report.skipped)
     if prune:
         report.removed.extend(_prune(index, paths, set(seen.values()), home))
     if report.changed or not index.saved:
         index.save()
     return report
+
+
+def _overlapped(embedder: Embedder) -> bool:
+    """With the model on a GPU (or a Ray cluster's workers embedding), one writer thread
+    counts terms and commits batch N while batch N+1 is embedded, in order. On a CPU the
+    model's threads already fill the cores: measured, the thread gained nothing there and
+    made the rate vary by 10-15 %."""
+    return str(getattr(embedder, "device", "cpu")).startswith(("cuda", "ray"))
 
 
 def _same_metadata(index: Writable, doc: Document) -> bool:
@@ -258,6 +286,7 @@ class _Batches:
         self.index, self.embedder, self.report, self.bar, self.size = index, embedder, report, bar, size
         self.documents: list[Document] = []
         self.chunks: list[Chunk] = []
+        self.given: list[np.ndarray | None] = []  # each chunk's vector when prepared elsewhere
         self.progress: dict[str, int | None] = {}
         self.writer = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer") if threaded else None
@@ -287,17 +316,24 @@ class _Batches:
             self.pending.pop(0).result()  # raise a writer error here, in the caller
         self.pending.append(self.writer.submit(job))
 
-    def feed(self, doc: Document, saved: int) -> None:
-        """Queue the document's chunks after the first ``saved``, saving whenever a batch
-        is full, so even one huge document is held a batch at a time."""
+    def feed(self, doc: Document, saved: int, ready: Prepared | None = None) -> None:
+        """Queue the document's chunks after the first ``saved`` (``ready``: as prepared
+        elsewhere), saving whenever a batch is full, so even one huge document is held a
+        batch at a time."""
         size, overlap = self.index.chunking["size"], self.index.chunking["overlap"]
         if not saved:
             self.documents.append(doc)
-        chunks = itertools.islice(iter_chunks(doc, size, overlap), saved, None)
+        if ready is not None and ready.saved == saved:
+            chunks: Iterator[Chunk] = iter(ready.chunks)
+            vectors: Iterator[np.ndarray | None] = iter(ready.vectors)
+        else:
+            chunks = itertools.islice(iter_chunks(doc, size, overlap), saved, None)
+            vectors = itertools.repeat(None)
         following = next(chunks, None)
         while following is not None:
             chunk, following = following, next(chunks, None)
             self.chunks.append(chunk)
+            self.given.append(next(vectors))
             saved += 1
             self.progress[doc.doc_id] = None if following is None else saved
             if len(self.chunks) >= self.size:
@@ -305,7 +341,13 @@ class _Batches:
 
     def flush(self) -> None:
         docs, chunks, marks = list(self.documents), list(self.chunks), dict(self.progress)
-        vectors = self.embedder.embed([c.text for c in chunks])
+        vectors = np.zeros((len(chunks), self.index.dimension), dtype=np.float32)
+        here = [i for i, given in enumerate(self.given) if given is None]
+        if here:
+            vectors[here] = self.embedder.embed([chunks[i].text for i in here])
+        for i, given in enumerate(self.given):
+            if given is not None:
+                vectors[i] = given
 
         def save() -> None:
             self.index.add_batch(docs, chunks, vectors, marks)
@@ -320,6 +362,7 @@ class _Batches:
         self.then(save)
         self.documents.clear()
         self.chunks.clear()
+        self.given.clear()
         self.progress.clear()
 
 

@@ -475,14 +475,19 @@ def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Ski
         found = found or isinstance(loaded, Document)
         yield loaded
     if not found:
-        names = ", ".join(printable(str(p)) for p in paths)
-        why = "; ".join(f"{printable(s.path.name)}: {s.reason}" for s in skipped[:5])
-        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
-        raise NoDocumentsError(
-            f"No statements found in {names}"
-            + (f" ({why}{more})" if why else "")
-            + ": give .txt, .md, .html, .pdf or .docx files with text in them."
-        )
+        raise no_documents(paths, skipped)
+
+
+def no_documents(paths: list[Path], skipped: list[Skipped]) -> NoDocumentsError:
+    """Nothing at all loadable under ``paths``: one sentence naming why files were passed over."""
+    names = ", ".join(printable(str(p)) for p in paths)
+    why = "; ".join(f"{printable(s.path.name)}: {s.reason}" for s in skipped[:5])
+    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+    return NoDocumentsError(
+        f"No statements found in {names}"
+        + (f" ({why}{more})" if why else "")
+        + ": give .txt, .md, .html, .pdf or .docx files with text in them."
+    )
 
 
 def printable(name: str) -> str:
