@@ -30,7 +30,7 @@ from rag.ingest import Prepared, Writable
 from rag.loading import Skipped, display_source, find_files, is_upload, load_file
 from rag.settings import Settings
 from rag.splitting import iter_chunks
-from rag.types import Document
+from rag.types import Chunk, Document
 
 FILES_PER_TASK = 4  # files a worker loads, splits and embeds at a time
 IN_FLIGHT = 2  # tasks queued per worker, so none waits while the driver commits
@@ -55,18 +55,26 @@ class _Worker:
     ) -> list[tuple[Document | Skipped, Prepared | None]]:
         """Each file loaded, and its chunks (after those already saved) split and embedded,
         unless the index holds it unchanged."""
-        out: list[tuple[Document | Skipped, Prepared | None]] = []
+        loaded: list[tuple[Document | Skipped, int, list[Chunk] | None]] = []
         for item in files:
             doc = item if isinstance(item, Skipped) else load_file(*item)
             if isinstance(doc, Skipped) or _unchanged(doc, state):
-                out.append((doc, None))
+                loaded.append((doc, 0, None))
                 continue
             saved = state["incomplete"].get(doc.doc_id, 0)
-            chunks = list(
-                itertools.islice(iter_chunks(doc, chunking["size"], chunking["overlap"]), saved, None)
-            )
-            vectors = self.embedder.embed([c.text for c in chunks])
-            out.append((doc, Prepared(saved, chunks, vectors)))
+            size, overlap = chunking["size"], chunking["overlap"]
+            loaded.append((doc, saved, list(itertools.islice(iter_chunks(doc, size, overlap), saved, None))))
+        # One call for the task's chunks: the model's batches stay full across short files.
+        texts = [c.text for _, _, chunks in loaded for c in chunks or ()]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dimension), np.float32)
+        out: list[tuple[Document | Skipped, Prepared | None]] = []
+        row = 0
+        for doc, saved, chunks in loaded:
+            if chunks is None:
+                out.append((doc, None))
+            else:
+                out.append((doc, Prepared(saved, chunks, vectors[row : row + len(chunks)])))
+                row += len(chunks)
         return out
 
 
