@@ -138,13 +138,16 @@ class QdrantRetriever:
                 self.db.place.collection, ids=[h.id for h in best], with_payload=True, with_vectors=[DENSE]
             )
         found = {p.id: p for p in points}
-        documents = self.db.documents_by_id(list(dict.fromkeys(found[h.id].payload["doc_id"] for h in best)))
-        passages = []
-        for rank, hit in enumerate(best, start=1):
-            point = found[hit.id]
+        documents = self.db.documents_by_id(list(dict.fromkeys(p.payload["doc_id"] for p in points)))
+        passages: list[Passage] = []
+        for hit in best:
+            point = found.get(hit.id)
+            if point is None or point.payload["doc_id"] not in documents:
+                continue  # removed by a commit since this question began
             similarity = float(np.dot(np.asarray(point.vector[DENSE], dtype=np.float32), query))
             chunk = chunk_of(point.payload)
-            passages.append(Passage(rank, chunk, documents[chunk.doc_id], float(hit.score), similarity))
+            document = documents[chunk.doc_id]
+            passages.append(Passage(len(passages) + 1, chunk, document, float(hit.score), similarity))
         return passages
 
     def idf(self, term: str) -> float:
