@@ -17,7 +17,7 @@ from rag.errors import IndexCorruptError
 from rag.storage import manifest as mf
 from rag.storage.ledger import Ledger
 from rag.storage.postings import Postings, read_postings
-from rag.storage.segments import Block, read_checked_segment
+from rag.storage.segments import Block, check_batch, progressed, read_checked_segment
 from rag.storage.vectors import VectorStore, make_vector_store
 from rag.terms import Vocabulary, stack_rows
 from rag.types import Chunk, Document
@@ -171,15 +171,10 @@ class Index:
         """Add chunks and their vectors as one new (unsaved) segment, with the documents
         that start in it; ``incomplete`` records, per document, how many of its chunks are
         saved when it continues in a later batch (None once it is whole)."""
-        if vectors.shape != (len(chunks), self.dimension):
-            raise ValueError("one vector per chunk, of the index's dimension")
-        known = self.documents.keys() | {d.doc_id for d in documents}
-        if any(c.doc_id not in known for c in chunks):
-            raise ValueError("every chunk's document is in the index or in the batch")
+        check_batch(documents, chunks, vectors, self.dimension, self.documents)
         counts, new_terms = self.vocabulary.count(c.text for c in chunks)
         self.add_rows(Block(list(documents), list(chunks), vectors, counts, new_terms), counted=True)
-        marks = incomplete or {}
-        self.incomplete = {d: n for d, n in {**self.incomplete, **marks}.items() if n is not None}
+        self.incomplete = progressed(self.incomplete, incomplete)
 
     def add_rows(self, block: Block, counted: bool = False) -> None:
         """Add a prepared, unsaved segment; ``counted``: its terms are in the vocabulary."""

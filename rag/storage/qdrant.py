@@ -43,6 +43,7 @@ from rag.errors import (
     StoreUnavailableError,
 )
 from rag.storage.manifest import MANIFEST
+from rag.storage.segments import check_batch, progressed
 from rag.terms import tokenize
 from rag.types import Chunk, Document
 
@@ -502,11 +503,7 @@ class QdrantIndex:
         incomplete: dict[str, int | None] | None = None,
     ) -> None:
         """Queue a batch for the next commit (see ``Index.add_batch``)."""
-        if vectors.shape != (len(chunks), self.dimension):
-            raise ValueError("one vector per chunk, of the index's dimension")
-        known = self.documents.keys() | {d.doc_id for d in documents}
-        if any(c.doc_id not in known for c in chunks):
-            raise ValueError("every chunk's document is in the index or in the batch")
+        check_batch(documents, chunks, vectors, self.dimension, self.documents)
         self._pending.append((list(documents), list(chunks), np.asarray(vectors, dtype=np.float32)))
         # The same text again with new metadata: its points are overwritten, not removed.
         self._removals -= {d.doc_id for d in documents}
@@ -514,8 +511,7 @@ class QdrantIndex:
             self.documents[doc.doc_id] = doc
         for chunk in chunks:
             self.chunk_counts[chunk.doc_id] = self.chunk_counts.get(chunk.doc_id, 0) + 1
-        marks = incomplete or {}
-        self.incomplete = {d: n for d, n in {**self.incomplete, **marks}.items() if n is not None}
+        self.incomplete = progressed(self.incomplete, incomplete)
 
     def remove(self, doc_ids: set[str]) -> int:
         """Drop documents (at the next commit); returns how many chunks go."""

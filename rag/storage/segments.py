@@ -4,7 +4,7 @@ vectors, term counts) and the record each carries, read and written with checksu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,3 +146,20 @@ def _write_document_row(fh: Any, doc: Document) -> None:
     for start in range(0, len(doc.text), step):
         fh.write(json.dumps(doc.text[start : start + step], ensure_ascii=False)[1:-1])
     fh.write('"}\n')
+
+
+def check_batch(
+    documents: list[Document], chunks: list[Chunk], vectors: np.ndarray, dimension: int, held: Iterable[str]
+) -> None:
+    """A batch any index accepts: one vector per chunk, of the index's dimension, and every
+    chunk's document among those ``held`` or in the batch."""
+    if vectors.shape != (len(chunks), dimension):
+        raise ValueError("one vector per chunk, of the index's dimension")
+    known = set(held) | {d.doc_id for d in documents}
+    if any(c.doc_id not in known for c in chunks):
+        raise ValueError("every chunk's document is in the index or in the batch")
+
+
+def progressed(incomplete: dict[str, int], marks: dict[str, int | None] | None) -> dict[str, int]:
+    """Documents still partly saved, after a batch's ``marks`` (None: now whole)."""
+    return {d: n for d, n in {**incomplete, **(marks or {})}.items() if n is not None}
