@@ -351,7 +351,8 @@ class Collections:
         orphans = sorted(set(counts) - set(table))
         if short or orphans:
             raise IndexCorruptError(
-                f"{self.place.where} is damaged: {len(short)} of {len(table)} documents lack chunks "
+                f"{self.place.where[:1].upper()}{self.place.where[1:]} is damaged: {len(short)} of "
+                f"{len(table)} documents lack chunks "
                 f"their records count, and chunks of {len(orphans)} more have no record; rebuild it with: "
                 f"rag ingest PATH --index {self.place.folder} --rebuild."
             )
