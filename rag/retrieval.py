@@ -14,7 +14,7 @@ from rag.errors import InputError, NoMatchError
 from rag.loading import country_name
 from rag.storage import Index
 from rag.storage.postings import Postings
-from rag.terms import TOKEN, Vocabulary, tokenize
+from rag.terms import BM25_B, BM25_K1, OFFSET_WEIGHT, TOKEN, Vocabulary, tokenize
 from rag.types import Document, Passage
 
 MAX_QUESTION_CHARS = 5000
@@ -27,15 +27,17 @@ class BM25:
     """Okapi BM25 from per-chunk term counts, scored per query over just the query's columns.
 
     ``stored``: the counts of the first rows as saved with the index (memory-mapped); then
-    ``counts`` holds only the rows after them (batches committed since it was saved)."""
+    ``counts`` holds only the rows after them (batches committed since it was saved).
+    ``offsets``: every row's offset in its document (``OFFSET_WEIGHT`` in rag/terms.py)."""
 
     def __init__(
         self,
         counts: sparse.csr_matrix,
         terms: list[str],
         stored: Postings | None = None,
-        k1: float = 1.5,
-        b: float = 0.75,
+        offsets: np.ndarray | None = None,
+        k1: float = BM25_K1,
+        b: float = BM25_B,
     ):
         self.vocab = {t: i for i, t in enumerate(terms)}
         self.k1 = k1
@@ -47,6 +49,8 @@ class BM25:
         lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
         if stored is not None:
             lengths = np.concatenate([stored.lengths, lengths])
+        if offsets is not None:
+            lengths = lengths + np.float32(OFFSET_WEIGHT) * np.asarray(offsets, dtype=np.float32)
         avg = float(lengths.mean()) if n else 1.0
         self._norm = (k1 * (1 - b + b * lengths / max(avg, 1e-9))).astype(np.float32)
         df = np.diff(self.matrix.indptr).astype(np.float32)
@@ -56,9 +60,9 @@ class BM25:
         self._max_idf = float(np.log1p((n + 0.5) / 0.5))
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> BM25:
+    def from_texts(cls, texts: list[str], offsets: list[int] | None = None) -> BM25:
         counts, terms = Vocabulary().count(texts)
-        return cls(counts, terms)
+        return cls(counts, terms, offsets=None if offsets is None else np.array(offsets))
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a token; unseen tokens count as rarest."""
@@ -213,7 +217,8 @@ class HybridRetriever:
     def _refresh(self) -> None:
         if self._built_for == self.index.version and self._bm25 is not None:
             return
-        self._bm25 = BM25(*self.index.term_counts())
+        offsets = np.fromiter((c.start for c in self.index.chunks), np.float32, len(self.index.chunks))
+        self._bm25 = BM25(*self.index.term_counts(), offsets=offsets)
         doc_rows: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.index.chunks):
             doc_rows.setdefault(chunk.doc_id, []).append(row)

@@ -23,6 +23,14 @@ STOPWORDS = set(
 )
 TOKEN = re.compile(r"\w+", re.UNICODE)
 
+BM25_K1, BM25_B = 1.5, 0.75
+# BM25's length of a chunk is its number of terms plus a millionth of its offset in
+# its document (one term a million characters in): two passages of a statement
+# with the same counts of a question's terms then rank the earlier one first, as an index
+# folder's row order always ranked them, instead of tying and going in whatever order a
+# store keeps them. So rankings depend on neither the store nor the order of ingestion.
+OFFSET_WEIGHT = 1e-6
+
 _STEMMER = snowballstemmer.stemmer("english")
 
 

@@ -44,13 +44,12 @@ from rag.errors import (
 )
 from rag.storage.manifest import MANIFEST
 from rag.storage.segments import check_batch, progressed
-from rag.terms import tokenize
+from rag.terms import BM25_B, BM25_K1, OFFSET_WEIGHT, tokenize
 from rag.types import Chunk, Document
 
 POINTER = "qdrant.json"  # in an index folder: this index lives in Qdrant, in this collection
 FORMAT = 1
 DENSE, SPARSE = "dense", "bm25"
-K1, B = 1.5, 0.75  # BM25's, as rag/retrieval.py scores the FAISS index
 # When the collection's average chunk length has moved this far from the one its sparse
 # vectors were weighted with, the end of an ingestion weighs them again (docs/scaling.md).
 REWEIGH = 0.005
@@ -73,18 +72,20 @@ def term_id(term: str) -> int:
     return zlib.crc32(term.encode("utf-8"))
 
 
-def bm25_weights(text: str, average_length: float) -> tuple[list[int], list[float], int]:
-    """BM25's term-frequency part for each term of a chunk, and its length in terms;
-    Qdrant multiplies each weight by the term's IDF (``Modifier.IDF``) when a query asks.
-    The length normalisation uses the average chunk length the index records, which
-    ``QdrantIndex.save`` keeps within ``REWEIGH`` of the collection's own."""
+def bm25_weights(text: str, offset: int, average_length: float) -> tuple[list[int], list[float], float]:
+    """BM25's term-frequency part for each term of a chunk at ``offset`` in its document,
+    and the chunk's BM25 length (its terms and ``OFFSET_WEIGHT`` of its offset, as
+    rag/retrieval.py measures it); Qdrant multiplies each weight by the term's IDF
+    (``Modifier.IDF``) when a query asks. The length normalisation uses the average length
+    the index records, which ``QdrantIndex.save`` keeps within ``REWEIGH`` of the
+    collection's own."""
     counts = Counter(tokenize(text))
-    length = sum(counts.values())
-    norm = K1 * (1 - B + B * length / max(average_length, 1e-9))
+    length = float(np.float32(sum(counts.values())) + np.float32(OFFSET_WEIGHT) * np.float32(offset))
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(average_length, 1e-9))
     weights: dict[int, float] = {}
     for term, tf in counts.items():
         dim = term_id(term)
-        weights[dim] = weights.get(dim, 0.0) + tf * (K1 + 1) / (tf + norm)
+        weights[dim] = weights.get(dim, 0.0) + tf * (BM25_K1 + 1) / (tf + norm)
     return list(weights), list(weights.values()), length
 
 
@@ -114,6 +115,11 @@ class Place:
     def where(self) -> str:
         server = f"on the Qdrant server at {self.url}" if self.url else f"in {self.folder / 'qdrant'}"
         return f"the Qdrant collection '{self.collection}' {server}"
+
+    @property
+    def what(self) -> str:
+        """``where``, to begin a sentence."""
+        return self.where[:1].upper() + self.where[1:]
 
     def pointer(self) -> dict[str, Any]:
         return {"store": "qdrant", "collection": self.collection, "url": self.url}
@@ -278,7 +284,7 @@ class Collections:
             )
         if record.get("format") != FORMAT:
             raise InputError(
-                f"{self.place.where} holds index format {record.get('format')}, this version reads "
+                f"{self.place.what} holds index format {record.get('format')}, this version reads "
                 f"{FORMAT}; rebuild it with: rag ingest PATH --index {self.place.folder} --rebuild."
             )
         if model is not None and record.get("embedding_model") != model:
@@ -351,7 +357,7 @@ class Collections:
         orphans = sorted(set(counts) - set(table))
         if short or orphans:
             raise IndexCorruptError(
-                f"{self.place.where[:1].upper()}{self.place.where[1:]} is damaged: {len(short)} of "
+                f"{self.place.what} is damaged: {len(short)} of "
                 f"{len(table)} documents lack chunks "
                 f"their records count, and chunks of {len(orphans)} more have no record; rebuild it with: "
                 f"rag ingest PATH --index {self.place.folder} --rebuild."
@@ -380,6 +386,8 @@ class Collections:
             if self.place.url:  # local mode keeps no payload indexes
                 for name, kind in _payload_index_kinds():
                     self.client.create_payload_index(self.place.collection, name, kind)
+                for name, kind in _payload_index_kinds()[:2] + [("kind", m.PayloadSchemaType.KEYWORD)]:
+                    self.client.create_payload_index(self.place.documents, name, kind)
 
     def clear(self, generation: int, removing: list[str]) -> None:
         """Delete points of batches after ``generation`` (never committed) and of the
@@ -417,11 +425,11 @@ class Collections:
         with talking(self.place):
             while True:
                 points, offset = self.client.scroll(
-                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text"]
+                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text", "start"]
                 )
                 updates = []
                 for point in points:
-                    indices, values, _ = bm25_weights(point.payload["text"], average)
+                    indices, values, _ = bm25_weights(point.payload["text"], point.payload["start"], average)
                     sparse = m.SparseVector(indices=indices, values=values)
                     updates.append(m.PointVectors(id=point.id, vector={SPARSE: sparse}))
                 if updates:
@@ -447,7 +455,7 @@ class QdrantIndex:
         self.fresh = fresh  # --rebuild: the first commit starts the collections over
         self.documents: dict[str, Document] = {}
         self.chunk_counts: dict[str, int] = {}
-        self.tokens: dict[str, int] = {}  # each document's chunks' lengths in terms, summed
+        self.tokens: dict[str, float] = {}  # each document's chunks' BM25 lengths, summed
         self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
         self._removals: set[str] = set()
         self._saved = not fresh and collections.exists()
@@ -473,7 +481,7 @@ class QdrantIndex:
         for doc_id, payload in db.documents_table(index.generation, []).items():
             index.documents[doc_id] = document_of(payload)
             index.chunk_counts[doc_id] = int(payload.get("chunks", 0))
-            index.tokens[doc_id] = int(payload.get("tokens", 0))
+            index.tokens[doc_id] = float(payload.get("tokens", 0))
         return index
 
     def _clear_leftovers(self, removing: list[str]) -> None:
@@ -588,7 +596,7 @@ class QdrantIndex:
         """Points for the chunks (numbered from ``first`` within the commit), then records
         for the documents that start in the batch, and every touched document's counts."""
         if not self.average_length and chunks:
-            self.average_length = float(np.mean([len(tokenize(c.text)) for c in chunks]))
+            self.average_length = float(np.mean([bm25_weights(c.text, c.start, 1.0)[2] for c in chunks]))
         for start in range(0, len(chunks), UPLOAD_BATCH):
             points = []
             for seq, chunk, vector in zip(
@@ -631,7 +639,7 @@ def _chunk_point(
     models: Any, chunk: Chunk, vector: np.ndarray, doc: Document, order: tuple[int, int], average: float
 ) -> tuple[Any, int]:
     """A chunk's point (``order``: its generation and place in it) and its length in terms."""
-    indices, values, length = bm25_weights(chunk.text, average)
+    indices, values, length = bm25_weights(chunk.text, chunk.start, average)
     point = models.PointStruct(
         id=point_id(chunk.chunk_id),
         vector={DENSE: vector.tolist(), SPARSE: models.SparseVector(indices=indices, values=values)},

@@ -296,8 +296,9 @@ def test_stored_postings_and_later_batches_score_as_bm25_over_the_texts(embedder
     counts, terms, stored = reader.term_counts()
     assert isinstance(stored, Postings) and isinstance(stored.indices, np.memmap)
     assert stored.rows == len(reader.chunks) - 1 and counts.shape[0] == 1
-    texts = [c.text for c in reader.chunks]
+    texts, offsets = [c.text for c in reader.chunks], [c.start for c in reader.chunks]
     for question in ("reform of the Council", "glacier stations", "veto Freedonia", "funding"):
         assert np.allclose(
-            BM25(counts, terms, stored).scores(question), BM25.from_texts(texts).scores(question)
+            BM25(counts, terms, stored, offsets=offsets).scores(question),
+            BM25.from_texts(texts, offsets).scores(question),
         )

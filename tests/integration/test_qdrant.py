@@ -78,6 +78,25 @@ def test_answers_and_rankings_are_the_faiss_indexs(qdrant_seeds, pipeline, embed
         assert ours.idf(term) == pytest.approx(pipeline.idf(term), rel=1e-5)
 
 
+def test_passages_alike_in_their_words_rank_as_the_faiss_index_ranks_them(embedder, tmp_path):
+    """A statement whose passages hold a question's words alike: their order may not
+    depend on the store (equal BM25 scores went in each store's own order)."""
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    names = ["Ay", "Bee", "Cedar", "Delta", "Epsilon", "Fennel", "Gallery", "Harmonic", "Isthmuses"]
+    (folder / "glaciers.txt").write_text(
+        "\n\n".join(f"Report {n}. " + f"The glacier station {n} measured the ice again. " * 12 for n in names)
+    )
+    stores = []
+    for store in ("faiss", "qdrant"):
+        index = open_or_create(tmp_path / store, embedder, 800, 200, store=store)
+        ingest([folder], index, embedder, tmp_path, progress=False)
+        stores.append(_pipeline(tmp_path / store, embedder))
+    for question in ("glacier station", "ice", "measured again", "What did the report say?"):
+        faiss_order, qdrant_order = ([(p.start, p.end) for p in s.search(question, 10)] for s in stores)
+        assert qdrant_order == faiss_order, question
+
+
 def _held(root: object, skip: set[int]) -> list[str]:
     """Chunks, vector matrices and term-count matrices reachable from ``root``."""
     seen, stack, found = set(), [root], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
@@ -24,6 +25,18 @@ def test_bm25_scores_match_a_hand_computation():
     assert scores[0] == pytest.approx(0.693147, abs=1e-5)
     assert scores[1] == 0
     assert tokenize("Funding and funded councils") == ["fund", "fund", "council"]
+
+
+def test_passages_alike_in_their_terms_rank_alike_whatever_order_they_were_stored_in():
+    """Two passages with the same counts of every term would tie on BM25 and be ranked in
+    the order a store keeps them; the earlier one in its statement ranks first instead."""
+    first, later = ("Veto reform council.", 0), ("Veto reform, councils!", 800)
+    assert tokenize(first[0]) == tokenize(later[0])
+    for stored in ([first, later], [later, first]):
+        texts, offsets = zip(*stored, strict=True)
+        scores = BM25.from_texts([*texts, "budget"], [*offsets, 0]).scores("veto")
+        ranked = [stored[i] for i in np.argsort(-scores[:2], kind="stable")]
+        assert ranked == [first, later] and scores[0] != scores[1]
 
 
 def test_the_passage_that_answers_ranks_first(pipeline):
