@@ -26,6 +26,7 @@ from rag.storage.qdrant import (
     Collections,
     Place,
     QdrantIndex,
+    State,
     chunk_of,
     document_of,
     idf_ceiling,
@@ -82,8 +83,7 @@ class QdrantRetriever:
         rrf_k: int = 60,
     ):
         self.db, self.models, self.embedder = db, db.models, embedder
-        self.generation = int(record.get("generation", 0))
-        self.removing = list(record.get("removing") or [])
+        self.state = State.of(record)
         self.documents = documents
         self.candidates, self.rrf_k = candidates, rrf_k
         self.mentions = Mentions(documents)
@@ -91,7 +91,7 @@ class QdrantRetriever:
         self._chunks: int | None = None
 
     def _where(self, extra: list[Any]) -> Any:
-        return self.db.visible(self.generation, self.removing, extra)
+        return self.db.visible(self.state, extra)
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         question = check_question(question)
@@ -183,9 +183,8 @@ class CollectionSnapshot(Reading):
 
     def __init__(self, db: Collections, record: dict[str, Any], embedder: Embedder, candidates: int):
         self.db = db
-        generation, removing = int(record.get("generation", 0)), list(record.get("removing") or [])
-        self.stamp = (generation, tuple(removing))
-        table = db.documents_table(generation, removing)
+        self.stamp = State.of(record)
+        table = db.documents_table(self.stamp)
         self._documents = {doc_id: document_of(payload) for doc_id, payload in table.items()}
         self.chunk_counts = {doc_id: int(p.get("chunks", 0)) for doc_id, p in table.items()}
         self.added = {doc_id: str(p.get("added", "")) for doc_id, p in table.items()}
@@ -220,9 +219,8 @@ class CollectionSource:
         self.db.checked_record(embedder.name)  # refuse a missing index or another model now
         self.folder = place.folder
 
-    def stamp(self) -> object:
-        record = self.db.record() or {}
-        return (int(record.get("generation", -1)), tuple(record.get("removing") or []))
+    def stamp(self) -> State:
+        return State.of(self.db.record() or {})
 
     def open(self, earlier: Reading | None = None) -> CollectionSnapshot:
         record = self.db.checked_record(self.embedder.name)

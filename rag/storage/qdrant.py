@@ -22,6 +22,7 @@ import contextlib
 import json
 import math
 import re
+import time
 import uuid
 import warnings
 import zlib
@@ -53,6 +54,9 @@ DENSE, SPARSE = "dense", "bm25"
 # When the collection's average chunk length has moved this far from the one its sparse
 # vectors were weighted with, the end of an ingestion weighs them again (docs/scaling.md).
 REWEIGH = 0.005
+# A writer holding the index record's lease refreshes it with every commit; another writer
+# on a server waits this long for it before taking the lease of a writer presumed dead.
+LEASE_S = 60
 UPLOAD_BATCH = 256
 _NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-a1b2c3d4e5f6")
 _LOCAL_CLIENTS: dict[Path, Any] = {}  # local mode allows one client per folder and process
@@ -246,6 +250,25 @@ def chunk_of(payload: dict[str, Any]) -> Chunk:
     return Chunk(payload["chunk_id"], payload["doc_id"], payload["start"], payload["end"], payload["text"])
 
 
+@dataclass(frozen=True)
+class State:
+    """A committed state as a question reads it: its generation, the documents being
+    removed, and whether a writer may have points of a later generation in the collection
+    (a commit under way, or one killed before it finished)."""
+
+    generation: int
+    removing: tuple[str, ...] = ()
+    writing: bool = False
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> State:
+        return cls(
+            int(record.get("generation", -1)),
+            tuple(record.get("removing") or ()),
+            bool(record.get("writing", True)),
+        )
+
+
 class Collections:
     """The two collections of one index and the record point: what readers and writers
     both ask of them."""
@@ -295,18 +318,21 @@ class Collections:
             )
         return record
 
-    def visible(self, generation: int, removing: list[str], extra: list[Any] | None = None) -> Any:
-        """Points of committed batches (up to ``generation``) of documents not being removed."""
+    def visible(self, state: State, extra: list[Any] | None = None) -> Any:
+        """Points a question may read in ``state``: of committed batches only while a writer
+        may have later ones in the collection, never of documents being removed."""
         m = self.models
-        must = [m.FieldCondition(key="generation", range=m.Range(lte=generation)), *(extra or [])]
-        must_not = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=removing))] if removing else []
-        return m.Filter(must=must, must_not=must_not)
+        must = list(extra or [])
+        if state.writing:
+            must.append(m.FieldCondition(key="generation", range=m.Range(lte=state.generation)))
+        gone = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=list(state.removing)))]
+        return m.Filter(must=must, must_not=gone if state.removing else [])
 
-    def documents_table(self, generation: int, removing: list[str]) -> dict[str, dict[str, Any]]:
+    def documents_table(self, state: State) -> dict[str, dict[str, Any]]:
         """Every committed document's record, without its text: doc_id -> payload."""
         out: dict[str, dict[str, Any]] = {}
         offset = None
-        where = self.visible(generation, removing, [self._is_document()])
+        where = self.visible(state, [self._is_document()])
         with talking(self.place):
             while True:
                 points, offset = self.client.scroll(
@@ -336,16 +362,15 @@ class Collections:
     def check(self, model: str | None = None) -> tuple[int, int]:
         """Documents and chunks, having checked that every committed document has the
         chunks its record counts and every chunk its document (``rag verify``)."""
-        record = self.checked_record(model)
-        generation, removing = int(record.get("generation", 0)), list(record.get("removing") or [])
-        table = self.documents_table(generation, removing)
+        state = State.of(self.checked_record(model))
+        table = self.documents_table(state)
         counts: Counter[str] = Counter()
         offset = None
         with talking(self.place):
             while True:
                 points, offset = self.client.scroll(
                     self.place.collection,
-                    scroll_filter=self.visible(generation, removing),
+                    scroll_filter=self.visible(state),
                     limit=2048,
                     offset=offset,
                     with_payload=["doc_id"],
@@ -414,6 +439,12 @@ class Collections:
         for doc_id, values in counts.items():
             self.client.set_payload(self.place.documents, values, points=[point_id(doc_id)], wait=True)
 
+    def mark_writing(self, token: str) -> None:
+        """Take the writer's lease, and tell readers points of a later generation may come."""
+        lease = {"writing": True, "writer": token, "heartbeat": now()}
+        with talking(self.place):
+            self.client.set_payload(self.place.documents, lease, points=[RECORD_ID], wait=True)
+
     def write_record(self, payload: dict[str, Any]) -> None:
         point = self.models.PointStruct(id=RECORD_ID, vector={}, payload=payload)
         with talking(self.place):
@@ -459,6 +490,7 @@ class QdrantIndex:
         self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
         self._removals: set[str] = set()
         self._saved = not fresh and collections.exists()
+        self.token = uuid.uuid4().hex  # this writer, in the index record's lease
         # --rebuild: the generation of the index it replaces (None: there is none yet).
         self._replacing = (collections.record() or {}).get("generation") if fresh else None
 
@@ -472,22 +504,17 @@ class QdrantIndex:
 
     @classmethod
     def open(cls, place: Place, model: str | None = None) -> QdrantIndex:
-        """The index to write to: refused for another model; a killed writer's leftovers
-        (uncommitted points, unfinished removals) are cleared first."""
+        """The index to write to (another model refused). Opening changes nothing: what a
+        killed writer left is cleared by the next commit, under its lease."""
         db = Collections(place)
         record = db.checked_record(model)
         index = cls(place, record, db)
-        index._clear_leftovers(list(record.get("removing") or []))
-        for doc_id, payload in db.documents_table(index.generation, []).items():
+        state = State(index.generation, tuple(record.get("removing") or ()), writing=True)
+        for doc_id, payload in db.documents_table(state).items():
             index.documents[doc_id] = document_of(payload)
             index.chunk_counts[doc_id] = int(payload.get("chunks", 0))
             index.tokens[doc_id] = float(payload.get("tokens", 0))
         return index
-
-    def _clear_leftovers(self, removing: list[str]) -> None:
-        self.db.clear(self.generation, removing)
-        if removing:
-            self._write_record(removing=[])
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -546,14 +573,13 @@ class QdrantIndex:
         visible, then delete what was removed."""
         # The state this writer started from must still be the one there: another writer's
         # commit meanwhile (even a first one, into a new collection) is never overwritten.
-        found = (self.db.record() or {}).get("generation")
-        if found != (self._replacing if self.fresh else self.generation):
-            raise ChangedElsewhereError(
-                f"The index in {self.place.where} was changed by another process while this one "
-                "was working; run the command again."
-            )
+        leftover = take_lease(self.db, self.token, self._replacing if self.fresh else self.generation)
         if self.fresh:
             self._start_over()
+            self._write_record(removing=[], writing=True)
+        else:
+            # Points of a writer that never committed, and documents a killed one was removing.
+            self.db.clear(self.generation, leftover)
         generation = self.generation + 1
         with talking(self.place):
             first = 0
@@ -562,9 +588,10 @@ class QdrantIndex:
                 first += len(chunks)
         removing = sorted(self._removals)
         self.generation = generation
-        self._write_record(removing=removing)
+        self._write_record(removing=removing)  # the commit: readers see the new state
         if removing:
-            self._clear_leftovers(removing)
+            self.db.clear(self.generation, removing)
+            self._write_record(removing=[])
         self._pending.clear()
         self._removals.clear()
         self._saved = True
@@ -618,7 +645,7 @@ class QdrantIndex:
         }
         self.db.write_documents(docs, generation, counts)
 
-    def _write_record(self, removing: list[str]) -> None:
+    def _write_record(self, removing: list[str], writing: bool = False) -> None:
         self.db.write_record(
             {
                 "kind": "index",
@@ -630,9 +657,46 @@ class QdrantIndex:
                 "average_length": self.average_length,
                 "incomplete": self.incomplete,
                 "removing": removing,
+                "writing": writing,  # a commit under way: readers see committed points only
+                "writer": self.token if writing else None,
+                "heartbeat": now(),
                 "committed": now(),
             }
         )
+
+
+def take_lease(db: Collections, token: str, expected: int | None) -> list[str]:
+    """Become the one writer of the index, or say why not: another process committed
+    since this one read it (expected: the generation it read), or holds the lease (on a
+    server: waited for up to ``LEASE_S`` while its heartbeat is fresh). Returns the
+    documents a killed writer was removing."""
+    wait_until = time.monotonic() + LEASE_S
+    while True:
+        record = db.record() or {}
+        holder, beat = record.get("writer"), record.get("heartbeat")
+        busy = db.place.url and holder not in (None, token) and _fresh(beat)
+        if not busy or time.monotonic() > wait_until:
+            break
+        time.sleep(0.5)
+    changed = ChangedElsewhereError(
+        f"The index in {db.place.where} was changed by another process while this one "
+        "was working; run the command again."
+    )
+    if record.get("generation") != expected:
+        raise changed
+    if record:
+        db.mark_writing(token)
+        if (db.record() or {}).get("writer") != token:
+            raise changed
+    return list(record.get("removing") or [])
+
+
+def _fresh(heartbeat: Any) -> bool:
+    try:
+        age = datetime.now(UTC) - datetime.fromisoformat(str(heartbeat))
+    except ValueError:
+        return False
+    return age.total_seconds() < LEASE_S
 
 
 def _chunk_point(

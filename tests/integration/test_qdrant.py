@@ -25,12 +25,12 @@ from scipy import sparse
 from rag.collection import CollectionSnapshot, conditions
 from rag.errors import ModelMismatchError
 from rag.ingest import ingest, open_or_create, remove_documents
-from rag.loading import load_file
+from rag.loading import load_documents, load_file
 from rag.pipeline import Pipeline
 from rag.retrieval import Filters
 from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
 from rag.splitting import split_document
-from rag.storage.qdrant import Collections, QdrantIndex, locate
+from rag.storage.qdrant import Collections, QdrantIndex, State, locate
 from rag.types import Chunk
 from tests.conftest import WANG_YI, wait_for_progress
 
@@ -166,7 +166,7 @@ def test_payload_filters_select_what_the_filters_match(qdrant_seeds, embedder):
     for filters in cases:
         points, _ = db.client.scroll(
             db.place.collection,
-            scroll_filter=db.visible(10**9, [], conditions(filters, db.models)),
+            scroll_filter=db.visible(State(10**9), conditions(filters, db.models)),
             limit=1000,
         )
         selected = {p.payload["doc_id"] for p in points}
@@ -306,3 +306,26 @@ def test_verify_counts_every_documents_chunks_and_finds_missing_ones(qdrant_seed
     damaged = CliRunner().invoke(cli, ["verify", "--index", str(folder)])
     assert damaged.exit_code == 1
     assert "is damaged: 1 of 2 documents lack chunks their records count" in damaged.stderr
+
+
+def test_opening_the_index_while_a_writer_commits_takes_nothing_from_it(qdrant_seeds, embedder, tmp_path):
+    """`rag docs`, a reader or a second writer opening the index in the middle of a commit
+    leave the writer's new points alone (opening used to delete them as a dead writer's)."""
+    folder = tmp_path / "index"
+    shutil.copytree(qdrant_seeds, folder)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "s.txt").write_text("Statement of Sylvania.\n\nSylvania proposes glacier stations.\n")
+    writer = QdrantIndex.open(locate(folder), embedder.name)
+    (doc,) = [d for d in load_documents([tmp_path / "new"], tmp_path)]
+    chunks = split_document(doc, 800, 200)
+    writer.add_batch([doc], chunks, embedder.embed([c.text for c in chunks]))
+    write_documents = writer.db.write_documents
+
+    def opened_meanwhile(*args):
+        write_documents(*args)  # the batch's points and records are written, not committed
+        QdrantIndex.open(locate(folder), embedder.name)
+        assert len(_pipeline(folder, embedder).documents()) == 2  # readers see the last commit
+
+    writer.db.write_documents = opened_meanwhile
+    writer.commit()
+    assert Collections(locate(folder)).check() == (3, 13 + len(chunks))
