@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import socket
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,15 @@ class Cluster:
         except ImportError:
             raise InputError("--ray needs Ray; install it with: pip install 'rag-statements[ray]'") from None
         self.ray = ray
+        _reachable(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=False)
         except (ConnectionError, ValueError, RuntimeError) as exc:
+            if address == "auto":
+                raise InputError(
+                    "No Ray cluster runs on this machine; start one with `ray start --head`, or give "
+                    "--ray the address of one."
+                ) from None
             raise InputError(f"Cannot join the Ray cluster at {address} ({_first_line(exc)}).") from None
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
@@ -145,11 +152,20 @@ class Cluster:
         for group in itertools.islice(tasks, len(self.actors) * IN_FLIGHT):
             pending.append(next(turn).prepare.remote(group, state, index.chunking))
         while pending:
-            done = self.ray.get(pending.popleft())
+            done = self._result(pending.popleft())
             group = next(tasks, None)
             if group is not None:
                 pending.append(next(turn).prepare.remote(group, state, index.chunking))
             yield from done
+
+    def _result(self, task: Any) -> Any:
+        try:
+            return self.ray.get(task)
+        except self.ray.exceptions.RayError as exc:
+            raise InputError(
+                f"A worker of the Ray cluster failed ({_first_line(exc)}); what was saved is in the "
+                "index, and running the same command again continues."
+            ) from None
 
     def close(self) -> None:
         self.ray.shutdown()
@@ -159,6 +175,20 @@ def _groups(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while group := list(itertools.islice(it, size)):
         yield group
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once a HOST:PORT no cluster answers at (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InputError(
+            f"No Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+            "`ray start --head`, or give the address it printed."
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:

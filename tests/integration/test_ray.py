@@ -120,3 +120,12 @@ def test_a_killed_ingestion_on_ray_resumes(cluster, tmp_path):
     assert [(c.chunk_id, c.start, c.end) for c in final.chunks] == [
         (c.chunk_id, c.start, c.end) for c in expected.chunks
     ]
+
+
+def test_a_ray_address_no_cluster_answers_at_is_one_sentence_and_exit_1(tmp_path):
+    index = tmp_path / "index"
+    for address in (f"127.0.0.1:{_free_port()}",):
+        done = _rag("ingest", str(SEEDS_DIR), "--index", str(index), "--ray", address, "-q")
+        err = done.stderr.strip()
+        assert done.returncode == 1 and err.startswith("Error: No Ray cluster answers at") and "\n" not in err
+    assert not index.exists()
