@@ -167,9 +167,6 @@ class Cluster:
                 "index, and running the same command again continues."
             ) from None
 
-    def close(self) -> None:
-        self.ray.shutdown()
-
 
 def _groups(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)

@@ -26,7 +26,7 @@ from rag.ingest import IngestReport, create_index, ingest, qdrant_place
 from rag.retrieval import Filters, check_question
 from rag.scope import Coverage, Scope
 from rag.settings import Settings
-from rag.snapshot import FolderSource, Reading, Stats
+from rag.snapshot import FolderSource, Reading, Snapshot, Stats, stamp_of
 from rag.storage import FORMAT_VERSION, Index
 from rag.storage.qdrant import Collections
 from rag.types import Answer, Document, Passage
@@ -53,9 +53,14 @@ class Pipeline:
         """``index``: an index folder opened; or ``source``, where committed states come from."""
         self.settings = settings
         self.embedder = embedder
-        self.source = source or FolderSource(index, embedder, settings.candidates, _secrets(settings))
-        self.folder = self.source.folder  # the index this pipeline follows
-        self._snapshot = self.source.open()
+        if source is None:
+            assert index is not None
+            source = FolderSource(index.path, embedder, settings.candidates)
+            self._snapshot: Reading = Snapshot(index, embedder, settings.candidates, stamp_of(index.path))
+        else:
+            self._snapshot = source.open()
+        self.source = source
+        self.folder = source.folder  # the index this pipeline follows
         self._generators: dict[str, Generator] = {}
         self._reopening = threading.Lock()
         self._making = threading.Lock()
@@ -83,7 +88,7 @@ class Pipeline:
             uploads = settings.uploads_dir
             sources = [settings.seeds_dir] + ([uploads] if older and uploads.is_dir() else [])
             ingest(sources, index, embedder, settings.home, progress=False)
-        index = Index.open(settings.index_dir, model=embedder.name, store_settings=_secrets(settings))
+        index = Index.open(settings.index_dir, model=embedder.name)
         return cls(settings, index, embedder)
 
     def generator(self, name: str | None = None) -> Generator:
@@ -270,10 +275,6 @@ def _not_again(quoting: ExtractiveGenerator, question: str, passages: list[Passa
     if {(c.doc_id, c.start, c.end) for c in brief.citations} != again:
         return brief
     return quoting.generate(question, passages, list(again))
-
-
-def _secrets(settings: Settings) -> dict[str, str] | None:
-    return {"api_key": settings.qdrant_api_key} if settings.qdrant_api_key else None
 
 
 def is_default_index(settings: Settings) -> bool:

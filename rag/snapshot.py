@@ -120,23 +120,13 @@ class Snapshot(Reading):
 
     @classmethod
     def open(
-        cls,
-        folder: Path,
-        embedder: Embedder,
-        candidates: int,
-        secrets: dict[str, str] | None = None,
-        earlier: Snapshot | None = None,
+        cls, folder: Path, embedder: Embedder, candidates: int, earlier: Snapshot | None = None
     ) -> Snapshot:
         """The index as committed now; segments an ``earlier`` snapshot read are reused."""
         for attempt in range(3):
             # The stamp is read first: a commit while opening makes the next question reopen.
             stamp = stamp_of(folder)
-            index = Index.open(
-                folder,
-                model=embedder.name,
-                store_settings=secrets,
-                earlier=earlier.index if earlier else None,
-            )
+            index = Index.open(folder, model=embedder.name, earlier=earlier.index if earlier else None)
             try:
                 return cls(index, embedder, candidates, stamp)
             except FileNotFoundError:
@@ -161,22 +151,18 @@ class FolderSource:
     """Where a pipeline reads an index folder's committed states from: the manifest's
     stamp says when another was committed."""
 
-    def __init__(self, index: Index, embedder: Embedder, candidates: int, secrets: dict[str, str] | None):
-        self.folder, self.embedder, self.candidates, self.secrets = index.path, embedder, candidates, secrets
-        self.first: Snapshot | None = Snapshot(index, embedder, candidates, stamp_of(index.path))
+    def __init__(self, folder: Path, embedder: Embedder, candidates: int):
+        self.folder, self.embedder, self.candidates = folder, embedder, candidates
 
     def stamp(self) -> Stamp:
         return stamp_of(self.folder)
 
     def open(self, earlier: Reading | None = None) -> Snapshot:
-        if self.first is not None:  # the index the pipeline was made with, read once
-            first, self.first = self.first, None
-            return first
         reuse = earlier if isinstance(earlier, Snapshot) else None
-        return Snapshot.open(self.folder, self.embedder, self.candidates, self.secrets, reuse)
+        return Snapshot.open(self.folder, self.embedder, self.candidates, reuse)
 
     def writer(self) -> Index:
-        return Index.open(self.folder, model=self.embedder.name, store_settings=self.secrets)
+        return Index.open(self.folder, model=self.embedder.name)
 
 
 def within(filters: Filters | None, scope: Scope) -> Filters | None:

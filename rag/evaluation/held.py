@@ -21,6 +21,7 @@ from pathlib import Path
 
 
 def held(index_dir: Path, question: str) -> dict[str, object]:
+    from rag.collection import CollectionSnapshot
     from rag.pipeline import Pipeline
     from rag.settings import load_settings
 
@@ -42,7 +43,7 @@ def held(index_dir: Path, question: str) -> dict[str, object]:
     stats = state.stats()
     return {
         "index": str(index_dir),
-        "store": "qdrant" if type(state).__name__ == "CollectionSnapshot" else "faiss",
+        "store": "qdrant" if isinstance(state, CollectionSnapshot) else "faiss",
         "documents": stats.documents,
         "chunks": stats.chunks,
         "held_bytes": sum(t.size for t in traces.traces),

@@ -67,13 +67,12 @@ class Index:
         cls,
         path: Path,
         model: str | None = None,
-        store_settings: dict[str, Any] | None = None,
         earlier: Index | None = None,
     ) -> Index:
         """Open an index (reusing segments ``earlier`` read); refuse other models, damage."""
         for attempt in range(3):
             try:
-                return cls._open(path, model, store_settings, earlier)
+                return cls._open(path, model, earlier)
             except FileNotFoundError:
                 # A writer replaced a segment between our reading the manifest and its files.
                 if attempt == 2 or not cls.exists(path):
@@ -84,12 +83,10 @@ class Index:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _open(
-        cls, path: Path, model: str | None, store_settings: dict[str, Any] | None, earlier: Index | None
-    ) -> Index:
+    def _open(cls, path: Path, model: str | None, earlier: Index | None) -> Index:
         manifest = mf.read_for_opening(path, model)
         record = manifest["store"]
-        settings = {**(record.get("options") or {}), **(store_settings or {})}
+        settings = dict(record.get("options") or {})
         shape = (manifest["embedding_model"], manifest["dimension"], manifest["chunking"])
         index = cls(path, *shape, record["kind"], settings, record)
         index.ledger.follow(manifest)

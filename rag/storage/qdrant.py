@@ -59,7 +59,8 @@ REWEIGH = 0.005
 LEASE_S = 60
 UPLOAD_BATCH = 256
 _NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-a1b2c3d4e5f6")
-_LOCAL_CLIENTS: dict[Path, Any] = {}  # local mode allows one client per folder and process
+# One client per server or local folder and process (local mode allows no second one).
+_CLIENTS: dict[tuple[str, str | None] | Path, Any] = {}
 
 
 def point_id(key: str) -> str:
@@ -94,11 +95,11 @@ def bm25_weights(text: str, offset: int, average_length: float) -> tuple[list[in
 
 
 @atexit.register
-def _close_local_clients() -> None:
-    for client in _LOCAL_CLIENTS.values():
+def _close_clients() -> None:
+    for client in _CLIENTS.values():
         with contextlib.suppress(Exception):
             client.close()
-    _LOCAL_CLIENTS.clear()
+    _CLIENTS.clear()
 
 
 @dataclass(frozen=True)
@@ -163,24 +164,31 @@ def connect(place: Place) -> Any:
         raise InputError(
             "The Qdrant store needs the qdrant-client package; run: pip install qdrant-client"
         ) from None
+    key = _client_key(place)
+    if key in _CLIENTS:
+        return _CLIENTS[key]
     if place.url:
         with warnings.catch_warnings():  # a key over plain http: docs/scaling.md says use https
             warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
             client = QdrantClient(url=place.url, api_key=place.api_key or None, timeout=30)
         with talking(place):
             client.get_collections()
-        return client
-    where = (place.folder / "qdrant").resolve()
-    if where not in _LOCAL_CLIENTS:
+    else:
+        where = (place.folder / "qdrant").resolve()
         where.mkdir(parents=True, exist_ok=True)
         try:
-            _LOCAL_CLIENTS[where] = QdrantClient(path=str(where))
+            client = QdrantClient(path=str(where))
         except RuntimeError as exc:
             raise StoreUnavailableError(
                 f"The Qdrant store at {where} is open in another process ({exc}); local mode "
                 "serves one process at a time: use a Qdrant server (RAG_QDRANT_URL) to share it."
             ) from None
-    return _LOCAL_CLIENTS[where]
+    _CLIENTS[key] = client
+    return client
+
+
+def _client_key(place: Place) -> tuple[str, str | None] | Path:
+    return (place.url, place.api_key) if place.url else (place.folder / "qdrant").resolve()
 
 
 @contextlib.contextmanager
@@ -218,7 +226,7 @@ def now() -> str:
 
 def chunk_payload(chunk: Chunk, doc: Document, generation: int, seq: int) -> dict[str, Any]:
     """A chunk's payload: its words and place, and the document fields filters read
-    (the same tests as ``Filters.matches``, as Qdrant conditions: rag/retrieval_qdrant.py)."""
+    (the same tests as ``Filters.matches``, as Qdrant conditions: rag/collection.py)."""
     meta = doc.metadata
     country, speaker = str(meta.get("country") or ""), str(meta.get("speaker") or "")
     parts = doc.source.split("/")
@@ -281,20 +289,27 @@ class Collections:
 
     @staticmethod
     def forget(place: Place) -> None:
-        """Close this process's local-mode client of the place, so another process may open it."""
-        client = _LOCAL_CLIENTS.pop((place.folder / "qdrant").resolve(), None)
+        """Close this process's client of the place (in local mode, so another process may open it)."""
+        client = _CLIENTS.pop(_client_key(place), None)
         if client is not None:
             client.close()
 
     def exists(self) -> bool:
-        with talking(self.place):
-            return bool(self.client.collection_exists(self.place.documents)) and self.record() is not None
+        return self.record() is not None
 
     def record(self) -> dict[str, Any] | None:
+        """The index record (one request, before every question); None without an index."""
+        from qdrant_client.http.exceptions import UnexpectedResponse
+
         with talking(self.place):
-            if not self.client.collection_exists(self.place.documents):
-                return None
-            found = self.client.retrieve(self.place.documents, ids=[RECORD_ID], with_payload=True)
+            try:
+                found = self.client.retrieve(self.place.documents, ids=[RECORD_ID], with_payload=True)
+            except UnexpectedResponse as exc:
+                if exc.status_code != 404:
+                    raise
+                return None  # a server without the collection
+            except ValueError:
+                return None  # local mode without the collection
         return dict(found[0].payload) if found else None
 
     def checked_record(self, model: str | None) -> dict[str, Any]:
@@ -328,23 +343,26 @@ class Collections:
         gone = [m.FieldCondition(key="doc_id", match=m.MatchAny(any=list(state.removing)))]
         return m.Filter(must=must, must_not=gone if state.removing else [])
 
-    def documents_table(self, state: State) -> dict[str, dict[str, Any]]:
-        """Every committed document's record, without its text: doc_id -> payload."""
-        out: dict[str, dict[str, Any]] = {}
+    def points(self, name: str, where: Any = None, payload: Any = True, limit: int = 1024) -> Iterator[Any]:
+        """Every point of a collection (``where``: those matching), page by page."""
         offset = None
-        where = self.visible(state, [self._is_document()])
         with talking(self.place):
             while True:
-                points, offset = self.client.scroll(
-                    self.place.documents,
-                    scroll_filter=where,
-                    limit=1024,
-                    offset=offset,
-                    with_payload=self.models.PayloadSelectorExclude(exclude=["text"]),
+                page, offset = self.client.scroll(
+                    name, scroll_filter=where, limit=limit, offset=offset, with_payload=payload
                 )
-                out.update((p.payload["doc_id"], dict(p.payload)) for p in points)
+                yield from page
                 if offset is None:
-                    return out
+                    return
+
+    def documents_table(self, state: State) -> dict[str, dict[str, Any]]:
+        """Every committed document's record, without its text: doc_id -> payload."""
+        where = self.visible(state, [self._is_document()])
+        without_text = self.models.PayloadSelectorExclude(exclude=["text"])
+        return {
+            p.payload["doc_id"]: dict(p.payload)
+            for p in self.points(self.place.documents, where, without_text)
+        }
 
     def _is_document(self) -> Any:
         return self.models.FieldCondition(key="kind", match=self.models.MatchValue(value="document"))
@@ -364,20 +382,8 @@ class Collections:
         chunks its record counts and every chunk its document (``rag verify``)."""
         state = State.of(self.checked_record(model))
         table = self.documents_table(state)
-        counts: Counter[str] = Counter()
-        offset = None
-        with talking(self.place):
-            while True:
-                points, offset = self.client.scroll(
-                    self.place.collection,
-                    scroll_filter=self.visible(state),
-                    limit=2048,
-                    offset=offset,
-                    with_payload=["doc_id"],
-                )
-                counts.update(p.payload["doc_id"] for p in points)
-                if offset is None:
-                    break
+        chunks = self.points(self.place.collection, self.visible(state), ["doc_id"], limit=2048)
+        counts = Counter(p.payload["doc_id"] for p in chunks)
         short = sorted(d for d, p in table.items() if counts.get(d, 0) != int(p.get("chunks", 0)))
         orphans = sorted(set(counts) - set(table))
         if short or orphans:
@@ -452,21 +458,21 @@ class Collections:
 
     def reweigh(self, average: float) -> None:
         """Every chunk's BM25 weights again, with ``average`` as the average length."""
-        m, offset = self.models, None
-        with talking(self.place):
-            while True:
-                points, offset = self.client.scroll(
-                    self.place.collection, limit=UPLOAD_BATCH, offset=offset, with_payload=["text", "start"]
-                )
-                updates = []
-                for point in points:
-                    indices, values, _ = bm25_weights(point.payload["text"], point.payload["start"], average)
-                    sparse = m.SparseVector(indices=indices, values=values)
-                    updates.append(m.PointVectors(id=point.id, vector={SPARSE: sparse}))
-                if updates:
-                    self.client.update_vectors(self.place.collection, points=updates, wait=True)
-                if offset is None:
-                    return
+        m, updates = self.models, []
+        for point in self.points(self.place.collection, payload=["text", "start"], limit=UPLOAD_BATCH):
+            indices, values, _ = bm25_weights(point.payload["text"], point.payload["start"], average)
+            updates.append(
+                m.PointVectors(id=point.id, vector={SPARSE: m.SparseVector(indices=indices, values=values)})
+            )
+            if len(updates) == UPLOAD_BATCH:
+                self._update(updates)
+        self._update(updates)
+
+    def _update(self, updates: list[Any]) -> None:
+        if updates:
+            with talking(self.place):
+                self.client.update_vectors(self.place.collection, points=updates, wait=True)
+            updates.clear()
 
 
 class QdrantIndex:
@@ -489,7 +495,7 @@ class QdrantIndex:
         self.tokens: dict[str, float] = {}  # each document's chunks' BM25 lengths, summed
         self._pending: list[tuple[list[Document], list[Chunk], np.ndarray]] = []
         self._removals: set[str] = set()
-        self._saved = not fresh and collections.exists()
+        self._saved = not fresh  # an opened index is saved; a new one once it commits
         self.token = uuid.uuid4().hex  # this writer, in the index record's lease
         # --rebuild: the generation of the index it replaces (None: there is none yet).
         self._replacing = (collections.record() or {}).get("generation") if fresh else None
@@ -573,13 +579,13 @@ class QdrantIndex:
         visible, then delete what was removed."""
         # The state this writer started from must still be the one there: another writer's
         # commit meanwhile (even a first one, into a new collection) is never overwritten.
-        leftover = take_lease(self.db, self.token, self._replacing if self.fresh else self.generation)
+        left = take_lease(self.db, self.token, self._replacing if self.fresh else self.generation)
         if self.fresh:
             self._start_over()
             self._write_record(removing=[], writing=True)
-        else:
+        elif left is not None:
             # Points of a writer that never committed, and documents a killed one was removing.
-            self.db.clear(self.generation, leftover)
+            self.db.clear(self.generation, left)
         generation = self.generation + 1
         with talking(self.place):
             first = 0
@@ -665,11 +671,12 @@ class QdrantIndex:
         )
 
 
-def take_lease(db: Collections, token: str, expected: int | None) -> list[str]:
+def take_lease(db: Collections, token: str, expected: int | None) -> list[str] | None:
     """Become the one writer of the index, or say why not: another process committed
     since this one read it (expected: the generation it read), or holds the lease (on a
-    server: waited for up to ``LEASE_S`` while its heartbeat is fresh). Returns the
-    documents a killed writer was removing."""
+    server: waited for up to ``LEASE_S`` while its heartbeat is fresh). Returns what a
+    writer that never finished left to clear (the documents it was removing), or None
+    when the last commit finished."""
     wait_until = time.monotonic() + LEASE_S
     while True:
         record = db.record() or {}
@@ -688,7 +695,8 @@ def take_lease(db: Collections, token: str, expected: int | None) -> list[str]:
         db.mark_writing(token)
         if (db.record() or {}).get("writer") != token:
             raise changed
-    return list(record.get("removing") or [])
+    unfinished = record.get("writing", True) or record.get("removing")
+    return list(record.get("removing") or []) if record and unfinished else None
 
 
 def _fresh(heartbeat: Any) -> bool:
