@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from rag.answering.attribution import attribution
+from rag.answering.attribution import heading
 from rag.answering.conversation import Turn
 from rag.errors import InputError, RagError
 from rag.loading import printable
@@ -28,37 +28,54 @@ light of the conversation. Commands:
 CONTEXT = 300  # characters shown either side of a citation by :show
 
 
+def shown(text: object, lines: bool = False) -> str:
+    """Words from a document (its metadata or its text) as the terminal gets them: every
+    control character (escape sequences, bells, carriage returns) written out as an escape
+    (``rag.loading.printable``), never acting on the terminal; with ``lines``, line breaks
+    stay line breaks."""
+    if not lines:
+        return printable(str(text))
+    return "\n".join(printable(line) for line in str(text).split("\n"))
+
+
 def print_answer(answer: Answer) -> None:
-    """An answer as `rag ask` prints it: the text, what the question was understood as and
-    what was searched, then the citations (or, for a refusal, the closest passages with
-    whose words they are)."""
-    click.echo(plain(answer.text))
+    """An answer as `rag ask` prints it: each source's words under its lead-in, what the
+    question was understood as and what was searched, then the citations (or, for a
+    refusal, the closest passages with whose words they are)."""
+    click.echo(
+        "\n\n".join(
+            f"{shown(g.lead_in)}: {shown(plain(g.text), lines=True)}"
+            if g.lead_in
+            else shown(plain(g.text), lines=True)
+            for g in answer.parts
+        )
+    )
     if answer.unaddressed:
-        click.echo(f"\nNot addressed in the statements found: {', '.join(answer.unaddressed)}.")
+        click.echo(f"\nNot addressed in the statements found: {shown(', '.join(answer.unaddressed))}.")
     if answer.understood:
-        click.echo(f"\nUnderstood as: {printable(answer.understood)}")
+        click.echo(f"\nUnderstood as: {shown(answer.understood)}")
     searched = searched_line(answer.scope)
     if searched:
-        click.echo(f"\n{searched}")
+        click.echo(f"\n{shown(searched)}")
     if answer.note:
-        click.echo(f"\nNote: {answer.note}")
+        click.echo(f"\nNote: {shown(answer.note)}")
     for sentence in answer.unsupported:
-        click.echo(f"\nNot supported by its citations: {sentence.text}")
+        click.echo(f"\nNot supported by its citations: {shown(sentence.text)}")
     if answer.citations:
         click.echo()
         for c in answer.citations:
             click.echo(
-                f"[{c.n}] {printable(c.document.title)} ({printable(c.document.source)}, "
+                f"[{c.n}] {shown(c.document.title)} ({shown(c.document.source)}, "
                 f"characters {c.start}-{c.end})"
             )
-            click.echo(f'    "{" ".join(c.quote.split())}"')
+            click.echo(f'    "{shown(" ".join(c.quote.split()))}"')
     elif answer.passages:
         click.echo("\nClosest passages, for you to judge:")
         for p in answer.passages[:3]:
             snippet = " ".join(p.text.split())
             more = "..." if len(snippet) > 160 else ""
-            who = printable(attribution(p.document).rstrip(": "))
-            click.echo(f"  {p.rank}. {who}, {printable(p.document.title)}: {snippet[:160]}{more}")
+            who = shown(heading(p.document).lead_in)
+            click.echo(f"  {p.rank}. {who}, {shown(p.document.title)}: {shown(snippet[:160])}{more}")
 
 
 def read_history(path: Path) -> list[Turn]:
@@ -148,8 +165,9 @@ class Chat:
         if not cited:
             click.echo("Nothing cited yet.")
         for doc, n in cited.values():
-            who = printable(attribution(doc).rstrip(": "))
-            click.echo(f"  {who}: {printable(doc.title)} ({printable(doc.source)}), cited {n}×")
+            click.echo(
+                f"  {shown(heading(doc).lead_in)}: {shown(doc.title)} ({shown(doc.source)}), cited {n}×"
+            )
 
     def show(self, arg: str) -> None:
         """The last answer's citation [N] in its source, with the text around it."""
@@ -161,10 +179,8 @@ class Chat:
         text = citation.document.text
         before = text[max(0, citation.start - CONTEXT) : citation.start]
         after = text[citation.end : citation.end + CONTEXT]
-        click.echo(
-            f"[{citation.n}] {printable(citation.document.title)} ({printable(citation.document.source)})"
-        )
-        click.echo(f"…{before}>>>{citation.quote}<<<{after}…")
+        click.echo(f"[{citation.n}] {shown(citation.document.title)} ({shown(citation.document.source)})")
+        click.echo(shown(f"…{before}>>>{citation.quote}<<<{after}…", lines=True))
 
 
 def _line_editing(history_file: Path | None) -> None:

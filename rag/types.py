@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -136,8 +137,40 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One source's run of an answer: the answer's words from it with their ``[n]`` markers,
+    under a lead-in naming whose words they are and when, made from the cited document's
+    metadata. The lead-in is shown, never checked as a claim nor read for markers."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    lead_in: str = ""  # "Wang Yi (China), 2021-05-04"; empty when there is no source to name
+    speaker: str = ""
+    country: str = ""  # the country's name
+    date: str = ""  # the date or year as the metadata gives it; empty when undated
+
+    @property
+    def shown(self) -> str:
+        """The group as the answer's text has it: "lead-in: words [n]"."""
+        return f"{self.lead_in}: {self.text}" if self.lead_in else self.text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lead_in": self.lead_in,
+            "speaker": self.speaker,
+            "country": self.country,
+            "date": self.date,
+            "text": self.text,
+            "citations": list(self.citations),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer whose ``[n]`` markers index ``citations``; refused when nothing fits."""
+    """An answer whose ``[n]`` markers index ``citations``; refused when nothing fits.
+
+    Once attributed, ``groups`` hold its words source by source, each under its lead-in, and
+    ``text`` is the groups as shown (``Answer.grouped``); ``words`` is what it claims."""
 
     question: str
     text: str
@@ -154,10 +187,25 @@ class Answer:
     unaddressed: tuple[str, ...] = ()
     # The question as searched, when a follow-up was rewritten to stand alone.
     understood: str = ""
+    groups: tuple[Group, ...] = ()
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
         return tuple(s for s in self.sentences if not s.supported)
+
+    @property
+    def parts(self) -> tuple[Group, ...]:
+        """The groups; an answer not (yet) attributed is one group without a lead-in."""
+        return self.groups or ((Group(self.text),) if self.text else ())
+
+    @property
+    def words(self) -> str:
+        """The answer's own words and markers, without lead-ins: what is checked."""
+        return "\n\n".join(g.text for g in self.parts)
+
+    def grouped(self, groups: Sequence[Group]) -> Answer:
+        """The answer made of these groups: its text is theirs, lead-ins included."""
+        return replace(self, groups=tuple(groups), text="\n\n".join(g.shown for g in groups))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +217,7 @@ class Answer:
             "scope": self.scope,
             "unaddressed": list(self.unaddressed),
             "understood": self.understood or self.question,
+            "groups": [g.to_json() for g in self.groups],
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],

@@ -9,13 +9,13 @@ from typing import Any
 
 from rag.answering.conversation import Turn
 from rag.answering.readability import is_list_item, without_bullet
-from rag.answering.support import LEAD_IN, MARKERS, split_claims, strip_lead_in
+from rag.answering.support import MARKERS, split_claims
 from rag.errors import InputError
 from rag.markup import runs
 from rag.retrieval import Filters
 from rag.scope import searched_line
 from rag.splitting import split_sentences
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Group
 
 # Characters the chat's Markdown would read as markup in a document's words: written as
 # entities, so "**", "_", "[x](url)" or "![x](url)" in a statement stay its words.
@@ -91,9 +91,7 @@ def answer_html(answer: Answer, turn: int) -> str:
             f"The closest passages are listed beside the chat for you to judge.</div>{understood}"
         )
     supported = {(s.text, s.citations): s.supported for s in answer.sentences}
-    body = "".join(
-        _group_html(group, turn, supported) for group in answer.text.split("\n\n") if group.strip()
-    )
+    body = "".join(_group_html(group, turn, supported) for group in answer.parts if group.text.strip())
     body += understood
     if answer.unaddressed:
         body += (
@@ -117,20 +115,20 @@ def answer_html(answer: Answer, turn: int) -> str:
     return f'<div class="answer turn-{turn}">{body}</div>{flagged}{note}'
 
 
-def _group_html(group: str, turn: int, supported: dict[tuple[str, tuple[int, ...]], bool]) -> str:
-    """One source's quotes: a heading naming whose words and when, then the quotes, each
-    with its markers; list items as a list; sentences their citations do not support marked."""
-    lead = LEAD_IN.match(group)
-    head = f'<div class="source-lead">{escape(lead.group(0).strip().rstrip(":"))}</div>' if lead else ""
-    skip = lead.end() if lead else 0
+def _group_html(group: Group, turn: int, supported: dict[tuple[str, tuple[int, ...]], bool]) -> str:
+    """One source's quotes: a heading naming whose words and when (its metadata, escaped:
+    never a marker), then the quotes, each with its markers; list items as a list; sentences
+    their citations do not support marked."""
+    head = f'<div class="source-lead">{escape(group.lead_in)}</div>' if group.lead_in else ""
+    words = group.text
     blocks: list[list[str]] = []  # [kind ("p" or "li"), html]
     pos = 0
-    for m in [*MARKERS.finditer(group), None]:
-        end = m.end() if m else len(group)
+    for m in [*MARKERS.finditer(words), None]:
+        end = m.end() if m else len(words)
         cites = tuple(int(n) for n in re.findall(r"\d+", m.group(0))) if m else ()
-        claims = split_claims(group[pos:end])
-        flagged = {strip_lead_in(c.text) for c in claims if not supported.get((c.text, c.cites), True)}
-        _add_lines(blocks, group[max(pos, skip) : m.start() if m else end], flagged)
+        claims = split_claims(words[pos:end])
+        flagged = {c.text for c in claims if not supported.get((c.text, c.cites), True)}
+        _add_lines(blocks, words[pos : m.start() if m else end], flagged)
         if cites and blocks:
             blocks[-1][1] += "".join(f" {marker(turn, 'c', n, f'[{n}]')}" for n in cites)
         pos = end

@@ -15,8 +15,6 @@ SUPPORT_THRESHOLD = 0.75
 
 # A run of citation markers ("[1]", " [2][3]"): what ends a quote in an answer.
 MARKERS = re.compile(r"(?:\s*\[\d+\])+")
-# A lead-in naming whose words follow and when (rag/answering/attribution.py writes them).
-LEAD_IN = re.compile(r"^\s*[^:\[\]\n]{1,100}, (?:(?:19|20)\d\d(?:-\d\d-\d\d)?|undated): ")
 _NUMBER = re.compile(r"\d+")
 
 
@@ -49,15 +47,10 @@ def _sentences(text: str, cites: tuple[int, ...]) -> list[Claim]:
     return out
 
 
-def strip_lead_in(sentence: str) -> str:
-    """The sentence without a lead-in naming its speaker and date."""
-    return LEAD_IN.sub("", sentence, count=1)
-
-
 def support(sentence: str, quotes: list[str]) -> float:
-    """Share of the sentence's distinct content words found in the quotes (0 without quotes);
-    a lead-in naming the speaker and date is attribution, not a claim, and is not counted."""
-    words = set(tokenize(strip_lead_in(sentence)))
+    """Share of the sentence's distinct content words found in the quotes (0 without quotes).
+    An answer's lead-ins are never given here: they are its groups' metadata, not its words."""
+    words = set(tokenize(sentence))
     if not words or not quotes:
         return 0.0
     found = set(tokenize(" ".join(quotes)))

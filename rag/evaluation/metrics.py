@@ -1,7 +1,9 @@
 """Deterministic, bounded metrics; each returns a value in [0, 1] or None when undefined.
 
 Evidence and passages are character spans ``(doc_id, start, end)``: retrieval is judged
-by overlap with the gold evidence, not by chunk ids, so scores survive re-chunking.
+by overlap with the gold evidence, not by chunk ids, so scores survive re-chunking. An
+answer is judged by its own words with their markers (``Answer.words``): its lead-ins,
+naming speaker and date, are metadata and never reach a metric.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.answering.attribution import answer_body
 from rag.answering.readability import leans_back
-from rag.answering.support import MARKERS, is_supported, split_claims, strip_lead_in
+from rag.answering.support import MARKERS, is_supported, split_claims
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]
@@ -72,8 +73,8 @@ def ndcg_at_k(ranked: Sequence[Span], evidence: Sequence[Span], k: int) -> float
 
 
 def _answer_tokens(answer: str) -> list[str]:
-    """The answer's content words; lead-ins naming speaker and date are not its words."""
-    return [t for claim in split_claims(answer_body(answer)) for t in tokenize(claim.text)]
+    """The answer's content words, markers left out."""
+    return [t for claim in split_claims(answer) for t in tokenize(claim.text)]
 
 
 def key_fact_recall(answer: str, key_facts: Sequence[str], answerable: bool, refused: bool) -> float:
@@ -165,7 +166,7 @@ def dangling_opening(answer: str, refused: bool) -> float | None:
     if refused:
         return None
     for segment in MARKERS.split(answer):
-        sentences = split_claims(strip_lead_in(segment.strip()))
+        sentences = split_claims(segment.strip())
         if sentences and leans_back(sentences[0].text):
             return 1.0
     return 0.0

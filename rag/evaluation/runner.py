@@ -82,7 +82,8 @@ def _score(
 ) -> dict[str, Any]:
     spans = [(p.doc_id, p.start, p.end) for p in ranked]
     cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
-    answer_words = set(tokenize(answer.text))
+    words = answer.words  # lead-ins left out: metadata, not claims
+    answer_words = set(tokenize(words))
     return {
         "id": q.id,
         "question": q.question,
@@ -98,20 +99,20 @@ def _score(
         "mrr": m.mrr(spans, evidence),
         "ndcg@5": m.ndcg_at_k(spans, evidence, 5),
         "hit_curve": [m.hit_at_k(spans, evidence, k) for k in range(1, CURVE_K + 1)],
-        "key_facts": m.key_fact_recall(answer.text, q.key_facts, q.answerable, answer.refused),
+        "key_facts": m.key_fact_recall(words, q.key_facts, q.answerable, answer.refused),
         "missed_facts": [f for f in q.key_facts if not set(tokenize(f)) <= answer_words]
         if q.answerable
         else [],
-        "token_f1": m.token_f1(answer.text, q.answer, q.answerable, answer.refused),
-        "faithfulness": m.faithfulness(answer.text, {c.n: c.quote for c in answer.citations}, answer.refused),
+        "token_f1": m.token_f1(words, q.answer, q.answerable, answer.refused),
+        "faithfulness": m.faithfulness(words, {c.n: c.quote for c in answer.citations}, answer.refused),
         "citation_validity": m.citation_validity(
             [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations], texts
         ),
         "citation_precision": m.citation_precision(cited, evidence),
         "citation_recall": m.citation_recall(cited, evidence),
         "refusal_accuracy": m.refusal_correct(q.answerable, answer.refused),
-        "dangling_openings": m.dangling_opening(answer.text, answer.refused),
-        "part_coverage": m.part_coverage(answer.text, answer.unaddressed, q.parts, answer.refused),
+        "dangling_openings": m.dangling_opening(words, answer.refused),
+        "part_coverage": m.part_coverage(words, answer.unaddressed, q.parts, answer.refused),
         "unaddressed": list(answer.unaddressed),
         "retrieved": [
             {
@@ -228,7 +229,7 @@ def _score_conversations(
         if q.follow_up and previous is not None:
             alone = ask_alone(q)
             row["standalone_key_facts"] = m.key_fact_recall(
-                alone.text, q.key_facts, q.answerable, alone.refused
+                alone.words, q.key_facts, q.answerable, alone.refused
             )
             before = [(c["doc_id"], c["start"], c["end"]) for c in previous["citations"]]
             now = [(c["doc_id"], c["start"], c["end"]) for c in row["citations"]]

@@ -127,12 +127,12 @@ def test_mean_skips_undefined_and_percentile_is_nearest_rank():
 
 def test_dangling_openings_by_hand():
     # A quote opening with a word that points back at what the answer does not give.
-    assert m.dangling_opening("Brazil, 2024: It will be one of the outcomes. [1]", False) == 1.0
+    assert m.dangling_opening("It will be one of the outcomes. [1]", False) == 1.0
     assert m.dangling_opening("The veto must go. [1]\nThese resources were wasted. [2]", False) == 1.0
-    assert m.dangling_opening("Kenya, 2021: The veto must go. [1]\nFourth, reform is due. [2]", False) == 1.0
-    # Within one quote the antecedent is there; "It is time to…" points ahead; a lead-in is not a quote.
+    assert m.dangling_opening("The veto must go. [1]\nFourth, reform is due. [2]", False) == 1.0
+    # Within one quote the antecedent is there; "It is time to…" points ahead.
     assert m.dangling_opening("Funds are scarce. These gaps must close. [1]", False) == 0.0
-    assert m.dangling_opening("Canada, 2024: It is time to act. [1]", False) == 0.0
+    assert m.dangling_opening("It is time to act. [1]", False) == 0.0
     assert m.dangling_opening("The statements do not address this question.", True) is None
 
 
@@ -142,7 +142,7 @@ def test_part_coverage_by_hand():
         ("Gaza", ["collective punishment"], True),
         ("Mars", [], False),
     ]
-    answer = "Brazil, 2024: The Global Alliance Against Hunger is open to the world. [1]"
+    answer = "The Global Alliance Against Hunger is open to the world. [1]"
     assert m.part_coverage(answer, ["Mars"], parts, False) == pytest.approx(2 / 3)
     assert m.part_coverage(answer, [], parts, False) == pytest.approx(1 / 3)
     assert m.part_coverage("Nothing.", [], parts, True) == pytest.approx(1 / 3)  # a refusal covers only Mars

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from rag.answering import check_sentences, verify_citations
+from rag.answering.attribution import attribute
 from rag.markup import plain, runs
 from rag.types import Answer, Citation, Document
 from ui.render import answer_html, emphasis_html, source_html
@@ -79,7 +81,7 @@ def test_answer_groups_quotes_under_their_source_and_keeps_lists():
     start = TEXT.index(quote)
     answer = Answer(
         "q",
-        "Canada, 2024: Canada has invested more than **$100 million** in support of "
+        "Canada has invested more than **$100 million** in support of "
         "*Haitians, for Haitians.* [1]\n"
         "This reform must include the following objectives:\n- The revitalisation of the General Assembly;\n"
         "- The reform of the Security Council. [2]",
@@ -90,7 +92,7 @@ def test_answer_groups_quotes_under_their_source_and_keeps_lists():
         ),
         unaddressed=("Mars",),
     )
-    html = answer_html(answer, 0)
+    html = answer_html(attribute(answer), 0)
     assert '<div class="source-lead">Canada, 2024</div>' in html
     assert "<strong>$100 million</strong>" in html and "**" not in html
     assert "<p>This reform must include the following objectives:</p><ul><li>The revitalisation" in html
@@ -99,21 +101,38 @@ def test_answer_groups_quotes_under_their_source_and_keeps_lists():
 
 
 def test_a_sentence_its_citation_does_not_support_is_marked_alone():
-    from rag.answering import check_sentences
-
     doc = Document("k", "KEN.txt", "The veto must go.", {"country": "KEN", "year": 2021})
     answer = check_sentences(
-        Answer(
-            "q",
-            "Kenya, 2021: The veto must go. The moon is made of cheese. [1]",
-            False,
-            (Citation(1, doc, 0, 17, "The veto must go.", 1),),
+        attribute(
+            Answer(
+                "q",
+                "The veto must go. The moon is made of cheese. [1]",
+                False,
+                (Citation(1, doc, 0, 17, "The veto must go.", 1),),
+            )
         )
     )
     html = answer_html(answer, 0)
     flagged = re.findall(r'<span class="unsupported"[^>]*>⚠ (.*?)</span>', html)
     assert flagged == ["The moon is made of cheese."]
     assert "The veto must go." in html
+
+
+def test_a_lead_in_is_shown_as_text_never_as_a_marker_or_an_unsupported_claim():
+    doc = Document(
+        "j",
+        "j.txt",
+        "The veto must go.",
+        {"speaker": "Jane Doe [7] [8]", "country": "KEN", "date": "3 December 2020"},
+    )
+    plain_answer = Answer(
+        "q", "The veto must go. [1]", False, (Citation(1, doc, 0, 17, "The veto must go.", 1),)
+    )
+    html = answer_html(check_sentences(attribute(verify_citations(plain_answer))), 0)
+    assert re.findall(r'href="#cite-0-c-(\d+)"', html) == ["1"]
+    assert '<div class="source-lead">Jane Doe &#91;7&#93; &#91;8&#93; (Kenya), 3 December 2020</div>' in html
+    assert '<p>The veto must go. <a href="#cite-0-c-1"' in html
+    assert "unsupported" not in html and "⚠" not in html
 
 
 def test_document_words_are_escaped_once():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.attribution import answer_body, attribute, attribution
+from rag.answering.attribution import attribute, attribution
 from rag.retrieval import Filters
 from rag.scope import Coverage, asked_years, scope_of, speaker_countries
 from rag.snapshot import within
@@ -106,7 +106,11 @@ def test_every_run_of_sentences_opens_with_its_speaker_and_date():
         "Kenya, 2021: The veto must go. [1] Africa needs seats. [2]\n\n"
         "Ambassador Zhang Jun (China), 2020-12-03: The veto must go. [3]"
     )
-    assert answer_body(text) == plain
+    groups = attribute(answer).groups
+    assert [(g.lead_in, g.text, g.citations) for g in groups] == [
+        ("Kenya, 2021", "The veto must go. [1] Africa needs seats. [2]", (1, 2)),
+        ("Ambassador Zhang Jun (China), 2020-12-03", "The veto must go. [3]", (3,)),
+    ]
     assert attribute(attribute(answer)).text == text  # applied twice, still one lead-in
 
 
