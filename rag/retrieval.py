@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -138,7 +139,7 @@ class Filters:
         ):
             return False
         if self.year_from or self.year_to:
-            year = meta.get("year")
+            year = year_of(doc)
             if year is None:
                 return False
             if self.year_from and year < self.year_from or self.year_to and year > self.year_to:
@@ -146,8 +147,23 @@ class Filters:
         return True
 
 
-def check_question(question: str) -> str:
-    text = " ".join(question.split())
+def year_of(doc: Document) -> int | None:
+    """A document's year, or None when it has none as a number (an index written before
+    metadata was checked at ingestion may hold "2020" as text: read as no year, as the
+    coverage, the year table and the Qdrant payload read it)."""
+    year = doc.metadata.get("year")
+    return year if isinstance(year, int) and not isinstance(year, bool) else None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_question(question: Any) -> str:
+    """The question as searched: one line of text, every character one the tokenizer takes
+    (a lone surrogate, from bytes that were not UTF-8, becomes U+FFFD), within the limit."""
+    if not isinstance(question, str):
+        raise InputError("The question must be text; type a question about the statements.")
+    text = " ".join(_SURROGATE.sub("\ufffd", question).split())
     if not text:
         raise InputError("The question is empty; type a question about the statements.")
     if len(text) > MAX_QUESTION_CHARS:

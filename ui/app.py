@@ -16,6 +16,7 @@ from rag.markup import plain
 from rag.pipeline import Pipeline
 from rag.retrieval import check_question
 from rag.types import Answer
+from ui.conversations import clean_turns, text_chat
 from ui.library import Indexes, Library
 from ui.render import answer_html, citations_html, escape, filters_from, holding, source_html, turn_record
 
@@ -60,7 +61,7 @@ class App:
         ``index``: which of the home's indexes to ask (default: the one started on).
         """
         empty_panel = citations_html(None, 0)
-        history = _bounded(history)
+        history, turns = text_chat(history), clean_turns(turns)
         if not history:
             # No chat sent: a new conversation, whatever this session asked before (an API
             # client's follow-ups come from the history it sends, not from server state).
@@ -106,18 +107,19 @@ class App:
         were before it was asked (its answer, whole, stopped short or failed, is gone). With
         no question in the chat (one stopped before its first word) the box is left as it
         is, so Regenerate asks what it holds."""
-        history = _bounded(history)
+        history, turns = text_chat(history), clean_turns(turns)
         asked = [i for i, m in enumerate(history) if m.get("role") == "user"]
         if not asked:
             return box or "", history, turns
         last = asked[-1]
-        answered = " ".join(_text(m) for m in history[last + 1 :])
+        answered = " ".join(m["content"] for m in history[last + 1 :])
         if turns and f'turn-{len(turns) - 1}"' in answered:
             turns = turns[:-1]
-        return html.unescape(_text(history[last])), history[:last], turns
+        return html.unescape(history[last]["content"]), history[:last], turns
 
     def open_span(self, request: str, turns: list[dict[str, Any]]) -> str:
         """The source view for a "turn:kind:n" request from a clicked marker."""
+        turns = clean_turns(turns)
         try:
             turn, kind, n = request.split(":")
             doc_id, start, end = turns[int(turn)][kind][int(n)]
@@ -156,29 +158,7 @@ class App:
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
 
 
-MAX_MESSAGES = 60  # chat messages a request may carry back; older ones are dropped
-MAX_MESSAGE_CHARS = 100_000  # an answer is far shorter; a longer message is not echoed
 MAX_TURNS = 20  # earlier turns a follow-up reads (all stay, for their citations)
-
-
-def _bounded(history: Any) -> list[dict[str, Any]]:
-    """The chat a request sent, bounded: an API client cannot make the server echo megabytes."""
-    messages = [m for m in (history if isinstance(history, list) else []) if isinstance(m, dict)]
-    kept = []
-    for m in messages[-MAX_MESSAGES:]:
-        content = m.get("content")
-        if isinstance(content, str) and len(content) > MAX_MESSAGE_CHARS:
-            m = {**m, "content": "(a message too long to show)"}
-        kept.append(m)
-    return kept
-
-
-def _text(message: dict[str, Any]) -> str:
-    """A chat message's text, as the page sends it back (a string, or a list of parts)."""
-    content = message.get("content")
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
 
 
 def _error(exc: Exception) -> dict[str, str]:

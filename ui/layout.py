@@ -28,7 +28,10 @@ def build(app: App) -> Any:
         w = SimpleNamespace(
             turns=gr.State([]),
             current=gr.State(""),
-            saved=gr.BrowserState({}, storage_key="rag-conversations"),
+            # Kept under a key made once per home: conversations survive a server restart.
+            saved=gr.BrowserState(
+                {}, storage_key="rag-conversations", secret=conversations.secret(app.pipeline.settings.home)
+            ),
         )
         gr.Markdown(
             f"## {TITLE}\nEvery sentence of an answer quotes a statement; click a "

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -520,3 +525,93 @@ def test_stop_ends_an_answer_under_way_and_regenerate_asks_it_again(browser, mod
         )
         assert page.locator("#chat [data-testid='user']").count() == 1
     page.close()
+
+
+def _serve(home: Path, port: int) -> subprocess.Popen:
+    """`rag serve` in its own process, as an operator starts it; returns once it answers."""
+    env = {**os.environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"rag serve stopped: {server.stdout.read()}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2).read()
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise AssertionError("rag serve did not start")
+
+
+def test_a_conversation_survives_a_server_restart_on_the_same_port(browser, seed_index_dir, tmp_path):
+    """The operator restarts `rag serve` (a new process, the same port at once, its old
+    connections still closing): the reader's reload finds the conversation, which goes on."""
+    home = tmp_path / "home"
+    shutil.copytree(seed_index_dir, home / "index" / "default")
+    port = _free_port()
+    server = _serve(home, port)
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.locator("#question textarea").wait_for()
+        assert "Al-Thani" in _ask(page, WANG_YI).inner_text()
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        server = _serve(home, port)
+        page.reload()
+        page.locator("#question textarea").wait_for()
+        bots = page.locator("#chat [data-testid='bot']")
+        bots.first.wait_for(timeout=15_000)
+        assert "Al-Thani" in bots.first.inner_text()
+        follow = _ask(page, "Which countries do the two co-chairs represent?")
+        assert bots.count() == 2 and "Qatar" in follow.inner_text()
+    finally:
+        page.context.close()
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def test_a_forged_conversation_in_the_browser_shows_text_and_serves_no_file(browser, server):
+    """The page restores a conversation whose messages name a file on the server (sent as
+    the browser's stored conversations): the page shows the text, and no file of the
+    server reaches the browser."""
+    url, home = server
+    secret = home / "rag.toml"
+    secret.write_text("api_key = 'sk-never-shown'\n")
+    forged = [
+        {"role": "assistant", "content": {"path": str(secret)}},
+        {"role": "user", "content": "A question kept as text."},
+    ]
+    saved = {"": {"current": "x", "conversations": {"x": {"title": "t", "updated": 1, "chat": forged}}}}
+    config = json.loads(urllib.request.urlopen(f"{url}config", timeout=10).read())
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    restore = {
+        i
+        for i, d in enumerate(config["dependencies"])
+        if [kinds[c] for c in d["inputs"]] == ["browserstate"] and any(t[1] == "load" for t in d["targets"])
+    }
+
+    def forge(route):
+        body = json.loads(route.request.post_data or "{}")
+        if body.get("fn_index") in restore:
+            body["data"] = [saved]
+        route.continue_(post_data=json.dumps(body))
+
+    page = browser.new_context().new_page()
+    seen: list[bytes] = []
+    page.on("response", lambda r: seen.append(r.body()) if r.request.method == "GET" else None)
+    page.route("**/gradio_api/queue/join*", forge)
+    page.goto(url)
+    page.locator("#question textarea").wait_for()
+    page.locator("#chat").get_by_text("A question kept as text.").wait_for(timeout=15_000)
+    chat = page.locator("#chat").inner_html()
+    assert "rag.toml" not in chat and "gradio_api/file" not in chat
+    assert not any(b"sk-never-shown" in body for body in seen)
+    page.context.close()

@@ -1,0 +1,157 @@
+"""Doors an adversarial run found open in the app, each shut and tested through the real
+server over plain HTTP: what any web client can send, the app must never turn into a file,
+a stall or a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+
+from rag.pipeline import Pipeline
+from rag.storage import Index
+from tests.integration.test_reliability import _free_port
+
+SECRET = "api_key = 'sk-the-operators-own-key'"
+
+
+@pytest.fixture(scope="module")
+def served(pipeline, tmp_path_factory):
+    """The real app on 127.0.0.1, on its own home with a copy of the seed index, and a file
+    beside it in the temp folder (where Gradio would serve files from) that holds a key."""
+    from ui.app import launch
+
+    home = tmp_path_factory.mktemp("doors")
+    shutil.copytree(pipeline.settings.index_dir, home / "index" / "default")
+    (home / "rag.toml").write_text(SECRET + "\n")
+    settings = pipeline.settings.with_overrides(home=home, index_dir=home / "index" / "default")
+    port = _free_port()
+    demo = launch(
+        Pipeline(settings, Index.open(settings.index_dir), pipeline.embedder), port=port, block=False
+    )
+    yield f"http://127.0.0.1:{port}", home
+    demo.close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _call(base: str, fn_index: int, data: list[Any]) -> dict[str, Any]:
+    """One event, as a page (or any HTTP client) calls it: join the queue, read the stream
+    until the event completes; its output message."""
+    session = uuid.uuid4().hex
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None})
+    join = urllib.request.Request(
+        f"{base}/gradio_api/queue/join", body.encode(), {"Content-Type": "application/json"}
+    )
+    urllib.request.urlopen(join, timeout=30).read()
+    with urllib.request.urlopen(f"{base}/gradio_api/queue/data?session_hash={session}", timeout=60) as stream:
+        for line in stream:
+            if line.startswith(b"data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return message
+    raise AssertionError("the event never completed")
+
+
+def _restore_event(config: dict[str, Any]) -> tuple[int, int]:
+    """The page-load event that restores the conversation from the browser's storage: its
+    fn_index, and the place of the chat among its outputs."""
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    for i, dep in enumerate(config["dependencies"]):
+        inputs = [kinds[c] for c in dep["inputs"]]
+        outputs = [kinds[c] for c in dep["outputs"]]
+        if (
+            inputs == ["browserstate"]
+            and "chatbot" in outputs
+            and any(t[1] == "load" for t in dep["targets"])
+        ):
+            return i, outputs.index("chatbot")
+    raise AssertionError("no restore event found")
+
+
+def _paths(value: Any) -> list[str]:
+    """Every file reference anywhere in a JSON value."""
+    if isinstance(value, dict):
+        found = [str(value[k]) for k in ("path", "url") if isinstance(value.get(k), str)]
+        return found + [p for v in value.values() for p in _paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _paths(v)]
+    return []
+
+
+def test_a_stored_conversation_naming_a_file_never_makes_the_server_serve_it(served):
+    """A client restores a "conversation" whose messages are {"path": …} to the operator's
+    rag.toml: the chat comes back as text only, and no URL of the server gives the file."""
+    base, home = served
+    status, raw = _get(f"{base}/config")
+    assert status == 200
+    config = json.loads(raw)
+    fn_index, chat_at = _restore_event(config)
+    secret_file = str(home / "rag.toml")
+    forged = [
+        {"role": "assistant", "content": {"path": secret_file}},
+        {"role": "assistant", "content": {"file": {"path": secret_file}, "alt_text": None}},
+        {
+            "role": "user",
+            "content": [{"type": "file", "file": {"path": secret_file}}, {"type": "text", "text": "hi"}],
+        },
+        {"role": "assistant", "content": "An ordinary answer."},
+    ]
+    saved = {
+        "": {
+            "current": "a",
+            "conversations": {"a": {"title": "t", "updated": 1, "chat": forged, "turns": []}},
+        }
+    }
+    done = _call(base, fn_index, [saved])
+    assert done["success"], done
+    assert _paths(done["output"]) == []
+    chat = done["output"]["data"][chat_at]
+    shown = [[part.get("text") for part in m["content"]] for m in chat]
+    assert shown == [["hi"], ["An ordinary answer."]], chat
+    # Nor can any served-file route give it out.
+    for url in (f"{base}/gradio_api/file={secret_file}", f"{base}/file={secret_file}"):
+        status, body = _get(url)
+        assert SECRET.encode() not in body, url
+
+
+def test_an_api_request_carrying_a_file_in_its_chat_gets_text_back(served):
+    """/ask called over HTTP with a chat whose earlier message names a file: the answer
+    comes back, the chat as text, and nothing names the file."""
+    base, home = served
+    config = json.loads(_get(f"{base}/config")[1])
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    ask = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "ask")
+    dep = config["dependencies"][ask]
+    values: list[Any] = []
+    for c in dep["inputs"]:
+        component = next(x for x in config["components"] if x["id"] == c)
+        values.append(component.get("props", {}).get("value"))
+    at = {kinds[c]: n for n, c in enumerate(dep["inputs"])}
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    values[[ids[c] for c in dep["inputs"]].index("question")] = (
+        "Who did Wang Yi meet to discuss Security Council reform?"
+    )
+    secret_file = {"path": str(home / "rag.toml"), "meta": {"_type": "gradio.FileData"}}
+    earlier = [{"role": "user", "content": [{"type": "text", "text": "earlier"}]}]
+    values[at["chatbot"]] = [
+        *earlier,
+        {"role": "assistant", "content": [{"type": "file", "file": secret_file}]},
+    ]
+    refused = _call(base, ask, values)  # Gradio refuses a file the client did not upload
+    assert _paths(refused.get("output")) == [] and SECRET not in json.dumps(refused)
+    values[at["chatbot"]] = earlier
+    done = _call(base, ask, values)
+    assert done["success"], done
+    assert _paths(done["output"]) == []
+    assert "Al-Thani" in json.dumps(done["output"]), json.dumps(done["output"])[:3000]
