@@ -211,6 +211,7 @@ class Index:
         index's files, as its manifest names them, go once the new manifest is in place."""
         mf.check_new_index_folder(self.path, self.vectors.files())
         self.ledger.follow(mf.peek(self.path))
+        self.ledger.on_disk |= mf.replaced_files(self.path)
 
 
 def _without(block: Block, doc_ids: set[str], folder: Path) -> Block:

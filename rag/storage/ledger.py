@@ -32,8 +32,8 @@ class Ledger:
 
     def follow(self, manifest: dict[str, Any]) -> None:
         """Take a manifest read from disk (or found there, for ``--rebuild``) as the state."""
-        generation, following = manifest.get("generation"), manifest.get("next_segment")
-        self.generation = generation if isinstance(generation, int) else 0
+        following = manifest.get("next_segment")
+        self.generation = mf.generation_of(manifest)
         self.next_segment = following if isinstance(following, int) else 1
         self.on_disk = mf.referenced_files(manifest)
         postings = manifest.get("postings")

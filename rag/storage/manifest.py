@@ -35,15 +35,20 @@ LEGACY_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.faiss")  # format 1,
 OURS = (LOCK, JOURNAL, f".{JOURNAL}.tmp", f".{MANIFEST}.tmp")  # fixed names only we write
 
 
-def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
-    """The manifest, checked for every key and type a reader relies on."""
-    fix = (
+def repair_hint(path: Path) -> str:
+    """The two ways out of a damaged manifest: from the segments' records (no source files
+    needed), or from the sources; each works, or says why and what then works."""
+    return (
         f"rebuild its manifest with: rag verify --repair --index {path}, "
         f"or rebuild the index with: rag ingest PATH --index {path} --rebuild"
     )
 
+
+def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
+    """The manifest, checked for every key and type a reader relies on."""
+
     def fail(what: str) -> IndexCorruptError:
-        return IndexCorruptError(f"The index manifest at {path} is damaged ({what}); {fix}.")
+        return IndexCorruptError(f"The index manifest at {path} is damaged ({what}); {repair_hint(path)}.")
 
     def need(mapping: Any, key: str, kind: type, where: str = "") -> Any:
         value = mapping.get(key) if isinstance(mapping, dict) else None
@@ -94,8 +99,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(
-            f"The index manifest at {path} is unreadable ({exc}); rebuild the index with: "
-            f"rag ingest PATH --index {path} --rebuild."
+            f"The index manifest at {path} is unreadable ({exc}); {repair_hint(path)}."
         ) from None
     return validate_manifest(manifest, path)
 
@@ -154,12 +158,18 @@ def commit_lock(path: Path) -> Iterator[None]:
         yield
 
 
+def generation_of(manifest: dict[str, Any]) -> int:
+    """The manifest's generation, 0 when it has none usable: a damaged manifest that
+    ``--rebuild`` replaces reads the same to the writer and to the check before its commit."""
+    generation = manifest.get("generation")
+    return generation if isinstance(generation, int) and not isinstance(generation, bool) else 0
+
+
 def check_generation(path: Path, expected: int) -> None:
     """Refuse to commit over an index another process changed since this one read it."""
     if not (path / MANIFEST).is_file():
         return
-    on_disk = peek(path).get("generation", -1)
-    if on_disk != expected:
+    if generation_of(peek(path)) != expected:
         raise ChangedElsewhereError(
             f"The index at {path} was changed by another process while this one was "
             "working; run the command again."
@@ -214,6 +224,28 @@ def is_index_file(name: str) -> bool:
         or re.fullmatch(r"ann-[\w-]+\.faiss", name) is not None
         or POSTINGS_NAME.fullmatch(name) is not None
     )
+
+
+def index_files(folder: Path) -> set[str]:
+    """The files in the folder named as an index names its own (segments, store files)."""
+    try:
+        return {p.name for p in folder.iterdir() if is_index_file(p.name)}
+    except OSError:
+        return set()
+
+
+def replaced_files(path: Path) -> set[str]:
+    """The files ``--rebuild`` replaces: those the manifest names or, when it is too
+    damaged to say, every index file in the folder (kept, they could come back in a
+    later repair)."""
+    if not (path / MANIFEST).is_file():
+        return set()
+    manifest: dict[str, Any] | None = peek(path)
+    try:
+        validate_manifest(manifest, path)
+    except IndexCorruptError:
+        manifest = None
+    return referenced_files(manifest) if manifest else index_files(path)
 
 
 def journal_names(folder: Path) -> set[str]:

@@ -15,7 +15,20 @@ from rag.errors import IndexCorruptError, IndexNotFoundError, InputError, RagErr
 from rag.storage import vectors
 from rag.storage.files import sha256
 from rag.storage.index import Index
-from rag.storage.manifest import FORMAT_VERSION, MANIFEST, PARTS, RECORD, SEGMENT_NAME, write_manifest
+from rag.storage.manifest import (
+    FORMAT_VERSION,
+    MANIFEST,
+    PARTS,
+    RECORD,
+    SEGMENT_NAME,
+    commit_lock,
+    index_files,
+    journal_names,
+    peek,
+    referenced_files,
+    write_journal,
+    write_manifest,
+)
 
 
 @dataclass
@@ -26,6 +39,7 @@ class Repair:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (segment, why)
     documents: int = 0
     chunks: int = 0
+    unnamed: int = 0  # files the new manifest does not name, cleared by the next commit
 
     def lines(self) -> list[str]:
         out = [f"left out {name}: {why}" for name, why in self.left_out]
@@ -33,6 +47,10 @@ class Repair:
             f"Rebuilt {MANIFEST} from {len(self.kept)} segments: "
             f"{self.documents} documents, {self.chunks} chunks."
         )
+        if self.unnamed:
+            out.append(
+                f"{self.unnamed} files the new manifest does not name go with the next change to the index."
+            )
         return out
 
 
@@ -59,28 +77,19 @@ def repair_manifest(path: Path) -> Repair:
             raise InputError(f"The index at {path} is intact; nothing to repair.")
     records, report = _segment_records(path)
     if not records:
-        raise IndexCorruptError(
-            f"No segment in {path} carries a record to rebuild from; rebuild the index with: "
-            f"rag ingest PATH --index {path} --rebuild."
-        )
+        raise _beyond_repair(path, "no segment in it carries a record to rebuild its manifest from")
     replaced = {old for r in records.values() for old in r["replaces"]}
     live = [r for name, r in sorted(records.items()) if name not in replaced]
     first = live[0]
     for r in live:
         for key in ("embedding_model", "dimension", "chunking", "store"):
             if r[key] != first[key]:
-                raise IndexCorruptError(
-                    f"The segments in {path} disagree on their {key.replace('_', ' ')}; "
-                    f"rebuild the index with: rag ingest PATH --index {path} --rebuild."
-                )
+                raise _beyond_repair(path, f"its segments disagree on their {key.replace('_', ' ')}")
     live.sort(key=lambda r: (r["terms_before"], r["name"]))
     terms = 0
     for r in live:
         if r["new_terms"] and r["terms_before"] != terms:
-            raise IndexCorruptError(
-                f"Segments of {path} are missing (the vocabulary has a gap before {r['name']}); "
-                f"rebuild the index with: rag ingest PATH --index {path} --rebuild."
-            )
+            raise _beyond_repair(path, f"segments are missing (the vocabulary has a gap before {r['name']})")
         terms = max(terms, r["terms_before"] + r["new_terms"])
     latest = max(live, key=lambda r: r["name"])
     write_manifest(path, _manifest(first, live, latest["incomplete"], path))
@@ -88,13 +97,32 @@ def repair_manifest(path: Path) -> Repair:
         index = Index.open(path)
     except RagError as exc:
         (path / MANIFEST).unlink(missing_ok=True)
-        raise IndexCorruptError(
-            f"The segments in {path} do not make a consistent index ({exc}); rebuild it with: "
-            f"rag ingest PATH --index {path} --rebuild."
-        ) from None
+        raise _beyond_repair(path, f"its segments do not make a consistent index ({exc})") from None
     report.kept = [r["name"] for r in live]
+    report.unnamed = _mark_for_replacement(path, referenced_files(peek(path)))
     report.documents, report.chunks = len(index.documents), len(index.chunks)
     return report
+
+
+def _beyond_repair(path: Path, why: str) -> IndexCorruptError:
+    """The sentence for an index no manifest can be rebuilt for, its files first marked as
+    a killed commit's leftovers: without that, ``--rebuild`` would refuse the folder (its
+    segments have no manifest) and send the user back here."""
+    _mark_for_replacement(path)
+    return IndexCorruptError(
+        f"The index at {path} cannot be repaired: {why}; its files are now marked to be "
+        f"replaced, so build it again with: rag ingest PATH --index {path} --rebuild."
+    )
+
+
+def _mark_for_replacement(path: Path, keep: set[str] | frozenset[str] = frozenset()) -> int:
+    """Name the folder's index files other than ``keep`` in the journal, as a killed
+    commit's leftovers: the next commit (or ``--rebuild``) clears them, nothing before."""
+    with commit_lock(path):
+        marked = index_files(path) - keep
+        if marked:
+            write_journal(path, journal_names(path) | marked)
+    return len(marked)
 
 
 def _segment_records(path: Path) -> tuple[dict[str, dict[str, Any]], Repair]:

@@ -284,3 +284,134 @@ def _text(message: dict) -> str:
     """A chat message's text as the API returns it (a string, or a list of typed parts)."""
     content = message["content"]
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+# -- every damaged index has one way out -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def segmented_index_dir(embedder, tmp_path_factory) -> Path:
+    """The seeds in several segments, so segments can be lost or disagree."""
+    path = tmp_path_factory.mktemp("segmented") / "index"
+    index = Index(path, embedder.name, embedder.dimension, {"size": 800, "overlap": 200})
+    ingest([SEEDS_DIR], index, embedder, SEEDS_DIR.parent, progress=False, batch=4)
+    assert len(index.blocks) >= 3
+    return path
+
+
+def _edit_manifest(path: Path, **changes) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            del manifest[key]
+        else:
+            manifest[key] = value
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _edit_record(path: Path, name: str, **changes) -> None:
+    record = json.loads((path / f"{name}.record.json").read_text())
+    record.update(changes)
+    (path / f"{name}.record.json").write_text(json.dumps(record))
+
+
+def _unlink(path: Path, *patterns: str) -> None:
+    for pattern in patterns:
+        for file in path.glob(pattern):
+            file.unlink()
+
+
+def _truncate(file: Path) -> None:
+    file.write_bytes(file.read_bytes()[:100])
+
+
+DAMAGES = {
+    "manifest deleted": lambda p: _unlink(p, "manifest.json"),
+    "segments with no records": lambda p: _unlink(p, "manifest.json", "*.record.json"),
+    "manifest deleted and a segment truncated": lambda p: (
+        _unlink(p, "manifest.json"),
+        _truncate(p / "seg-000001.vectors.npy"),
+    ),
+    "manifest deleted and a middle segment lost": lambda p: _unlink(p, "manifest.json", "seg-000002.*"),
+    "manifest deleted and segments disagree on the model": lambda p: (
+        _unlink(p, "manifest.json"),
+        _edit_record(p, "seg-000002", embedding_model="another/model"),
+    ),
+    "manifest not JSON": lambda p: (p / "manifest.json").write_text("{"),
+    "manifest empty": lambda p: (p / "manifest.json").write_text(""),
+    "manifest without its generation": lambda p: _edit_manifest(p, generation=None),
+    "manifest without its segments": lambda p: _edit_manifest(p, segments=None),
+    "manifest without its store": lambda p: _edit_manifest(p, store=None),
+    "manifest of another format": lambda p: _edit_manifest(p, format_version=1),
+    "manifest counting chunks no segment has": lambda p: _edit_manifest(
+        p, counts={"documents": 2, "chunks": 999, "segments": 9}
+    ),
+    "segment file truncated": lambda p: _truncate(p / "seg-000002.vectors.npy"),
+    "segment file deleted": lambda p: _unlink(p, "seg-000002.chunks.jsonl"),
+    "stored postings damaged": lambda p: _unlink(p, "postings-*.bin"),
+    "segments with no records and a damaged manifest": lambda p: (
+        _unlink(p, "*.record.json"),
+        (p / "manifest.json").write_text("[]"),
+    ),
+}
+ADVICE = re.compile(r"rag (?:verify --repair|ingest PATH) --index \S+?(?: --rebuild)?(?=[.,;]?(?:\s|$))")
+
+
+def _advice(message: str) -> list[list[str]]:
+    """The commands a message tells the user to run, as argument lists (PATH: the seeds)."""
+    return [
+        [str(SEEDS_DIR) if word == "PATH" else word for word in found.split()[1:]]
+        for found in dict.fromkeys(ADVICE.findall(message))
+    ]
+
+
+def _follow(index: Path, message: str, tried: tuple[str, ...], keep: Path, trails: list[str]) -> None:
+    """Run every command ``message`` advises, each from the same state of the folder, until
+    ``rag ask`` answers; a message without advice, or advising a command already run on
+    this path, fails."""
+    advice = _advice(message)
+    assert advice, f"no way out after {' -> '.join(tried)}: {message}"
+    state = keep / f"state-{len(list(keep.iterdir()))}"
+    shutil.copytree(index, state)
+    for argv in advice:
+        step = "rag " + " ".join(argv).replace(str(SEEDS_DIR), "PATH").replace(str(index), "DIR")
+        assert step not in tried, f"a loop: {' -> '.join((*tried, step))}"
+        assert len(tried) < 4, f"no way out in four steps: {' -> '.join((*tried, step))}"
+        shutil.rmtree(index)
+        shutil.copytree(state, index)
+        run = CliRunner().invoke(cli, [*argv, *(["-q"] if argv[0] == "ingest" else [])])
+        assert run.exit_code in (0, 1) and "Traceback" not in run.stderr, run.output
+        if run.exit_code == 1:
+            _follow(index, run.stderr, (*tried, step), keep, trails)
+            continue
+        asked = CliRunner().invoke(cli, ["ask", WANG_YI, "--index", str(index)])
+        if asked.exit_code == 0:
+            assert "Alya Ahmed Saif Al-Thani" in asked.stdout
+            # Nothing of the damaged index stays that the new manifest does not name, or
+            # (after a repair) the journal does not hand to the next commit to clear.
+            named = storage_manifest.referenced_files(json.loads((index / "manifest.json").read_text()))
+            named |= storage_manifest.journal_names(index)
+            left = {p.name for p in index.iterdir()} - named
+            assert left <= {"manifest.json", ".lock", ".pending.json"}, step
+            trails.append(" -> ".join((*tried, step, "rag ask answers")))
+        else:
+            _follow(index, asked.stderr, (*tried, step, "rag ask"), keep, trails)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_every_damaged_index_message_leads_to_a_command_that_fixes_it(
+    segmented_index_dir, tmp_path, damage, capsys
+):
+    """From `rag ask` on the damaged folder, every command each message names is run in
+    turn: each path ends with `rag ask` answering, never back at a command already run."""
+    index = tmp_path / "index"
+    shutil.copytree(segmented_index_dir, index)
+    DAMAGES[damage](index)
+    asked = CliRunner().invoke(cli, ["ask", WANG_YI, "--index", str(index)])
+    assert asked.exit_code == 1 and "Traceback" not in asked.stderr, asked.output
+    (tmp_path / "states").mkdir()
+    trails: list[str] = []
+    _follow(index, asked.stderr, ("rag ask",), tmp_path / "states", trails)
+    with capsys.disabled():
+        for trail in trails:
+            print(f"\n[damage] {damage}: {trail}", end="")
