@@ -4,6 +4,7 @@ line editing and history, follow-ups read in the light of the turns before them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from rag.answering.attribution import heading
-from rag.answering.conversation import Turn
+from rag.answering.conversation import MAX_TURNS, Turn
 from rag.errors import InputError, RagError
 from rag.loading import printable
 from rag.markup import plain
@@ -78,24 +79,45 @@ def print_answer(answer: Answer) -> None:
             click.echo(f"  {p.rank}. {who}, {shown(p.document.title)}: {shown(snippet[:160])}{more}")
 
 
+MAX_HISTORY_BYTES = 64 * 1024 * 1024  # about 4,000 answers as `rag ask --json` prints them
+_SPACE = re.compile(r"\s*")
+
+
 def read_history(path: Path) -> list[Turn]:
     """Earlier turns for `rag ask --history FILE`: the JSON objects `rag ask --json` printed,
-    one after another (`rag ask --json … >> FILE`), or a JSON list of them."""
+    one after another (`rag ask --json … >> FILE`), or a JSON list of them; the last
+    ``MAX_TURNS`` are the ones a follow-up reads."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_HISTORY_BYTES:
+            raise InputError(
+                f"The history file {printable(str(path))} is {size / 1e6:,.0f} MB, over the "
+                f"{MAX_HISTORY_BYTES // 2**20} MB a history may be; keep the last answers in a new file."
+            )
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise InputError(f"Cannot read the history file {path} ({exc.strerror}).") from None
-    decoder, rows, pos = json.JSONDecoder(), [], 0
+        raise InputError(f"Cannot read the history file {printable(str(path))} ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"The history file {printable(str(path))} is not UTF-8 text; "
+            "give it the JSON `rag ask --json` printed."
+        ) from None
+    decoder, rows, pos = json.JSONDecoder(), [], _SPACE.match(text).end()
     try:
-        while text[pos:].strip():
-            pos += len(text[pos:]) - len(text[pos:].lstrip())
+        while pos < len(text):  # one pass: each object parsed where the last one ended
             value, pos = decoder.raw_decode(text, pos)
             rows += value if isinstance(value, list) else [value]
+            rows = rows[-MAX_TURNS:]
+            pos = _SPACE.match(text, pos).end()
         return [Turn.from_json(row) for row in rows]
+    except RecursionError:
+        raise InputError(
+            f"The history file {printable(str(path))} nests its JSON too deeply to be earlier answers."
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(
-            f"The history file {path} is not a list of earlier answers as `rag ask --json` prints "
-            f"them ({exc})."
+            f"The history file {printable(str(path))} is not a list of earlier answers as `rag ask --json` "
+            f"prints them ({printable(str(exc))[:200]})."
         ) from None
 
 

@@ -280,8 +280,8 @@ def chat(**options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def docs(index_dir: Path | None, as_json: bool) -> None:
     """List the documents in an index."""
+    from rag.chat import shown
     from rag.ingest import open_index
-    from rag.loading import printable
 
     settings = _settings(index_dir=index_dir)
     index = open_index(settings)
@@ -303,8 +303,8 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
         when = r.get("date") or r.get("year") or ""
         partial = "" if r["complete"] else "  [partly indexed: run the same ingest again to finish]"
         click.echo(
-            f"{r['doc_id']}  {r['chunks']:>4} chunks  {when!s:<10}  {printable(str(r['title']))}  "
-            f"({printable(r['source'])}){partial}"
+            f"{r['doc_id']}  {r['chunks']:>4} chunks  {shown(when):<10}  {shown(r['title'])}  "
+            f"({shown(r['source'])}){partial}"
         )
     click.echo(f"{len(rows)} documents, {index.chunk_total} chunks in {settings.index_dir}")
 
@@ -314,13 +314,13 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
 @index_option
 def remove(names: tuple[str, ...], index_dir: Path | None) -> None:
     """Drop documents (by source path or doc_id) and their chunks from an index."""
+    from rag.chat import shown
     from rag.ingest import open_index, remove_documents
-    from rag.loading import printable
 
     settings = _settings(index_dir=index_dir)
     index = open_index(settings)
     for doc in remove_documents(index, names):
-        click.echo(f"removed {printable(doc.source)} ({doc.doc_id})")
+        click.echo(f"removed {shown(doc.source)} ({doc.doc_id})")
 
 
 @cli.command()
@@ -475,6 +475,9 @@ def serve(
     if not 0 < port < 65536:
         raise InputError(f"The port must be between 1 and 65535, not {port}.")
     with socket.socket() as probe:
+        # As the server itself binds (uvicorn sets SO_REUSEADDR): a port whose last server's
+        # connections still sit in TIME_WAIT is free to listen on, so a restart works at once.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

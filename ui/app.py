@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering.conversation import Turn
+from rag.answering.conversation import MAX_TURNS, Turn
 from rag.errors import RagError
 from rag.evaluation.report import latest_report
 from rag.markup import plain
@@ -156,9 +156,6 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
-
-
-MAX_TURNS = 20  # earlier turns a follow-up reads (all stay, for their citations)
 
 
 def _error(exc: Exception) -> dict[str, str]:

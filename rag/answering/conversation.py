@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.loading import country_name
+from rag.retrieval import MAX_QUESTION_CHARS
 from rag.scope import country_named, speaker_countries
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
@@ -93,12 +94,14 @@ class Turn:
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Turn:
         """A turn from `rag ask --json` output (or this class's own JSON)."""
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise ValueError("an earlier turn is a JSON object with its question as text")
         cited = row.get("cited") or [[c["doc_id"], c["start"], c["end"]] for c in row.get("citations", ())]
         return cls(
-            question=str(row["question"]),
-            standalone=str(row.get("understood") or row.get("question")),
-            cited=tuple((str(d), int(s), int(e)) for d, s, e in cited),
-            speakers=tuple(str(s) for s in row.get("speakers", ())),
+            question=row["question"][:MAX_QUESTION_CHARS],
+            standalone=str(row.get("understood") or row["question"])[:MAX_QUESTION_CHARS],
+            cited=tuple((str(d), int(s), int(e)) for d, s, e in list(cited)[:MAX_CITED]),
+            speakers=tuple(str(s)[:MAX_NAME] for s in list(row.get("speakers", ()))[:20]),
         )
 
 
@@ -115,9 +118,25 @@ def speakers_of(documents: Iterable[Document]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+MAX_TURNS = 20  # earlier turns a follow-up reads: the conversation's last ones
+MAX_CITED = 100  # spans of one earlier turn
+MAX_NAME = 200  # characters of one speaker's name
+
+
 def as_turns(history: Iterable[Turn | str]) -> list[Turn]:
-    """Earlier turns; a bare string is an earlier question."""
-    return [t if isinstance(t, Turn) else Turn(t) for t in history]
+    """The last ``MAX_TURNS`` earlier turns, each bounded as a question is (earlier turns
+    come back from a browser, a history file or an API client: never trusted to be short);
+    a bare string is an earlier question."""
+    turns = [t if isinstance(t, Turn) else Turn(str(t)) for t in list(history)[-MAX_TURNS:]]
+    return [
+        Turn(
+            t.question[:MAX_QUESTION_CHARS],
+            t.standalone[:MAX_QUESTION_CHARS],
+            t.cited[:MAX_CITED],
+            tuple(s[:MAX_NAME] for s in t.speakers[:20]),
+        )
+        for t in turns
+    ]
 
 
 def leans_on_earlier(question: str) -> bool:

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rag.pipeline import Pipeline
 from rag.storage import Index
-from tests.integration.test_reliability import _free_port
+from tests.conftest import WANG_YI
+from tests.integration.test_reliability import ENV, _free_port
 
 SECRET = "api_key = 'sk-the-operators-own-key'"
 
@@ -155,3 +160,64 @@ def test_an_api_request_carrying_a_file_in_its_chat_gets_text_back(served):
     assert done["success"], done
     assert _paths(done["output"]) == []
     assert "Al-Thani" in json.dumps(done["output"]), json.dumps(done["output"])[:3000]
+
+
+# -- the terminal: a history file and a question are input like any other ----------------
+
+
+def _cli(*args: str | bytes, home: Path) -> subprocess.CompletedProcess:
+    env = {**ENV, "RAG_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_home(pipeline, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("cli")
+    shutil.copytree(pipeline.settings.index_dir, home / "index" / "default")
+    return home
+
+
+def _one_sentence(done: subprocess.CompletedProcess, says: str) -> None:
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 1, err
+    assert "Traceback" not in err and err.strip().count("\n") == 0 and says in err, err
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests its JSON too deeply"),
+        (b'{"question": "\xff\xfe caf\xe9"}', "is not UTF-8 text"),
+        (b'{"question": 12}', "is not a list of earlier answers"),
+        (b"[1, 2]", "is not a list of earlier answers"),
+    ],
+)
+def test_a_bad_history_file_is_one_sentence(cli_home, tmp_path, content, says):
+    history = tmp_path / "history.json"
+    history.write_bytes(content)
+    _one_sentence(_cli("ask", "And in 2021?", "--history", str(history), home=cli_home), says)
+
+
+def test_a_long_history_is_read_in_one_pass_and_a_huge_earlier_question_stalls_nothing(cli_home, tmp_path):
+    """14 MB of accumulated `rag ask --json` output (before: 148 s to read), its last turn
+    a 220 KB question (before: 39 s in the follow-up's scope reading)."""
+    earlier = _cli("ask", WANG_YI, "--json", home=cli_home)
+    assert earlier.returncode == 0, earlier.stderr
+    small = json.dumps({"question": "And in 2018?", "understood": "And in 2018?", "cited": []}).encode()
+    huge = json.dumps({"question": "What was said from 2019 on " * 8_000 + "?", "citations": []}).encode()
+    history = tmp_path / "history.json"
+    history.write_bytes(small * (14_000_000 // len(small)) + earlier.stdout + huge)
+    started = time.perf_counter()
+    done = _cli("ask", "What did he say their priority should be?", "--history", str(history), home=cli_home)
+    took = time.perf_counter() - started
+    print(f"\n[history] {history.stat().st_size / 1e6:.1f} MB history, follow-up answered in {took:.1f} s")
+    assert done.returncode == 0, done.stderr
+    assert took < 30  # a cold `rag ask` is a few seconds here; before the fix, minutes
+
+
+def test_a_question_that_is_not_valid_utf8_gets_an_answer_or_a_refusal(cli_home):
+    """Bytes that are not UTF-8 in the question (a lone surrogate once decoded): before, a
+    TypeError traceback from the tokenizer."""
+    done = _cli("ask", b"Who did Wang Yi meet \xff\xfe to discuss Security Council reform?", home=cli_home)
+    assert done.returncode == 0, done.stderr
+    assert b"Traceback" not in done.stderr and b"Al-Thani" in done.stdout
