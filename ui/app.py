@@ -18,7 +18,16 @@ from rag.retrieval import check_question
 from rag.types import Answer
 from ui.conversations import clean_turns, text_chat
 from ui.library import Indexes, Library
-from ui.render import answer_html, citations_html, escape, filters_from, holding, source_html, turn_record
+from ui.render import (
+    answer_html,
+    citations_html,
+    escape,
+    filters_from,
+    holding,
+    shown_source,
+    source_html,
+    turn_record,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -135,7 +144,12 @@ class App:
         return source_html(doc, start, end, label)
 
     def document_choices(self, index: str | None = None) -> list[tuple[str, str]]:
-        return sorted((f"{d.title} ({d.source})", d.source) for d in self.indexes.get(index).documents())
+        """(label, doc_id) of each statement for the "Only these statements" filter: the
+        label names the file as the page shows sources, so no client learns the server's
+        folders."""
+        return sorted(
+            (f"{d.title} ({shown_source(d.source)})", d.doc_id) for d in self.indexes.get(index).documents()
+        )
 
     def country_choices(self, index: str | None = None) -> list[tuple[str, str]]:
         found = {

@@ -221,3 +221,25 @@ def test_a_question_that_is_not_valid_utf8_gets_an_answer_or_a_refusal(cli_home)
     done = _cli("ask", b"Who did Wang Yi meet \xff\xfe to discuss Security Council reform?", home=cli_home)
     assert done.returncode == 0, done.stderr
     assert b"Traceback" not in done.stderr and b"Al-Thani" in done.stdout
+
+
+def test_the_statement_filter_names_files_without_the_servers_folders(pipeline, tmp_path):
+    """A statement ingested from outside the app's home: its choice in "Only these
+    statements" shows its file name only (every client receives the choices), and
+    choosing it still keeps the answer to it."""
+    from ui.app import App
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline.settings.index_dir, home / "index" / "default")
+    outside = tmp_path / "private" / "folders" / "freedonia.txt"
+    outside.parent.mkdir(parents=True)
+    outside.write_text("Statement of Freedonia\n\nFreedonia proposed a moratorium on deep-sea mining.\n")
+    added = _cli("ingest", str(outside), "-q", home=home)
+    assert added.returncode == 0, added.stderr
+    settings = pipeline.settings.with_overrides(home=home, index_dir=home / "index" / "default")
+    app = App(Pipeline(settings, Index.open(settings.index_dir), pipeline.embedder), tmp_path / "reports")
+    choices = app.document_choices()
+    assert not any(str(tmp_path) in label or str(tmp_path) in value for label, value in choices)
+    (value,) = [v for label, v in choices if "freedonia.txt" in label]
+    *_, (chat, _, panel, _) = app.respond("What did Freedonia propose?", [], [], documents=[value])
+    assert "moratorium on deep-sea mining" in chat[-1]["content"]
