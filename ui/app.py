@@ -206,6 +206,7 @@ def launch(
 ) -> Any:
     from ui.auth import LoginGuard
     from ui.layout import build
+    from ui.limits import upload_limit
 
     gr = gradio_module()
     demo = build(App(pipeline))
@@ -226,5 +227,6 @@ def launch(
         show_error=True,
         # Refused before it is even stored: the Library's own check names the limit too.
         max_file_size=f"{pipeline.settings.upload_max_mb}mb",
+        app_kwargs={"middleware": [upload_limit(pipeline.settings)]},
     )
     return demo

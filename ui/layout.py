@@ -11,6 +11,7 @@ from rag.loading import SUPPORTED
 from ui import conversations
 from ui.app import STATIC, App, gradio_module
 from ui.library import CHOOSE, COLUMNS
+from ui.limits import CACHE_S
 from ui.render import citations_html, escape
 
 TITLE = "Ask the statements"
@@ -23,7 +24,8 @@ EXAMPLES = [
 
 def build(app: App) -> Any:
     gr = gradio_module()
-    with gr.Blocks(title=TITLE, fill_width=True) as demo:
+    # Files Gradio received for an upload are deleted from its cache an hour after they came.
+    with gr.Blocks(title=TITLE, fill_width=True, delete_cache=(CACHE_S, CACHE_S)) as demo:
         # The conversation: its turns here, and every conversation in the reader's browser.
         w = SimpleNamespace(
             turns=gr.State([]),

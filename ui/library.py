@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.errors import InputError, RagError
 from rag.library import Change, apply
-from rag.loading import SUPPORTED, printable
+from rag.loading import SUPPORTED, display_source, printable
 from rag.pipeline import Pipeline
 from rag.storage import Index
 from ui.render import escape, holding, safe_name, shown_source
@@ -90,7 +90,7 @@ class Library:
         except InputError as exc:
             return escape(str(exc))
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-        targets, notes = [], []
+        targets, created, notes = [], [], []
         for src, given in chosen:
             name = safe_name(given)
             if name is None or Path(name).suffix.lower() not in SUPPORTED:
@@ -102,11 +102,26 @@ class Library:
                     f"saved {escape(name)} as {escape(target.name)}: another file of that name is "
                     "already in the library, and an upload never replaces it"
                 )
-            shutil.copyfile(src, target)
+            if not target.exists():
+                try:
+                    _copy_whole(src, target)
+                except OSError as exc:
+                    _forget(pipeline, created)
+                    kept = (
+                        f"; {len(created)} earlier files of this upload were not kept either"
+                        if created
+                        else ""
+                    )
+                    return escape(
+                        f"Could not keep {name} ({exc.strerror or 'write failed'}){kept}; nothing was added."
+                    )
+                created.append(target)
             targets.append(target)
         if not targets:
             return "<br>".join(notes) or "Nothing to add."
-        return "<br>".join([*notes, self._change(pipeline, Change(add=tuple(targets)), progress)])
+        report = self._change(pipeline, Change(add=tuple(targets)), progress)
+        _forget(pipeline, created)  # a copy the index did not take (a duplicate, a skipped file)
+        return "<br>".join([*notes, report])
 
     def remove(self, index: str | None, doc_id: str | None) -> str:
         return self._on_one(index, doc_id) or self._change(self.indexes.get(index), Change(remove=(doc_id,)))
@@ -154,6 +169,25 @@ def _within_limits(files: list[Any], most: int, megabytes: int) -> list[tuple[Pa
                 "the operator can add it with rag ingest."
             )
     return [(path, given or path.name) for path, given in chosen]
+
+
+def _copy_whole(src: Path, target: Path) -> None:
+    """The file under its name only once it is whole: a full disk leaves no part of it."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        shutil.copyfile(src, partial)
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _forget(pipeline: Pipeline, copies: list[Path]) -> None:
+    """Remove the upload's copies that no statement of the index is read from."""
+    held = {d.source for d in pipeline.documents()}
+    home = pipeline.settings.home
+    for copy in copies:
+        if display_source(copy, home) not in held:
+            copy.unlink(missing_ok=True)
 
 
 def _free_name(target: Path, src: Path) -> Path:

@@ -243,3 +243,96 @@ def test_the_statement_filter_names_files_without_the_servers_folders(pipeline, 
     (value,) = [v for label, v in choices if "freedonia.txt" in label]
     *_, (chat, _, panel, _) = app.respond("What did Freedonia propose?", [], [], documents=[value])
     assert "moratorium on deep-sea mining" in chat[-1]["content"]
+
+
+# -- uploads ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_home(pipeline, tmp_path):
+    from ui.app import App
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline.settings.index_dir, home / "index" / "default")
+    settings = pipeline.settings.with_overrides(home=home, index_dir=home / "index" / "default")
+    return App(Pipeline(settings, Index.open(settings.index_dir), pipeline.embedder), tmp_path / "reports")
+
+
+def test_an_upload_on_a_full_disk_is_one_sentence_and_leaves_nothing_behind(app_home, tmp_path):
+    """The disk fills while an upload is copied: one sentence without the server's folders,
+    no truncated copy under the name, and the same upload later keeps its own name."""
+    import resource
+    import signal
+
+    upload = tmp_path / "given" / "freedonia.txt"
+    upload.parent.mkdir()
+    upload.write_text(
+        "Statement of Freedonia\n\n" + "Freedonia proposed a moratorium on deep-sea mining. " * 3000
+    )
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, hard))  # writes past 64 KB fail as on a full disk
+    try:
+        status = app_home.library.add(None, [str(upload)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+    assert status == "Could not keep freedonia.txt (File too large); nothing was added.", status
+    uploads = app_home.pipeline.settings.uploads_dir
+    assert list(uploads.iterdir()) == []
+    again = app_home.library.add(None, [str(upload)])
+    assert "1 added" in again and "(2)" not in again
+    assert [p.name for p in uploads.iterdir()] == ["freedonia.txt"]
+
+
+def test_an_upload_the_index_does_not_take_is_not_kept(app_home, pipeline, tmp_path):
+    """A copy of a statement already indexed, and a file that cannot be read, uploaded:
+    each is reported, and neither stays in uploads/."""
+    seed = next(d for d in pipeline.documents())
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "copy.txt").write_text(seed.text)
+    (given / "empty.txt").write_text("   \n")
+    status = app_home.library.add(None, [str(given / "copy.txt"), str(given / "empty.txt")])
+    assert "same text as" in status and "empty" in status, status
+    assert list(app_home.pipeline.settings.uploads_dir.iterdir()) == []
+
+
+def _post_files(base: str, count: int, size: int = 10) -> tuple[int, str]:
+    boundary = "rag-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="f{i}.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\n{'x' * size}\r\n"
+        for i in range(count)
+    ]
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    request = urllib.request.Request(
+        f"{base}/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_the_upload_endpoint_takes_no_more_than_one_upload_may_hold(served):
+    """Gradio's own /gradio_api/upload, called over HTTP: more files than one upload may
+    hold is refused with one sentence before any is stored; within the limit, stored."""
+    base, _ = served
+    status, text = _post_files(base, 2)
+    assert status == 200 and len(json.loads(text)) == 2
+    status, text = _post_files(base, 21)
+    assert status == 413 and text == "An upload takes at most 20 files of 10 MB each; add them in parts."
+    # A body that says it is larger than 20 files of 10 MB: refused on its size alone.
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/gradio_api/upload")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=b")
+    connection.putheader("Content-Length", str(201_000_000))
+    connection.endheaders(b"--b\r\n")
+    response = connection.getresponse()
+    assert response.status == 413 and b"at most 20 files" in response.read()
+    connection.close()
