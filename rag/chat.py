@@ -142,6 +142,9 @@ class Chat:
             except KeyboardInterrupt:
                 click.echo()
                 continue
+            except UnicodeDecodeError:  # a terminal not sending UTF-8
+                click.echo("That line is not UTF-8 text; type the question again.")
+                continue
             if line in (":quit", ":q", ":exit"):
                 return
             if not line:

@@ -76,7 +76,7 @@ class App:
             # client's follow-ups come from the history it sends, not from server state).
             turns = []
         try:
-            check_question(message)
+            message = check_question(message)  # as searched: text the page can send back
             filters = filters_from(documents, countries, year_from, year_to)
             pipeline = self.indexes.get(index)
         except RagError as exc:  # the message alone, not an empty bubble above it

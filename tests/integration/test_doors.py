@@ -159,6 +159,10 @@ def test_an_api_request_carrying_a_file_in_its_chat_gets_text_back(served):
     done = _call(base, ask, values)
     assert done["success"], done
     assert _paths(done["output"]) == []
+    # A lone surrogate in the question (JSON's "\udcff"): an answer, not a TypeError.
+    values[[ids[c] for c in dep["inputs"]].index("question")] = "Who did Wang Yi meet \udcff about reform?"
+    odd = _call(base, ask, values)
+    assert odd["success"] and "Al-Thani" in json.dumps(odd["output"]), odd
     assert "Al-Thani" in json.dumps(done["output"]), json.dumps(done["output"])[:3000]
 
 
