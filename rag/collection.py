@@ -11,6 +11,7 @@ another process's commit at the next question by the index record's generation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -39,11 +40,15 @@ from rag.types import Document, Passage
 IDF_CACHE = 50_000  # terms whose IDF one state of the index remembers
 
 
-def conditions(filters: Filters | None, models: Any) -> list[Any]:
-    """``Filters.matches`` as Qdrant payload conditions on a chunk's payload."""
+def conditions(filters: Filters | None, models: Any, documents: Iterable[Document] = ()) -> list[Any]:
+    """``Filters.matches`` as Qdrant payload conditions on a chunk's payload; a venue, which
+    chunks do not carry, as the ids of the ``documents`` delivered there."""
     if filters is None or filters.empty:
         return []
     m, out = models, []
+    if filters.venues:
+        there = [d.doc_id for d in documents if filters.venue_matches(d)] or [""]  # "": no document
+        out.append(m.FieldCondition(key="doc_id", match=m.MatchAny(any=there)))
     if filters.sources:
         folders = [s.rstrip("/") for s in filters.sources]
         out.append(
@@ -104,7 +109,7 @@ class QdrantRetriever:
         m, n = self.models, max(self.candidates, k)
         query = self.embedder.embed_query(question)
         dense = np.asarray(query, dtype=np.float32).ravel().tolist()
-        where = self._where(conditions(filters, m))
+        where = self._where(conditions(filters, m, self.documents))
         prefetch = [m.Prefetch(query=dense, using=DENSE, limit=n, filter=where)]
         terms = sorted({term_id(t) for t in tokenize(question)})
         if terms:
@@ -118,7 +123,7 @@ class QdrantRetriever:
                     query=dense,
                     using=DENSE,
                     limit=n,
-                    filter=self._where([*conditions(filters, m), mentioned]),
+                    filter=self._where([*conditions(filters, m, self.documents), mentioned]),
                 )
             )
         with talking(self.db.place):

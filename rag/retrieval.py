@@ -122,6 +122,12 @@ class Filters:
             parts.append("venue " + " or ".join(self.venues))
         return ", ".join(parts)
 
+    def venue_matches(self, doc: Document) -> bool:
+        """Whether the document was delivered at one of the venues ("security council" is
+        words of its venue field); true when no venue is asked."""
+        venue = str(doc.metadata.get("venue") or "").lower()
+        return not self.venues or any(v.lower() in venue for v in self.venues)
+
     def matches(self, doc: Document) -> bool:
         meta = doc.metadata
         if self.sources and not any(
@@ -137,6 +143,8 @@ class Filters:
         if self.speakers and not any(
             p.lower() in str(meta.get("speaker", "")).lower() for p in self.speakers
         ):
+            return False
+        if not self.venue_matches(doc):
             return False
         if self.year_from or self.year_to:
             year = year_of(doc)

@@ -162,11 +162,14 @@ def test_payload_filters_select_what_the_filters_match(qdrant_seeds, embedder):
         Filters(year_to=2019),
         Filters(speakers=("Zhang Jun",)),
         Filters(speakers=("Wang Yi", "Nobody")),
+        Filters(venues=("security council",)),
+        Filters(venues=("general debate",)),
+        Filters(venues=("security council",), year_to=2019),
     ]
     for filters in cases:
         points, _ = db.client.scroll(
             db.place.collection,
-            scroll_filter=db.visible(State(10**9), conditions(filters, db.models)),
+            scroll_filter=db.visible(State(10**9), conditions(filters, db.models, documents.values())),
             limit=1000,
         )
         selected = {p.payload["doc_id"] for p in points}

@@ -86,3 +86,18 @@ def test_an_answer_must_hold_what_the_question_asks_for(mixed):
     assert never.refused and not never.citations
     counted = mixed.ask("How much did China say it would give to the UN peace and development fund in 2015?")
     assert not counted.refused and "billion" in counted.text
+
+
+def test_a_venue_the_question_names_is_where_it_searches(mixed):
+    """"At the General Debate" keeps the search to General Debate speeches, in each store's
+    filters (before, the chip named the venue and the search ignored it: the Security
+    Council remarks on the same topic came first)."""
+    for question in (
+        "What did China say at the General Debate about security sector reform?",
+        "In its General Debate statements, what did China say about reform of the security sector?",
+    ):
+        answer = mixed.ask(question)
+        assert answer.scope["venues"] and answer.passages
+        for p in [*answer.passages, *(c for c in answer.citations)]:
+            document = p.document
+            assert "General Debate" in document.metadata.get("venue", ""), document.title
