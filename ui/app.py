@@ -204,7 +204,7 @@ def launch(
     open_browser: bool = False,
     block: bool = True,
 ) -> Any:
-    from ui.auth import LoginGuard
+    from ui.auth import LoginGuard, client_address
     from ui.layout import build
     from ui.limits import upload_limit
 
@@ -216,7 +216,7 @@ def launch(
         server_name=host,
         server_port=port,
         share=share,
-        auth=LoginGuard(*auth) if auth else None,  # wrong passwords are slowed, then locked out
+        auth=LoginGuard(*auth).login if auth else None,  # refusals wait off the event loop; runs lock
         inbrowser=open_browser,
         prevent_thread_lock=not block,
         css=(STATIC / "app.css").read_text(encoding="utf-8"),
@@ -227,6 +227,6 @@ def launch(
         show_error=True,
         # Refused before it is even stored: the Library's own check names the limit too.
         max_file_size=f"{pipeline.settings.upload_max_mb}mb",
-        app_kwargs={"middleware": [upload_limit(pipeline.settings)]},
+        app_kwargs={"middleware": [upload_limit(pipeline.settings), client_address()]},
     )
     return demo
