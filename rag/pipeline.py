@@ -245,7 +245,9 @@ def _quote(
     """Scope, passages and the quoted answer (None when the scope is missing). A follow-up
     keeps the earlier turn's scope; one that points back tries the documents the earlier
     answer cited first."""
-    quoting: ExtractiveGenerator = chosen.fallback if isinstance(chosen, LLMGenerator) else chosen
+    quoting = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).reading(
+        search.snapshot.engine.idf
+    )
     context = before.searched if before else ""
     if narrow and before and before.cited:
         cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))

@@ -3,6 +3,7 @@ cited by its exact offsets."""
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections import OrderedDict
@@ -122,6 +123,13 @@ class ExtractiveGenerator:
         self.margin = margin
         self.idf = idf or (lambda term: 1.0)
         self.sentences = SentenceVectors(embedder)
+
+    def reading(self, idf: Callable[[str], float]) -> ExtractiveGenerator:
+        """This generator weighing words by ``idf``: the rarity of words in the snapshot an
+        answer reads, not in whatever the index holds by the time it scores them."""
+        reader = copy.copy(self)
+        reader.idf = idf
+        return reader
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
         seen: set[tuple[str, int]] = set()

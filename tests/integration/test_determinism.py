@@ -13,6 +13,7 @@ import pytest
 
 from rag.evaluation.gold import load_gold
 from rag.settings import PROJECT_ROOT
+from tests.conftest import WANG_YI
 
 GOLD = PROJECT_ROOT / "eval" / "gold"
 # A broad question over many passages fills the sentence-vector cache with sentences that
@@ -85,3 +86,26 @@ def test_answers_are_the_same_in_another_process(mixed, questions):
     assert there.keys() == here.keys()
     changed = [q for q in questions if there[q] != here[q]]
     assert not changed, f"{len(changed)} of {len(questions)} answers differ, e.g. {changed[:3]}"
+
+
+def test_an_answer_weighs_words_by_the_snapshot_it_started_on(pipeline, monkeypatch):
+    """Another process commits while a question is answered: the answer's word rarity is
+    read from the snapshot its passages came from, never from the newer one."""
+    started = pipeline.snapshot()
+    asked: list[str] = []
+    real = started.engine.idf
+
+    def counted(term: str) -> float:
+        asked.append(term)
+        return real(term)
+
+    class Newer:
+        def idf(self, term: str) -> float:
+            raise AssertionError("read the rarity of words from a snapshot the answer did not start on")
+
+    monkeypatch.setattr(started.engine, "idf", counted)
+    calls = iter([started])
+    newer = type("Snapshot", (), {"engine": Newer()})()
+    monkeypatch.setattr(pipeline, "snapshot", lambda: next(calls, newer))
+    answer = pipeline.ask(WANG_YI)
+    assert "Al-Thani" in answer.text and asked
