@@ -33,6 +33,10 @@ from rag.settings import Settings
 from rag.splitting import iter_chunks
 from rag.types import Chunk, Document
 
+# Set to 0, Ray binds every process of a node to 127.0.0.1 (on Linux it otherwise takes
+# the machine's network address, even when told 127.0.0.1); such a cluster has one node.
+LOCAL_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+START_LOCAL = f"{LOCAL_ONLY}=0 ray start --head --include-dashboard=false"
 FILES_PER_TASK = 4  # files a worker loads, splits and embeds at a time
 IN_FLIGHT = 2  # tasks queued per worker, so none waits while the driver commits
 
@@ -94,6 +98,11 @@ class Cluster:
         # Workers see the accelerators Ray gives them; no warning about its future default.
         os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # Ray on Linux swaps 127.0.0.1 for the machine's network address unless it runs as
+        # on macOS: so this driver reaches a cluster only this machine can reach (it hung
+        # trying the network address) and listens on 127.0.0.1 beside it; on a cluster on
+        # the network it takes its node's address from the cluster, as before.
+        os.environ.setdefault(LOCAL_ONLY, "0")
         try:
             import ray
         except ImportError:
@@ -105,8 +114,8 @@ class Cluster:
         except (ConnectionError, ValueError, RuntimeError) as exc:
             if address == "auto":
                 raise InputError(
-                    "No Ray cluster runs on this machine; start one with `ray start --head`, or give "
-                    "--ray the address of one."
+                    f"No Ray cluster runs on this machine; start one only this machine can reach with "
+                    f"`{START_LOCAL}`, or give --ray the address of one."
                 ) from None
             raise InputError(f"Cannot join the Ray cluster at {address} ({_first_line(exc)}).") from None
         resources = ray.cluster_resources()
@@ -183,8 +192,9 @@ def _reachable(address: str) -> None:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
         raise InputError(
-            f"No Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
-            "`ray start --head`, or give the address it printed."
+            f"No Ray cluster answers at {address} ({exc.strerror or exc}); start one only this "
+            f"machine can reach with `{START_LOCAL}` (then --ray needs no address), or give the "
+            "address of a running one."
         ) from None
 
 

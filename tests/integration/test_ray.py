@@ -1,9 +1,10 @@
-"""`rag ingest --ray` against a real local Ray cluster started on 127.0.0.1 (a head with no
-CPUs and two one-CPU workers): the same documents, chunks and gold-set numbers as a
-single-process ingestion, and a killed run resumes."""
+"""`rag ingest --ray` against a real local Ray cluster that only this machine can reach (one
+node on 127.0.0.1, two CPUs): the same documents, chunks and gold-set numbers as a
+single-process ingestion, a killed run resumes, and every Ray process listens on 127.0.0.1."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from rag.storage import Index
 from tests.conftest import wait_for_progress
 
 RAY = Path(sys.executable).with_name("ray")
+LOCAL_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 ENV = {
     **os.environ,
     "HF_HUB_OFFLINE": "1",
@@ -36,22 +39,53 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def ray_temp(tmp_path_factory) -> Path:
+    """Where the test cluster keeps its sessions (its processes name it when started)."""
+    return tmp_path_factory.mktemp("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster(ray_temp):
+    """A cluster only this machine can reach, stopped by stopping the process we started
+    (`ray stop` would stop every Ray cluster of this user on the machine).
+
+    Ray on Linux replaces 127.0.0.1 with the machine's network address, for the node and
+    the servers of every Ray process, unless it runs as on macOS (LOCAL_ONLY): then it
+    binds to 127.0.0.1, and refuses further nodes, so the cluster is one node with two
+    CPUs (two workers), not a head with two worker nodes."""
     if not RAY.is_file():
         pytest.skip("Ray is not installed (pip install 'rag-statements[ray]')")
-    temp = tmp_path_factory.mktemp("ray")
     port = _free_port()
-    common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-    head = [str(RAY), "start", "--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false"]
-    env = {**ENV, "RAY_TMPDIR": str(temp)}
+    log = ray_temp / "head.log"
+    head = [
+        str(RAY),
+        "start",
+        "--head",
+        "--block",
+        f"--port={port}",
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+    ]
+    env = {**ENV, **LOCAL_ONLY, "RAY_TMPDIR": str(ray_temp)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            head, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        subprocess.run([*head, *common], env=env, check=True, capture_output=True, timeout=120)
-        for _ in range(2):
-            worker = [str(RAY), "start", f"--address=127.0.0.1:{port}", "--num-cpus=1", *common]
-            subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
+        deadline = time.monotonic() + 180
+        while b"Ray runtime started" not in log.read_bytes():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        process.terminate()  # it stops the node's processes itself, in a few seconds
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 def _rag(*args: str) -> subprocess.CompletedProcess:
@@ -129,3 +163,53 @@ def test_a_ray_address_no_cluster_answers_at_is_one_sentence_and_exit_1(tmp_path
         err = done.stderr.strip()
         assert done.returncode == 1 and err.startswith("Error: No Ray cluster answers at") and "\n" not in err
     assert not index.exists()
+
+
+def _loopback(ip: str) -> bool:
+    return ipaddress.ip_address(ip.removeprefix("::ffff:")).is_loopback
+
+
+def test_every_ray_process_we_start_listens_on_127_0_0_1_only(cluster, ray_temp, capsys):
+    """The cluster's nodes, every socket its processes listen on, and those of a driver
+    joining it as `rag ingest --ray` does: none reachable from another machine."""
+    psutil = pytest.importorskip("psutil")
+    driver = (
+        "import json, sys, psutil\n"
+        "from rag.distributed import Cluster\n"
+        "from rag.settings import load_settings\n"
+        "ray = Cluster(load_settings(), sys.argv[1], workers=1).ray\n"
+        "own = psutil.Process().net_connections('inet')\n"
+        "print(json.dumps({'nodes': [n['NodeManagerAddress'] for n in ray.nodes()],\n"
+        "    'driver': [c.laddr.ip for c in own if c.status == psutil.CONN_LISTEN]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", driver, cluster],
+        env=ENV,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    ours = {p.pid: p.name() for p in psutil.process_iter() if _started_in(p, ray_temp)}
+    listening = sorted(
+        {
+            (ours[c.pid], c.laddr.ip)
+            for c in psutil.net_connections("inet")
+            if c.status == psutil.CONN_LISTEN and c.pid in ours
+        }
+    )
+    with capsys.disabled():
+        print(f"\n[ray] nodes {seen['nodes']}; driver listens on {seen['driver']}; cluster on {listening}")
+    assert seen["nodes"] and all(_loopback(ip) for ip in seen["nodes"])
+    assert seen["driver"] and all(_loopback(ip) for ip in seen["driver"])
+    assert listening and all(_loopback(ip) for _, ip in listening)
+
+
+def _started_in(process, temp: Path) -> bool:
+    """A process of the test cluster: every one inherits the cluster's RAY_TMPDIR."""
+    try:
+        return process.environ().get("RAY_TMPDIR") == str(temp)
+    except Exception:  # noqa: BLE001 - gone, or not ours to read
+        return False
