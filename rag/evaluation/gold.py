@@ -29,6 +29,7 @@ class GoldQuestion:
     # on its own, whose key facts a follow-up should reach.
     turn: int = 0
     standalone: str = ""
+    kind: str = ""  # what the question tests ("year_in_content", "not_named" …): scores per kind
 
     @property
     def follow_up(self) -> bool:
@@ -52,6 +53,7 @@ def _question(row: dict[str, Any], **fields: Any) -> GoldQuestion:
         split=str(row.get("split", "")),
         parts=parts,
         standalone=str(row.get("standalone", "")),
+        kind=str(row.get("kind", "")),
         **fields,
     )
 

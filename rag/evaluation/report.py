@@ -27,6 +27,7 @@ LABELS = {
     "false_refusals": "false refusals",
     "missed_refusals": "missed refusals",
     "fallbacks": "fell back to quotes",
+    "misstated_refusals": "refusals that misstate the index (must be 0)",
     "dangling_openings": "dangling openings (lower is better)",
     "part_coverage": "parts covered (several-part questions)",
     "follow_up_key_facts": "follow-ups: key facts",
@@ -40,6 +41,7 @@ ROWS = [
     *CONVERSATION,
     "false_refusals",
     "missed_refusals",
+    "misstated_refusals",
     "fallbacks",
     "latency_p50_ms",
     "latency_p95_ms",
@@ -105,7 +107,21 @@ def latest_report(reports_dir: Path) -> tuple[str, Path | None, Path | None] | N
 
 def format_table(result: EvalResult) -> str:
     header = ["metric", "ours"] + (["baseline", "margin"] if "baseline" in result.systems else [])
-    rows = table_rows(result)
+    ours = result.systems["ours"].aggregate
+    title = (
+        f"Gold set {result.gold}: {ours['questions']} questions; index {result.index}; "
+        f"generator {result.generator}, k={result.k}"
+    )
+    lines = [title, *_aligned(header, table_rows(result))]
+    kinds = _kind_rows(result)
+    if kinds:
+        header = ["kind", "questions", "refusal acc.", "false refusals", "key facts", "misstated"]
+        lines += ["", "By kind of question (ours):", *_aligned(header, kinds)]
+    return "\n".join(lines)
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A plain-text table: the first column left-aligned, numbers right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -113,12 +129,16 @@ def format_table(result: EvalResult) -> str:
             c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
-    ours = result.systems["ours"].aggregate
-    title = (
-        f"Gold set {result.gold}: {ours['questions']} questions; index {result.index}; "
-        f"generator {result.generator}, k={result.k}"
-    )
-    return "\n".join([title, line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+    return [line(header), "  ".join("-" * w for w in widths), *map(line, rows)]
+
+
+KIND_COLUMNS = ("questions", "refusal_accuracy", "false_refusal_rate", "key_facts", "misstated_refusals")
+
+
+def _kind_rows(result: EvalResult) -> list[list[str]]:
+    """Per kind of question, when the gold set names kinds."""
+    kinds = result.systems["ours"].by_kind
+    return [[kind] + [_fmt(scores[c], c) for c in KIND_COLUMNS] for kind, scores in kinds.items()]
 
 
 def as_json(result: EvalResult) -> dict[str, Any]:
@@ -129,7 +149,8 @@ def as_json(result: EvalResult) -> dict[str, Any]:
         "k": result.k,
         "created": result.created,
         "systems": {
-            n: {"aggregate": s.aggregate, "hit_curve": s.hit_curve} for n, s in result.systems.items()
+            n: {"aggregate": s.aggregate, "hit_curve": s.hit_curve, "by_kind": s.by_kind}
+            for n, s in result.systems.items()
         },
     }
 
@@ -147,6 +168,7 @@ def _markdown(result: EvalResult) -> str:
         "|" + "---|" * len(header),
         *("| " + " | ".join(r) + " |" for r in table_rows(result)),
         "",
+        *_kind_markdown(result),
         "![ours vs baseline](metrics.png)",
         "",
         "![hit@k](hit_at_k.png)",
@@ -164,6 +186,20 @@ def _markdown(result: EvalResult) -> str:
         )
     lines += ["", "Per-question detail (retrieved passages, answers, citations): `questions.jsonl`."]
     return "\n".join(lines) + "\n"
+
+
+def _kind_markdown(result: EvalResult) -> list[str]:
+    rows = _kind_rows(result)
+    if not rows:
+        return []
+    return [
+        "## By kind of question",
+        "",
+        "| kind | questions | refusal accuracy | false refusals | key facts | misstated refusals |",
+        "|---|---|---|---|---|---|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+    ]
 
 
 def _plots(result: EvalResult, folder: Path) -> None:

@@ -19,7 +19,7 @@ from rag.evaluation.gold import GoldQuestion, evidence_spans
 from rag.pipeline import Pipeline
 from rag.retrieval import Filters
 from rag.terms import tokenize
-from rag.types import Answer, Passage
+from rag.types import Answer, Document, Passage
 
 CURVE_K = 10
 HEADLINE = [
@@ -50,6 +50,8 @@ class SystemRun:
     rows: list[dict[str, Any]] = field(default_factory=list)
     aggregate: dict[str, float | None] = field(default_factory=dict)
     hit_curve: list[float | None] = field(default_factory=list)
+    by_kind: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    answers: list[Answer] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -86,6 +88,7 @@ def _score(
     answer_words = set(tokenize(words))
     return {
         "id": q.id,
+        "kind": q.kind,
         "question": q.question,
         "answerable": q.answerable,
         "refused": answer.refused,
@@ -137,8 +140,56 @@ def _aggregate(run: SystemRun) -> None:
     agg["false_refusals"] = sum(1 for r in rows if r["answerable"] and r["refused"])
     agg["missed_refusals"] = sum(1 for r in rows if not r["answerable"] and not r["refused"])
     agg["fallbacks"] = sum(1 for r in rows if r["note"])
+    agg["misstated_refusals"] = sum(1 for r in rows if r.get("misstates"))
     run.aggregate = agg
+    run.by_kind = by_kind(rows)
     run.hit_curve = [m.mean([r["hit_curve"][i] for r in rows]) for i in range(CURVE_K)]
+
+
+def by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per kind of question (the gold set's ``kind``): how many, refusal accuracy, the
+    share of answerable ones refused, key facts and refusals that misstate the index."""
+    out: dict[str, dict[str, float | None]] = {}
+    for kind in sorted({r.get("kind") or "" for r in rows} - {""}):
+        mine = [r for r in rows if r.get("kind") == kind]
+        answerable = [r for r in mine if r["answerable"]]
+        out[kind] = {
+            "questions": len(mine),
+            "refusal_accuracy": m.mean([r["refusal_accuracy"] for r in mine]),
+            "false_refusal_rate": m.mean([float(r["refused"]) for r in answerable]) if answerable else None,
+            "key_facts": m.mean([r["key_facts"] for r in answerable]) if answerable else None,
+            "misstated_refusals": sum(1 for r in mine if r.get("misstates")),
+        }
+    return out
+
+
+def misstates(answer: Answer, documents: list[Document]) -> bool:
+    """Whether a refusal says the index lacks what it holds: a country, year, venue or a
+    country's statements from a year that the documents themselves show, read from their
+    metadata afresh (not from the coverage the refusal was written from)."""
+    if not answer.refused or not answer.scope or "in the index" not in answer.text:
+        return False  # not a refusal about the index's coverage (those all say "in the index")
+    scope = answer.scope
+    countries = [p for p in scope.get("countries", []) if p.get("held") is not None]
+    years = [p for p in scope.get("years", []) if p.get("held") is not None]
+
+    def held_year(doc: Document, part: dict[str, Any]) -> bool:
+        first, last = (part["value"], part["value"]) if isinstance(part["value"], int) else part["value"]
+        year = doc.metadata.get("year")
+        return isinstance(year, int) and first <= year <= last
+
+    for part in countries:
+        if not part["held"] and any(d.metadata.get("country") == part["code"] for d in documents):
+            return True
+    for part in years:
+        if not part["held"] and any(held_year(d, part) for d in documents):
+            return True
+    if countries and years and all(p["held"] for p in countries + years):
+        # Each held on its own, so the claim is "none by that country from then": truly none?
+        codes = {p["code"] for p in countries}
+        spoke = [d for d in documents if d.metadata.get("country") in codes]
+        return any(held_year(d, y) for d in spoke for y in years)
+    return False
 
 
 def _run_system(
@@ -156,6 +207,7 @@ def _run_system(
         answer = ask(q)
         latency = (time.perf_counter() - started) * 1000
         run.rows.append(_score(q, spans[q.id], rank(q), answer, latency, texts))
+        run.answers.append(answer)
     _aggregate(run)
     return run
 
@@ -190,6 +242,9 @@ def evaluate(
         return pipeline.search(conversation[-1].searched if q.follow_up else q.question, CURVE_K, _filters(q))
 
     ours = _run_system("ours", gold, spans, texts, ask, rank, progress)
+    for row, answer in zip(ours.rows, ours.answers, strict=True):
+        row["misstates"] = misstates(answer, list(documents.values()))
+    _aggregate(ours)
     _score_conversations(
         ours,
         gold,
