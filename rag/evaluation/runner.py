@@ -17,6 +17,7 @@ from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
 from rag.evaluation.gold import GoldQuestion, evidence_spans
 from rag.pipeline import Pipeline
+from rag.question.coverage import year_ranges
 from rag.retrieval import Filters
 from rag.terms import tokenize
 from rag.types import Answer, Document, Passage
@@ -167,8 +168,9 @@ def misstates(answer: Answer, documents: list[Document]) -> bool:
     """Whether a refusal says the index lacks what it holds: a country, year, venue or a
     country's statements from a year that the documents themselves show, read from their
     metadata afresh (not from the coverage the refusal was written from)."""
-    if not answer.refused or not answer.scope or "in the index" not in answer.text:
-        return False  # not a refusal about the index's coverage (those all say "in the index")
+    about_index = "in the index" in answer.text or answer.text.startswith("The index holds")
+    if not answer.refused or not answer.scope or not about_index:
+        return False  # not a refusal about what the index holds
     scope = answer.scope
     countries = [p for p in scope.get("countries", []) if p.get("held") is not None]
     years = [p for p in scope.get("years", []) if p.get("held") is not None]
@@ -188,7 +190,14 @@ def misstates(answer: Answer, documents: list[Document]) -> bool:
         # Each held on its own, so the claim is "none by that country from then": truly none?
         codes = {p["code"] for p in countries}
         spoke = [d for d in documents if d.metadata.get("country") in codes]
-        return any(held_year(d, y) for d in spoke for y in years)
+        if any(held_year(d, y) for d in spoke for y in years):
+            return True
+    if answer.text.startswith("The index holds") and len(countries) == 1:
+        # "… holds Italy's statements from 2015–2024 …": exactly the years Italy spoke.
+        spoke_in = {
+            d.metadata["year"] for d in documents if d.metadata.get("country") == countries[0]["code"]
+        }
+        return f" from {year_ranges(y for y in spoke_in if isinstance(y, int))}, none" not in answer.text
     return False
 
 

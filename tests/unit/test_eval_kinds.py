@@ -112,6 +112,23 @@ ITALY_HELD = {"name": "Italy", "code": "ITA", "held": True}
             ),
             True,
         ),
+        # The exact sentence, and one that lists the wrong years.
+        (
+            _refusal(
+                "The index holds Italy's statements from 2015–2024, none from 2013.",
+                [ITALY_HELD],
+                [{"value": 2013, "held": False}],
+            ),
+            False,
+        ),
+        (
+            _refusal(
+                "The index holds Italy's statements from 2022, 2023 and 2024, none from 2013.",
+                [ITALY_HELD],
+                [{"value": 2013, "held": True}],
+            ),
+            True,
+        ),
         # Not a claim about the index: never a misstatement.
         (
             _refusal(
