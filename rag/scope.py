@@ -11,179 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.countries import DEMONYMS
+from rag.countries import WITH_THE as _WITH_THE
+from rag.countries import names as country_names
+from rag.question.coverage import country_label, no_country, no_year, not_then
+from rag.question.years import read_years
+
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 
-# Names people use that are not a country's ISO name (pycountry supplies those).
-ALIASES = {
-    "united states": "USA",
-    "united states of america": "USA",
-    "usa": "USA",
-    "u.s.": "USA",
-    "u.s.a.": "USA",
-    "america": "USA",
-    "united kingdom": "GBR",
-    "uk": "GBR",
-    "u.k.": "GBR",
-    "britain": "GBR",
-    "great britain": "GBR",
-    "russia": "RUS",
-    "south korea": "KOR",
-    "republic of korea": "KOR",
-    "north korea": "PRK",
-    "iran": "IRN",
-    "syria": "SYR",
-    "vietnam": "VNM",
-    "laos": "LAO",
-    "bolivia": "BOL",
-    "venezuela": "VEN",
-    "tanzania": "TZA",
-    "moldova": "MDA",
-    "czech republic": "CZE",
-    "czechia": "CZE",
-    "turkey": "TUR",
-    "türkiye": "TUR",
-    "ivory coast": "CIV",
-    "côte d'ivoire": "CIV",
-    "cote d'ivoire": "CIV",
-    "netherlands": "NLD",
-    "the netherlands": "NLD",
-    "holland": "NLD",
-    "democratic republic of the congo": "COD",
-    "dr congo": "COD",
-    "drc": "COD",
-    "congo": "COG",
-    "eswatini": "SWZ",
-    "swaziland": "SWZ",
-    "cape verde": "CPV",
-    "east timor": "TLS",
-    "timor-leste": "TLS",
-    "burma": "MMR",
-    "myanmar": "MMR",
-    "palestine": "PSE",
-    "state of palestine": "PSE",
-    "holy see": "VAT",
-    "vatican": "VAT",
-    "north macedonia": "MKD",
-    "macedonia": "MKD",
-    "micronesia": "FSM",
-    "bahamas": "BHS",
-    "gambia": "GMB",
-    "soviet union": "SUN",
-    "ussr": "SUN",
-    "yugoslavia": "YUG",
-    "european union": "EU",
-    "german democratic republic": "DDR",
-    "democratic yemen": "YMD",
-    "czechoslovakia": "CSK",
-    "brunei": "BRN",
-    "taiwan": "TWN",
-    "kosovo": "XKX",
-}
-# Adjectives that name a country as speaker before "delegation", "president" and the like.
-DEMONYMS = {
-    "american": "USA",
-    "british": "GBR",
-    "chinese": "CHN",
-    "french": "FRA",
-    "german": "DEU",
-    "russian": "RUS",
-    "soviet": "SUN",
-    "japanese": "JPN",
-    "indian": "IND",
-    "brazilian": "BRA",
-    "kenyan": "KEN",
-    "nigerian": "NGA",
-    "south african": "ZAF",
-    "canadian": "CAN",
-    "mexican": "MEX",
-    "argentine": "ARG",
-    "argentinian": "ARG",
-    "australian": "AUS",
-    "egyptian": "EGY",
-    "ethiopian": "ETH",
-    "ghanaian": "GHA",
-    "indonesian": "IDN",
-    "iranian": "IRN",
-    "iraqi": "IRQ",
-    "israeli": "ISR",
-    "italian": "ITA",
-    "pakistani": "PAK",
-    "saudi": "SAU",
-    "spanish": "ESP",
-    "swedish": "SWE",
-    "norwegian": "NOR",
-    "turkish": "TUR",
-    "ukrainian": "UKR",
-    "venezuelan": "VEN",
-    "cuban": "CUB",
-    "chilean": "CHL",
-    "colombian": "COL",
-    "peruvian": "PER",
-    "polish": "POL",
-    "dutch": "NLD",
-    "belgian": "BEL",
-    "swiss": "CHE",
-    "austrian": "AUT",
-    "greek": "GRC",
-    "portuguese": "PRT",
-    "irish": "IRL",
-    "danish": "DNK",
-    "finnish": "FIN",
-    "qatari": "QAT",
-    "emirati": "ARE",
-    "syrian": "SYR",
-    "lebanese": "LBN",
-    "jordanian": "JOR",
-    "moroccan": "MAR",
-    "algerian": "DZA",
-    "tunisian": "TUN",
-    "libyan": "LBY",
-    "sudanese": "SDN",
-    "senegalese": "SEN",
-    "rwandan": "RWA",
-    "ugandan": "UGA",
-    "tanzanian": "TZA",
-    "vietnamese": "VNM",
-    "thai": "THA",
-    "filipino": "PHL",
-    "philippine": "PHL",
-    "malaysian": "MYS",
-    "singaporean": "SGP",
-    "bangladeshi": "BGD",
-    "sri lankan": "LKA",
-    "afghan": "AFG",
-    "jamaican": "JAM",
-    "haitian": "HTI",
-    "korean": "KOR",
-    "new zealand": "NZL",
-}
-# Names read with "the" ("No statement by the United States …").
-_WITH_THE = {
-    "united states",
-    "united states of america",
-    "united kingdom",
-    "netherlands",
-    "philippines",
-    "bahamas",
-    "gambia",
-    "congo",
-    "democratic republic of the congo",
-    "holy see",
-    "european union",
-    "russian federation",
-    "soviet union",
-    "central african republic",
-    "dominican republic",
-    "czech republic",
-    "united arab emirates",
-    "maldives",
-    "comoros",
-    "marshall islands",
-    "solomon islands",
-    "seychelles",
-    "sudan",
-    "ussr",
-}
 _SPEAKER_NOUN = (
     r"(?:delegation|government|president|prime\s+minister|foreign\s+minister|minister|"
     r"representative|ambassador|leader|statement|speech|address|position|stance|view|side)"
@@ -194,6 +29,12 @@ _SPEECH_VERB = (
     r"oppose[sd]?|demand(?:ed|s)?|pledge[sd]?|commit(?:ted|s)?|ask(?:ed|s)?|raise[sd]?|mention(?:ed|s)?|"
     r"describe[sd]?|believe[sd]?|warn(?:ed|s)?|emphasi[sz]e[sd]?|insist(?:ed|s)?|express(?:ed|es)?|"
     r"reaffirm(?:ed|s)?|highlight(?:ed|s)?|condemn(?:ed|s)?|welcome[sd]?|promise[sd]?)"
+)
+_FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
+# Words before "by" or "from" that make the country after it the speaker.
+_BY_SPEAKER = re.compile(
+    r"speech|speeches|statement|statements|address|remarks|intervention|words|made|delivered|given|"
+    r"said|proposed|proposal|position|view|views|call|calls|pledge|stance|message"
 )
 # A country named after one of these is what the statement is about, not who made it.
 _TOPIC_BEFORE = {
@@ -306,26 +147,11 @@ def _person(speaker: str) -> str:
     return name if len(name.split()) >= 2 else ""
 
 
-def _country_names() -> dict[str, str]:
-    names = dict(ALIASES)
-    try:
-        import pycountry
-
-        for c in pycountry.countries:
-            for attr in ("name", "common_name", "official_name"):
-                value = getattr(c, attr, None)
-                if value:
-                    names.setdefault(value.lower(), c.alpha_3)
-    except ImportError:  # names from the alias table only
-        pass
-    return names
-
-
 @functools.cache
 def _pattern() -> tuple[dict[str, str], re.Pattern[str]]:
     """Country names (lower case) to ISO codes, and one pattern finding any of them or a
     demonym, longest first; built on first use."""
-    names = _country_names()
+    names = country_names()
     alternatives = sorted({*names, *DEMONYMS}, key=len, reverse=True)
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.I)
     return names, pattern
@@ -342,15 +168,24 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
         key = written.lower()
         before = question[: m.start()].split()
         previous = before[-1].lower().strip("\"'(") if before else ""
+        # The word that governs the name, past articles and the like: "about the former
+        # Afghan president" is about Afghanistan's president, not by Afghanistan.
+        governing = next(
+            (w.lower().strip("\"'(") for w in reversed(before[-4:]) if w.lower() not in _FILLERS), ""
+        )
         after = question[m.end() : m.end() + 60]
         if key in DEMONYMS and key not in names:
-            if re.match(rf"\s+(?:\w+\s+)?{_SPEAKER_NOUN}\b", after, re.I) and previous not in _TOPIC_BEFORE:
+            if re.match(rf"\s+(?:\w+\s+)?{_SPEAKER_NOUN}\b", after, re.I) and governing not in _TOPIC_BEFORE:
                 found.append((DEMONYMS[key], written))
             continue
         code = names[key]
-        by = previous in {"by", "from"} or (
-            len(before) > 1 and " ".join(before[-2:]).lower() == "according to"
-        )
+        # "a statement by Nigeria", "remarks from Kenya", "according to Canada": the speaker;
+        # "refugees from Syria", "families separated by North Korea": what is talked about.
+        by = (
+            previous in {"by", "from"}
+            and len(before) > 1
+            and re.fullmatch(_BY_SPEAKER, before[-2].lower().strip("\"'(,"))
+        ) or (len(before) > 1 and " ".join(before[-2:]).lower() == "according to")
         speaks = bool(
             re.match(rf"\s+(?:(?:also|ever|not|once|first|really)\s+)?{_SPEECH_VERB}\b", after, re.I)
             or re.match(rf"(?:'s|’s)?\s+{_SPEAKER_NOUN}\b", after, re.I)
@@ -359,7 +194,7 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
             # ("What did France say had stopped Iran's path" asks about France's words).
             or (not found and re.match(r"(?:'s|’s)", after))
         )
-        if by or (speaks and previous not in _TOPIC_BEFORE):
+        if by or (speaks and governing not in _TOPIC_BEFORE):
             found.append((code, f"the {written}" if key in _WITH_THE else written))
     return list(dict.fromkeys(found))
 
@@ -378,41 +213,9 @@ def country_named(text: str) -> tuple[str, str] | None:
 def asked_years(question: str) -> list[tuple[int, int]]:
     """The years a question asks about the statements of, as (first, last) ranges: "in
     2021", "the 2021 General Debate", "between 2015 and 2018", "since 2020", "the 80th
-    session". A year that is a target or a name ("by 2030", "the 2030 Agenda") is not."""
-    if not _PAST.search(question):
-        return []  # "What does China plan for 2030?": a year in the future of the speech
-    out: list[tuple[int, int]] = []
-    for m in re.finditer(rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until)\s+{_YEAR}\b", question, re.I):
-        out.append(tuple(sorted((int(m.group(1)), int(m.group(2))))))
-    for m in re.finditer(rf"\b{_YEAR}\s*[-–]\s*{_YEAR}\b", question):
-        out.append(tuple(sorted((int(m.group(1)), int(m.group(2))))))
-    for m in re.finditer(rf"\bsince\s+{_YEAR}\b", question, re.I):
-        out.append((int(m.group(1)), 9999))
-    for m in re.finditer(r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:regular\s+)?session\b", question, re.I):
-        year = FIRST_SESSION_YEAR + int(m.group(1))
-        out.append((year, year))
-    spans = [
-        (a.start(), a.end())
-        for a in re.finditer(
-            rf"\b(?:between|from)\s+{_YEAR}.*?{_YEAR}\b|{_YEAR}\s*[-–]\s*{_YEAR}|since\s+{_YEAR}",
-            question,
-            re.I,
-        )
-    ]
-    for m in re.finditer(rf"\b{_YEAR}\b", question):
-        if any(a <= m.start() < b for a, b in spans):
-            continue
-        before = question[max(0, m.start() - 12) : m.start()].lower()
-        after = question[m.end() : m.end() + 12].lower()
-        if re.search(r"\b(by|until|till|before|after|towards?)\s+$", before) or after.lstrip().startswith(
-            "agenda"
-        ):
-            continue
-        if re.search(r"agenda\s+$", before):
-            continue
-        year = int(m.group(1))
-        out.append((year, year))
-    return list(dict.fromkeys(out))
+    session", "the early 1990s". A year the statement talks about ("by 2030", "the 2030
+    Agenda", "what it had given in 2012") is not (``rag.question.years``)."""
+    return list(dict.fromkeys((y.first, y.last) for y in read_years(question) if y.speech))
 
 
 def asked_venues(question: str) -> list[str]:
@@ -441,7 +244,7 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     parts: list[Part] = []
     missing: list[str] = []
     countries = speaker_countries(question)
-    ranges = asked_years(question)
+    ranges = [y for y in read_years(question) if y.speech]
     has_countries, has_years = bool(coverage.countries), bool(coverage.years)
     lower = question.lower()
     for person in sorted(coverage.speakers):
@@ -454,26 +257,24 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
             missing.append(f"No statement made at the {_title(venue)} is in the index.")
     for code, written in countries:
         held = code in coverage.countries if has_countries else None
-        parts.append(Part("country", code, written, held))
+        name = country_label(code, written, is_name=written.lower().removeprefix("the ") not in DEMONYMS)
+        parts.append(Part("country", code, name, held))
         if held is False:
-            missing.append(f"No statement by {written} is in the index.")
-    for first, last in ranges:
-        label = str(first) if first == last else (f"since {first}" if last == 9999 else f"{first}–{last}")
+            missing.append(no_country(name))
+    for years in ranges:
+        first, last = years.first, years.last
         held_years = {y for y in coverage.years if first <= y <= last}
         held = bool(held_years) if has_years else None
-        parts.append(Part("year", first if first == last else [first, last], label, held))
+        parts.append(Part("year", first if first == last else [first, last], years.label, held))
+        if not years.sure:
+            continue  # an unsure reading is a preference: searched when held, never refused
         if held is False:
-            outside = coverage.years and (last < min(coverage.years) or first > max(coverage.years))
-            where = f", which covers {coverage.span()}" if outside else ""
-            missing.append(f"No statement from {label} is in the index{where}.")
+            missing.append(no_year(first, last, coverage.years, years.label))
         elif held and countries and not missing:
-            for code, written in countries:
+            for code, _ in countries:
                 spoke = coverage.countries.get(code, set())
-                if code in coverage.countries and spoke and not any(first <= y <= last for y in spoke):
-                    years = ", ".join(str(y) for y in sorted(spoke)[-3:])
-                    missing.append(
-                        f"No statement by {written} from {label} is in the index (it holds {years})."
-                    )
+                if spoke and not any(first <= y <= last for y in spoke):
+                    missing.append(not_then(code, years.label, spoke))
     return Scope(tuple(parts), missing[0] if missing else "")
 
 

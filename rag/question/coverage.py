@@ -33,20 +33,19 @@ def no_country(name: str) -> str:
     return f"No statement by {name} is in the index."
 
 
-def no_year(first: int, last: int, held: Iterable[int]) -> str:
+def no_year(first: int, last: int, held: Iterable[int], label: str = "") -> str:
     """No statement at all from the years asked: the sentence says which years it holds."""
     years = sorted(set(held))
-    when = asked_years_label(first, last)
-    which = "from " + when if not when.startswith("since") else when
+    when = label or asked_years_label(first, last)
+    which = when if when.startswith(("since", "before")) else f"from {when}"
     if not years:
         return f"No statement {which} is in the index."
     return f"No statement {which} is in the index; it holds statements from {year_ranges(years)}."
 
 
-def not_then(code: str, first: int, last: int, spoke: Iterable[int]) -> str:
+def not_then(code: str, label: str, spoke: Iterable[int]) -> str:
     """The country speaks in the index, never in the years asked: which years it does."""
-    when = asked_years_label(first, last)
-    which = when if when.startswith("since") else f"from {when}"
+    which = label if label.startswith(("since", "before")) else f"from {label}"
     return f"The index holds {possessive(code)} statements from {year_ranges(spoke)}, none {which}."
 
 

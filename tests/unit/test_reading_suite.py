@@ -1,0 +1,107 @@
+"""The reading suite: every country name, alias and demonym in the table, asked about in
+speaker and topic templates, with speech years, decades, ranges, sessions and decoy years
+the speech only talks about; each generated question's expected scope is known by
+construction. Thousands of questions, a second or two."""
+
+from __future__ import annotations
+
+import itertools
+
+from rag.countries import DEMONYMS, names
+from rag.question.years import read_years
+from rag.scope import speaker_countries
+
+# (words, the speech years they name, as (first, last) ranges)
+WHEN = [
+    ("in 2019", [(2019, 2019)]),
+    ("in its 2017 speech", [(2017, 2017)]),
+    ("at the 74th session", [(2019, 2019)]),
+    ("in the 2000s", [(2000, 2009)]),
+    ("in the early 1990s", [(1990, 1993)]),
+    ("in the late 1980s", [(1987, 1989)]),
+    ("since 2020", [(2020, 9999)]),
+    ("between 2015 and 2018", [(2015, 2018)]),
+    ("from 2016 to 2021", [(2016, 2021)]),
+    ("during the 2023 General Debate", [(2023, 2023)]),
+    ("", []),
+]
+# Years the speech talks about: never the years asked the statements of.
+DECOYS = [
+    ("its goals for 2030", []),
+    ("what it had pledged in 2012", []),
+    ("the 2030 Agenda", []),
+    ("its campaign for a seat for 2031–2032", []),
+    ("progress since the 1995 Beijing Conference", []),
+    ("climate", []),
+]
+SPEAKER_TEMPLATES = [
+    "What did {S} say {W} about {T}?",
+    "How did {S} describe {T} {W}?",
+    "What was {P} position on {T} {W}?",
+    "According to {S}, what should be done about {T} {W}?",
+    "{Wc}, what did {S} say about {T}?",
+]
+TOPIC_TEMPLATES = [
+    "What did Brazil say {W} about {S}?",
+    "What did Brazil say {W} about relations with {S}?",
+    "What did Brazil say {W} about refugees from {S}?",
+    "How did Brazil describe the situation in {S} {W}?",
+]
+DEMONYM_TEMPLATES = [
+    ("What did the {D} delegation say {W} about {T}?", True),
+    ("What did the {D} president say about {T} {W}?", True),
+    ("What did Brazil say {W} about the {D} president?", False),
+    ("What did Brazil say {W} about {D} refugees?", False),
+]
+
+
+def _country_names() -> list[tuple[str, str]]:
+    """(name as a reader writes it, code) for every name in the table."""
+    out = []
+    for name, code in sorted(names().items()):
+        if "," in name or "(" in name:
+            continue  # ISO's index forms ("Korea, Republic of") are not written in questions
+        written = " ".join(
+            w if w in {"of", "the", "and", "da", "du", "de"} else w[:1].upper() + w[1:] for w in name.split()
+        )
+        out.append((written, code))
+    return out
+
+
+def _cases() -> list[tuple[str, list[str], list[tuple[int, int]]]]:
+    cases = []
+    when_cycle = itertools.cycle(WHEN)
+    decoy_cycle = itertools.cycle(DECOYS)
+    for (written, code), template in itertools.product(_country_names(), SPEAKER_TEMPLATES + TOPIC_TEMPLATES):
+        (when, years), (topic, _) = next(when_cycle), next(decoy_cycle)
+        if "{Wc}" in template and not when:
+            when, years = "in 2019", [(2019, 2019)]
+        question = (
+            template.format(S=written, P=f"{written}'s", W=when, Wc=when[:1].upper() + when[1:], T=topic)
+            .replace("  ", " ")
+            .replace(" ?", "?")
+        )
+        speaker = [code] if template in SPEAKER_TEMPLATES else ["BRA"]
+        cases.append((question, speaker, years))
+    for (demonym, code), (template, speaks) in itertools.product(sorted(DEMONYMS.items()), DEMONYM_TEMPLATES):
+        (when, years), (topic, _) = next(when_cycle), next(decoy_cycle)
+        question = template.format(D=demonym.title(), W=when, T=topic).replace("  ", " ").replace(" ?", "?")
+        cases.append((question, [code] if speaks else ["BRA"], years))
+    return cases
+
+
+CASES = _cases()
+
+
+def test_the_suite_is_large():
+    assert len(CASES) >= 2000
+
+
+def test_every_generated_question_is_read_with_its_speaker_and_the_years_of_the_speech():
+    wrong = []
+    for question, speakers, years in CASES:
+        got_speakers = [code for code, _ in speaker_countries(question)]
+        got_years = [(y.first, y.last) for y in read_years(question) if y.speech]
+        if got_speakers != speakers or got_years != years:
+            wrong.append(f"{question!r}: {got_speakers} {got_years}, expected {speakers} {years}")
+    assert not wrong, f"{len(wrong)} of {len(CASES)} misread, e.g.:\n" + "\n".join(wrong[:25])
