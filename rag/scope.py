@@ -79,6 +79,9 @@ class Part:
     value: Any
     label: str
     held: bool | None = None
+    # Whether the words leave no doubt that this is who spoke, when or where: only a sure
+    # part may refuse; an unsure one is searched when held and let go when it finds nothing.
+    sure: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Scope:
         keys = {"country": "countries", "speaker": "speakers", "year": "years", "venue": "venues"}
         for p in self.parts:
             key = "code" if p.kind == "country" else "value"
-            out[keys[p.kind]].append({"name": p.label, key: p.value, "held": p.held})
+            out[keys[p.kind]].append({"name": p.label, key: p.value, "held": p.held, "sure": p.sure})
         return out
 
 
@@ -221,16 +224,26 @@ def asked_years(question: str) -> list[tuple[int, int]]:
 def asked_venues(question: str) -> list[str]:
     """Venues named as where the statement was made ("at the General Debate", "in the
     Security Council", "its 2021 General Debate speech"); "Security Council reform" is a topic."""
+    return [venue for venue, _ in read_venues(question)]
+
+
+def read_venues(question: str) -> list[tuple[str, bool]]:
+    """Each venue named as where a statement was made, and whether surely so: not when it
+    follows what the statement is about ("about disarmament at the Security Council")."""
     found = []
     for venue in VENUES:
-        pattern = (
+        at = re.search(
             rf"\b(?:at|in|to|before|during)\s+(?:the\s+|its\s+|their\s+)?(?:\d{{4}}\s+)?"
-            rf"(?:UN\s+)?{venue}\b(?!\s+reform)"
+            rf"(?:UN\s+)?{venue}\b(?!\s+reform)",
+            question,
+            re.I,
         )
-        if re.search(pattern, question, re.I) or re.search(
-            rf"\b{venue}\s+(?:speech|statement|address)\b", question, re.I
-        ):
-            found.append(venue)
+        named = re.search(rf"\b{venue}\s+(?:speech|statement|address)\b", question, re.I)
+        if at or named:
+            topic_first = at and re.search(
+                r"\b(?:about|on|regarding|concerning)\b", question[: at.start()], re.I
+            )
+            found.append((venue, bool(named) or not topic_first))
     return found
 
 
@@ -250,10 +263,10 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     for person in sorted(coverage.speakers):
         if re.search(rf"(?<!\w){re.escape(person.lower())}(?!\w)", lower):
             parts.append(Part("speaker", person, person, True))
-    for venue in asked_venues(question):
+    for venue, sure in read_venues(question):
         held = venue in coverage.venues if coverage.venues else None
-        parts.append(Part("venue", venue, _title(venue), held))
-        if held is False:
+        parts.append(Part("venue", venue, _title(venue), held, sure))
+        if held is False and sure:
             missing.append(f"No statement made at the {_title(venue)} is in the index.")
     for code, written in countries:
         held = code in coverage.countries if has_countries else None
@@ -261,20 +274,26 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
         parts.append(Part("country", code, name, held))
         if held is False:
             missing.append(no_country(name))
+    held_of = {(y.first, y.last): any(y.first <= h <= y.last for h in coverage.years) for y in ranges}
+    # Two readings of when the speech was made, one held and one not ("Germany quoted its
+    # 1973 speech in 2016"): neither is sure enough to refuse.
+    torn = len({held for (first, last), held in held_of.items()}) > 1
     for years in ranges:
         first, last = years.first, years.last
-        held_years = {y for y in coverage.years if first <= y <= last}
-        held = bool(held_years) if has_years else None
-        parts.append(Part("year", first if first == last else [first, last], years.label, held))
-        if not years.sure:
+        held = held_of[(first, last)] if has_years else None
+        sure = years.sure and not (torn and held is False)
+        value = first if first == last else [first, last]
+        parts.append(Part("year", value, years.label, held, sure))
+        if not sure:
             continue  # an unsure reading is a preference: searched when held, never refused
-        if held is False:
+        # A country the index holds, never in those years: which years it does hold says
+        # more than which years the index holds.
+        spoken = [(code, coverage.countries.get(code, set())) for code, _ in countries]
+        silent = [(c, spoke) for c, spoke in spoken if spoke and not any(first <= y <= last for y in spoke)]
+        if silent and not missing:
+            missing += [not_then(code, years.label, spoke) for code, spoke in silent]
+        elif held is False:
             missing.append(no_year(first, last, coverage.years, years.label))
-        elif held and countries and not missing:
-            for code, _ in countries:
-                spoke = coverage.countries.get(code, set())
-                if spoke and not any(first <= y <= last for y in spoke):
-                    missing.append(not_then(code, years.label, spoke))
     return Scope(tuple(parts), missing[0] if missing else "")
 
 

@@ -80,6 +80,17 @@ class Reading:
         except NoMatchError:
             if searched == filters:
                 raise  # the user's own filters match nothing: their error to fix
+        sure = replace(scope, parts=tuple(p for p in scope.parts if p.sure))
+        if sure.parts != scope.parts:
+            # Unsure parts narrowed the search to nothing: let them go, keep the sure ones.
+            narrowed = within(filters, sure)
+            try:
+                kept = tuple(p if p.sure else replace(p, held=None) for p in scope.parts)
+                return replace(scope, parts=kept), self.retrieve_parts(question, k, narrowed)
+            except NoMatchError:
+                if narrowed == filters:
+                    raise
+            scope = sure
         # What the question names is held, but not together (or not within the user's
         # filters): say so, and show the closest passages the user's filters allow.
         named = ", ".join(p.label for p in scope.parts if p.held)

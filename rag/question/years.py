@@ -13,7 +13,7 @@ from dataclasses import dataclass
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 OPEN = 9999  # "since 2020": no last year
 
-_Y = r"(?:19[4-9]\d|20\d\d)"
+_Y = r"(?:19\d\d|20\d\d)"
 _SPEECH_NOUN = r"(?:speech|statement|address|remarks|intervention|general\s+debate|debate|session|assembly)"
 _SPEECH_VERB = (
     r"(?:say|said|says|saying|spoke|speak|speaks|told|tell|propose[ds]?|call(?:ed|s)?|announce[ds]?|"
@@ -22,7 +22,7 @@ _SPEECH_VERB = (
     r"recall(?:ed|s)?|note[ds]?|claim(?:ed|s)?|ask(?:ed|s)?|reaffirm(?:ed|s)?|welcome[ds]?|condemn(?:ed|s)?)"
 )
 _DECADE = re.compile(
-    r"\b(?:(?P<part>early|mid|late)[\s-]+)?(?P<decade>(?:19[4-9]|20\d)0)'?s\b",
+    r"\b(?:(?P<part>early|mid|late)[\s-]+)?(?P<decade>(?:19\d|20\d)0)'?s\b",
     re.I,
 )
 _RANGE = re.compile(

@@ -24,15 +24,15 @@ def test_a_speaker_the_index_lacks_is_one_sentence_with_the_closest_passages(mix
     answer = mixed.ask(KENYA)
     assert answer.refused and answer.text == "No statement by Kenya is in the index."
     assert answer.passages and not answer.citations
-    assert answer.scope["countries"] == [{"name": "Kenya", "code": "KEN", "held": False}]
+    assert answer.scope["countries"] == [{"name": "Kenya", "code": "KEN", "held": False, "sure": True}]
 
 
 def test_a_year_after_the_corpus_is_one_sentence_naming_what_the_index_covers(mixed):
     answer = mixed.ask(CHINA_2025)
     assert answer.refused and answer.text == (
-        "No statement from 2025 is in the index; it holds statements from 1975, 2015 and 2019–2021."
+        "The index holds China's statements from 1975, 2015 and 2019–2021, none from 2025."
     )
-    assert {"name": "China", "code": "CHN", "held": True} in answer.scope["countries"]
+    assert {"name": "China", "code": "CHN", "held": True, "sure": True} in answer.scope["countries"]
 
 
 def test_a_country_and_year_the_index_holds_cites_only_that_country_and_year(mixed):

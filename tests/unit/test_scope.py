@@ -59,13 +59,13 @@ def test_scope_the_index_lacks_is_one_sentence_naming_what_is_missing():
     kenya = scope_of("What did Kenya say in its 2021 General Debate speech?", COVERAGE)
     assert kenya.missing == "No statement by Kenya is in the index."
     late = scope_of("What did China propose at the General Debate of the 80th session in 2025?", COVERAGE)
-    assert late.missing == "No statement from 2025 is in the index; it holds statements from 1971–2024."
+    assert late.missing == "The index holds China's statements from 1971–2024, none from 2025."
     pair = scope_of("What did Brazil say in 2019 about hunger?", COVERAGE)
     assert pair.missing == "The index holds Brazil's statements from 2024, none from 2019."
     held = scope_of("What did Brazil say in 2024 about hunger?", COVERAGE)
     assert held.missing == ""
-    assert held.to_json()["countries"] == [{"name": "Brazil", "code": "BRA", "held": True}]
-    assert held.to_json()["years"] == [{"name": "2024", "value": 2024, "held": True}]
+    assert held.to_json()["countries"] == [{"name": "Brazil", "code": "BRA", "held": True, "sure": True}]
+    assert held.to_json()["years"] == [{"name": "2024", "value": 2024, "held": True, "sure": True}]
 
 
 def test_an_index_without_country_metadata_cannot_refuse_by_country():
