@@ -368,3 +368,10 @@ def names() -> dict[str, str]:
     for code, name in [*READABLE.items(), *HISTORIC.items()]:
         out.setdefault(name.lower(), code)
     return out
+
+
+@functools.cache
+def demonym_names() -> dict[str, str]:
+    """Each demonym (lower case) to its country's name in lower case: "chilean" -> "chile",
+    so a statement's "the Chilean presidency" names Chile."""
+    return {demonym: country_name(code).lower() for demonym, code in DEMONYMS.items()}

@@ -5,9 +5,11 @@ dev half (docs/refusal.md)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 
+from rag.countries import demonym_names
 from rag.scope import speaker_countries
 from rag.terms import tokenize
 
@@ -41,30 +43,73 @@ _FIGURE = re.compile(
 )
 
 
-def unmentioned(question: str, texts: Iterable[str], idf: Callable[[str], float]) -> list[str]:
-    """The question's words naming what it asks about that none of ``texts`` contains, when
-    they weigh at least ``UNMENTIONED_SHARE`` of its distinctive terms and one of them no
-    statement in the index uses; else []."""
+def focus_terms(question: str) -> list[str]:
+    """The question's terms that name what it asks about: not its question words, not the
+    speaker it names, not a number."""
     names = set(tokenize(" ".join(written for _, written in speaker_countries(question))))
-    terms = [
+    return [
         t
         for t in dict.fromkeys(tokenize(question))
         if t not in _GENERIC and t not in names and not t.isdigit()
     ]
+
+
+def unmentioned(
+    question: str, texts: Iterable[str], idf: Callable[[str], float], scope: Iterable[str] | None = None
+) -> list[str]:
+    """The question's words naming what it asks about that the statements do not use, or []
+    when they may answer it. Scoped to some statements (``scope``: their whole texts), a
+    named thing (a plan, a place, a person) those statements never use is not answered by
+    words other speeches use. Otherwise: words none of ``texts`` contains, weighing at
+    least ``UNMENTIONED_SHARE`` of the question's distinctive terms, one of them never used
+    where the question was asked (in the scoped statements, or anywhere in the index)."""
+    terms = focus_terms(question)
     if not terms:
         return []
-    present = set(tokenize(" ".join(texts)))
+    used = _words(scope) if scope is not None else None
+    if used is not None:
+        unnamed = [t for t in terms if t in _named_things(question) and t not in used]
+        if unnamed:
+            return _as_written(question, unnamed)
+    present = _words(texts)
     weight = {t: idf(t) for t in terms}
     absent = [t for t in terms if t not in present]
-    if sum(weight[t] for t in absent) < UNMENTIONED_SHARE * sum(weight.values()):
+    if not absent or sum(weight[t] for t in absent) < UNMENTIONED_SHARE * sum(weight.values()):
         return []
-    # And at least one of them the statements never use at all: on a small index the
-    # weights alone would count ordinary words ("place", "hold") as distinctive.
+    # On a small index the weights alone would count ordinary words ("place", "hold") as
+    # distinctive: one of them must be one the statements asked about never use.
+    if used is not None:
+        return [] if all(t in used for t in absent) else _as_written(question, absent)
     never = idf("\x00")  # the weight of a term no statement contains
-    if not any(weight[t] >= never for t in absent):
-        return []
+    return _as_written(question, absent) if any(weight[t] >= never for t in absent) else []
+
+
+def _as_written(question: str, terms: list[str]) -> list[str]:
+    """The question's words for these terms, as it writes them (three at most)."""
     words = re.findall(r"[\w’'-]+", question)
-    return [w for w in words if tokenize(w) and tokenize(w)[0] in absent][:3]
+    return [w for w in words if tokenize(w) and tokenize(w)[0] in terms][:3]
+
+
+def _words(texts: Iterable[str]) -> set[str]:
+    """The terms of the texts, a country's name counted where its demonym stands."""
+    words = set(tokenize(" ".join(texts)))
+    return words | {t for d, name in _demonym_terms().items() if d in words for t in name}
+
+
+@functools.cache
+def _demonym_terms() -> dict[str, tuple[str, ...]]:
+    """A demonym's term to its country's name's terms ("chilean" -> ("chile",))."""
+    return {
+        tokenize(d)[0]: tuple(tokenize(name)) for d, name in demonym_names().items() if len(tokenize(d)) == 1
+    }
+
+
+def _named_things(question: str) -> set[str]:
+    """Terms of what the question names with a capital letter inside the sentence (a
+    treaty, a place, a person, a plan): when the statement asked about never uses one, it
+    does not address the question, whatever else it shares with it."""
+    words = re.findall(r"(?<=[\w,;:(] )[A-Z][\w'’-]*", question)
+    return {t for w in words for t in tokenize(w)} - _GENERIC
 
 
 def asks_for_figure(question: str) -> bool:

@@ -13,7 +13,14 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, asks_for_figure, has_figure, list_not_given, unmentioned
+from rag.answering.answerability import (
+    CLOSE,
+    asks_for_figure,
+    focus_terms,
+    has_figure,
+    list_not_given,
+    unmentioned,
+)
 from rag.answering.conversation import NOTHING_NEW
 from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
@@ -122,13 +129,16 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin
         self.idf = idf or (lambda term: 1.0)
+        self.scope: Sequence[str] | None = None
         self.sentences = SentenceVectors(embedder)
 
-    def reading(self, idf: Callable[[str], float]) -> ExtractiveGenerator:
+    def reading(self, idf: Callable[[str], float], scope: Sequence[str] | None = None) -> ExtractiveGenerator:
         """This generator weighing words by ``idf``: the rarity of words in the snapshot an
-        answer reads, not in whatever the index holds by the time it scores them."""
+        answer reads, not in whatever the index holds by the time it scores them; ``scope``:
+        the whole texts of the statements the question is scoped to, where what it asks
+        about must be named for it to be answered."""
         reader = copy.copy(self)
-        reader.idf = idf
+        reader.idf, reader.scope = idf, scope
         return reader
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -220,14 +230,21 @@ class ExtractiveGenerator:
             return self._refuse(question, passages, REFUSAL)
         best = max(scored, key=lambda c: c.score)
         absent = (
-            [] if best.similarity >= CLOSE else unmentioned(question, [p.text for p in passages], self.idf)
+            []
+            if best.similarity >= CLOSE
+            else unmentioned(question, [p.text for p in passages], self.idf, self.scope)
         )
         if absent:
             return self._refuse(
                 question, passages, f"The statements found do not mention {' or '.join(absent)}."
             )
         relevant = [c for c in scored if c.score >= self.min_relevance]
-        if asks_for_figure(question) and not any(has_figure(c.text) for c in relevant):
+        # The figure must stand beside the rarest things asked about that the statements name.
+        named = set(tokenize(" ".join(p.text for p in passages)))
+        focus = sorted((t for t in focus_terms(question) if t in named), key=self.idf, reverse=True)[:2]
+        about = [c for c in relevant if set(focus) & set(tokenize(c.text))] if focus else relevant
+        if asks_for_figure(question) and not any(has_figure(c.text) for c in about):
+            # A figure about something else in the same sentences is not the one asked for.
             return self._refuse(
                 question, passages, "The statements found touch on this but give no figure for it."
             )

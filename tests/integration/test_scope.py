@@ -91,7 +91,7 @@ def test_an_answer_must_hold_what_the_question_asks_for(mixed):
 
 
 def test_a_venue_the_question_names_is_where_it_searches(mixed):
-    """"At the General Debate" keeps the search to General Debate speeches, in each store's
+    """ "At the General Debate" keeps the search to General Debate speeches, in each store's
     filters (before, the chip named the venue and the search ignored it: the Security
     Council remarks on the same topic came first)."""
     for question in (
@@ -103,3 +103,30 @@ def test_a_venue_the_question_names_is_where_it_searches(mixed):
         for p in [*answer.passages, *(c for c in answer.citations)]:
             document = p.document
             assert "General Debate" in document.metadata.get("venue", ""), document.title
+
+
+def test_a_figure_about_something_else_is_not_the_figure_asked_for(tmp_path):
+    """Peru's statement gives a figure for emissions and none for what it committed to the
+    vaccine facility it co-chairs: "how much money did it commit" is refused, not answered
+    with 50 per cent; asked about the emissions cut, the figure is the answer."""
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    (folder / "PER_74_2019.txt").write_text(
+        "Statement of Peru\n\nPeru is proud to co-chair the vaccine facility for developing countries, "
+        "and we have committed to its work. Peru has also committed to cut emissions by at least 50 per "
+        "cent by 2030, and we call on all states to raise their ambition.\n"
+    )
+    (folder / "CHL_74_2019.txt").write_text(
+        "Statement of Chile\n\nChile has committed to the goals of the Paris Agreement and has committed "
+        "to hosting the climate conference.\n"
+    )
+    home = tmp_path / "home"
+    runner, env, index = CliRunner(), {"RAG_HOME": str(home)}, str(home / "statements")
+    assert runner.invoke(cli, ["ingest", str(folder), "--index", index, "-q"], env=env).exit_code == 0
+
+    def ask(question: str) -> dict:
+        return json.loads(runner.invoke(cli, ["ask", question, "--index", index, "--json"], env=env).output)
+
+    given = ask("How much money did Peru commit to the vaccine facility in 2019?")
+    assert given["refused"] and "no figure" in given["answer"], given["answer"]
+    assert "50 per cent" in ask("How much did Peru say in 2019 it would cut emissions?")["answer"]

@@ -1,0 +1,42 @@
+"""Answerability inside the question's scope: a named thing the statements asked about
+never use is not answered by words only other statements use; a country is named by its
+demonym too; a figure must be about what was asked. Invented statements and questions."""
+
+from __future__ import annotations
+
+from rag.answering.answerability import unmentioned
+
+RURITANIA_2019 = (
+    "Peru has long supported regional cooperation on water. We continue to invest in "
+    "irrigation and in the sharing of river data with our neighbours."
+)
+OTHERS = "Freedonia welcomed the Zambezi dam agreement and the Mattei Plan."
+
+
+def rarity(known: str):
+    """An index's word rarity: words of ``known`` are common (1.0), every other word rare."""
+    from rag.terms import tokenize
+
+    common = set(tokenize(known))
+    return lambda term: 1.0 if term in common else 5.0
+
+
+def test_a_named_thing_the_scoped_statement_never_uses_is_unmentioned_though_others_use_it():
+    idf = rarity(RURITANIA_2019 + " " + OTHERS)  # the index knows "Zambezi": others said it
+    question = "What did Peru say in 2019 about the Zambezi dam and river data?"
+    passages = [RURITANIA_2019]
+    assert unmentioned(question, passages, idf) == []  # index-wide: the word exists somewhere
+    assert unmentioned(question, passages, idf, scope=[RURITANIA_2019]) == ["Zambezi"]
+
+
+def test_words_the_scoped_statement_does_use_are_answered_from_it():
+    idf = rarity(RURITANIA_2019)
+    question = "What did Peru say in 2019 about sharing river data?"
+    assert unmentioned(question, [RURITANIA_2019], idf, scope=[RURITANIA_2019]) == []
+
+
+def test_a_country_is_named_by_its_demonym():
+    statement = "We will not waver in our support of the Chilean presidency of the conference."
+    idf = rarity(statement)
+    question = "What did Peru say about Chile in its 2019 statement?"
+    assert unmentioned(question, [statement], idf, scope=[statement]) == []
