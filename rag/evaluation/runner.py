@@ -194,9 +194,8 @@ def misstates(answer: Answer, documents: list[Document]) -> bool:
             return True
     if answer.text.startswith("The index holds") and len(countries) == 1:
         # "… holds Italy's statements from 2015–2024 …": exactly the years Italy spoke.
-        spoke_in = {
-            d.metadata["year"] for d in documents if d.metadata.get("country") == countries[0]["code"]
-        }
+        code = countries[0]["code"]
+        spoke_in = {d.metadata.get("year") for d in documents if d.metadata.get("country") == code}
         return f" from {year_ranges(y for y in spoke_in if isinstance(y, int))}, none" not in answer.text
     return False
 

@@ -13,6 +13,7 @@ ITALY = [
     for y in range(2015, 2025)
 ]
 KENYA = [Document("ke", "KEN_76_2021.txt", "x", {"country": "KEN", "year": 2021})]
+UNDATED = [Document("it", "italy.txt", "x", {"country": "ITA"})]  # a statement with no year
 
 
 def _refusal(text: str, countries=(), years=()) -> Answer:
@@ -139,4 +140,4 @@ ITALY_HELD = {"name": "Italy", "code": "ITA", "held": True}
     ],
 )
 def test_a_refusal_misstates_the_index_only_when_the_documents_hold_what_it_denies(answer, wrong):
-    assert misstates(answer, ITALY + KENYA) is wrong
+    assert misstates(answer, ITALY + KENYA + UNDATED) is wrong
