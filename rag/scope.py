@@ -15,7 +15,7 @@ from rag.countries import DEMONYMS
 from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
-from rag.question.years import read_years
+from rag.question.years import speech_years
 
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 
@@ -155,9 +155,45 @@ def _pattern() -> tuple[dict[str, str], re.Pattern[str]]:
     """Country names (lower case) to ISO codes, and one pattern finding any of them or a
     demonym, longest first; built on first use."""
     names = country_names()
-    alternatives = sorted({*names, *DEMONYMS}, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.I)
+    pattern = re.compile(r"(?<![\w-])(" + _alternation({*names, *DEMONYMS}) + r")(?![\w-])", re.I)
     return names, pattern
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A pattern matching any of the words, written as the tree of their shared beginnings
+    ("k(?:enya|orea)"): a place in the text is tried against a few letters instead of every
+    name (six hundred of them made 100 KB of spaces cost half a second). Longer words are
+    tried first, as in an alternation sorted longest first."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def written(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + written(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
+
+    return written(tree)
+
+
+def _words_before(text: str, end: int, count: int = 4) -> list[str]:
+    """At least the last ``count`` words before ``end`` (all of them near the start), read
+    from a window that reaches back only as far as they go, never the whole text before."""
+    size = 200
+    while True:
+        start = max(0, end - size)
+        words = text[start:end].split()
+        if start == 0:
+            return words
+        if len(words) > count:
+            return words[1:]  # the first may be cut by the window
+        size *= 4
 
 
 def speaker_countries(question: str) -> list[tuple[str, str]]:
@@ -169,7 +205,7 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     for m in pattern.finditer(question):
         written = m.group(1)
         key = written.lower()
-        before = question[: m.start()].split()
+        before = _words_before(question, m.start())
         previous = before[-1].lower().strip("\"'(") if before else ""
         # The word that governs the name, past articles and the like: "about the former
         # Afghan president" is about Afghanistan's president, not by Afghanistan.
@@ -218,7 +254,7 @@ def asked_years(question: str) -> list[tuple[int, int]]:
     2021", "the 2021 General Debate", "between 2015 and 2018", "since 2020", "the 80th
     session", "the early 1990s". A year the statement talks about ("by 2030", "the 2030
     Agenda", "what it had given in 2012") is not (``rag.question.years``)."""
-    return list(dict.fromkeys((y.first, y.last) for y in read_years(question) if y.speech))
+    return list(dict.fromkeys((y.first, y.last) for y in speech_years(question)))
 
 
 def asked_venues(question: str) -> list[str]:
@@ -257,7 +293,7 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     parts: list[Part] = []
     missing: list[str] = []
     countries = speaker_countries(question)
-    ranges = [y for y in read_years(question) if y.speech]
+    ranges = speech_years(question)
     has_countries, has_years = bool(coverage.countries), bool(coverage.years)
     lower = question.lower()
     for person in sorted(coverage.speakers):

@@ -48,7 +48,7 @@ _SPEECH_BEFORE = re.compile(
     rf"\b(?:speech|statement|address|remarks|debate)\s+(?:of|in|from)\s+$)",
     re.I,
 )
-_HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,3}(?:in|by|since)\s+$", re.I)
+_HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,6}(?:in|by|since)\s+$", re.I)
 _SINCE = re.compile(r"\b(?P<w>since|after|before|until|prior\s+to)\s+$", re.I)
 
 
@@ -150,8 +150,13 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
         }[word if word in {"since", "after", "before", "until"} else "prior to"]
         spoken = bool(re.search(rf"\b{_SPEECH_VERB}\b", clause, re.I))  # "said since 2020"
         return Years(first, last, True, spoken, start, end)
-    if _SPEECH_AFTER.match(after) or _SPEECH_BEFORE.search(before):
+    if _SPEECH_AFTER.match(after):
         return Years(first, last, True, True, start, end)
+    if spoken := _SPEECH_BEFORE.search(before):
+        # "said in 2019" is sure; "promised to finish in 2017", "said it would act in 2017"
+        # may be when the thing is done: a year, but not surely the speech's.
+        deferred = re.search(r"\b(?:to\s+[a-z]+|would|will|could|should)\b", spoken.group(0), re.I)
+        return Years(first, last, True, not deferred, start, end)
     if _CONTENT_BEFORE.search(before) or _CONTENT_AFTER.match(after):
         return Years(first, last, False, True, start, end)
     if re.search(r"\bthe\s+$", before) and re.match(r"^\s+[A-Z]", after):
@@ -160,5 +165,10 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
 
 
 def speech_years(question: str) -> list[Years]:
-    """The years the question asks the statements of."""
-    return [y for y in read_years(question) if y.speech]
+    """The years the question asks the statements of: when one is sure, an unsure one
+    beside it is a year the speech talks about ("what did Turkey say in 2021 it had done
+    back in 2016")."""
+    found = [y for y in read_years(question) if y.speech]
+    if any(y.sure for y in found):
+        return [y for y in found if y.sure]
+    return found

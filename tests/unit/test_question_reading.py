@@ -112,3 +112,16 @@ def test_a_sure_reading_the_index_lacks_refuses_saying_exactly_what_it_holds(que
 )
 def test_an_unsure_reading_never_refuses(question):
     assert _read(question)[0] == ""
+
+
+@pytest.mark.parametrize(
+    "question, year",
+    [
+        ("Why did Ghana say in 2017 that it had joined the treaty on the high seas back in 2015?", 2017),
+        ("What did Ghana announce in its 2018 statement about the reforms of 2016?", 2018),
+        ("In 2015, what did Ghana promise to finish in 2017?", 2015),
+    ],
+)
+def test_beside_a_sure_year_of_the_speech_an_unsure_one_is_what_it_talks_about(question, year):
+    _, parts = _read(question)
+    assert [p[1] for p in parts if p[0] == "year"] == [year]

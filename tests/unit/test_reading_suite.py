@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from rag.countries import DEMONYMS, names
-from rag.question.years import read_years
+from rag.question.years import speech_years
 from rag.scope import speaker_countries
 
 # (words, the speech years they name, as (first, last) ranges)
@@ -101,7 +101,7 @@ def test_every_generated_question_is_read_with_its_speaker_and_the_years_of_the_
     wrong = []
     for question, speakers, years in CASES:
         got_speakers = [code for code, _ in speaker_countries(question)]
-        got_years = [(y.first, y.last) for y in read_years(question) if y.speech]
+        got_years = [(y.first, y.last) for y in speech_years(question)]
         if got_speakers != speakers or got_years != years:
             wrong.append(f"{question!r}: {got_speakers} {got_years}, expected {speakers} {years}")
     assert not wrong, f"{len(wrong)} of {len(CASES)} misread, e.g.:\n" + "\n".join(wrong[:25])
