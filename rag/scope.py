@@ -15,7 +15,7 @@ from rag.countries import DEMONYMS
 from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
-from rag.question.years import speech_years
+from rag.question.years import Years, read_years, speech_years
 
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 
@@ -293,7 +293,9 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     parts: list[Part] = []
     missing: list[str] = []
     countries = speaker_countries(question)
-    ranges = speech_years(question)
+    ranges = [y for y in read_years(question) if y.speech]
+    if any(y.sure for y in ranges) and all(_holds(coverage, y) for y in ranges if y.sure):
+        ranges = speech_years(question)  # an unsure year beside a sure one the index holds
     has_countries, has_years = bool(coverage.countries), bool(coverage.years)
     lower = question.lower()
     for person in sorted(coverage.speakers):
@@ -310,7 +312,7 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
         parts.append(Part("country", code, name, held))
         if held is False:
             missing.append(no_country(name))
-    held_of = {(y.first, y.last): any(y.first <= h <= y.last for h in coverage.years) for y in ranges}
+    held_of = {(y.first, y.last): _holds(coverage, y) for y in ranges}
     # Two readings of when the speech was made, one held and one not ("Germany quoted its
     # 1973 speech in 2016"): neither is sure enough to refuse.
     torn = len({held for (first, last), held in held_of.items()}) > 1
@@ -331,6 +333,10 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
         elif held is False:
             missing.append(no_year(first, last, coverage.years, years.label))
     return Scope(tuple(parts), missing[0] if missing else "")
+
+
+def _holds(coverage: Coverage, years: Years) -> bool:
+    return not coverage.years or any(years.first <= y <= years.last for y in coverage.years)
 
 
 def searched_line(scope: dict[str, Any]) -> str:
