@@ -155,3 +155,36 @@ def list_not_given(question: str, sentences: list[str]) -> str:
     if not any(noun in s.lower() for s in sentences):
         return ""
     return f"The statements mention {m.group(1)} {m.group(2)} but do not list them."
+
+
+# "Why did X say (in 2019) that P?": the question presumes X said P. Words that turn a
+# statement around: a premise holding one must be met by a statement holding one.
+_PREMISE = re.compile(
+    r"^\s*(?:why|how(?:\s+come)?)\s+(?:did|does|do|has|had|would|was|were)\b[^?]{0,200}?\b"
+    r"(?:say|said|announce[ds]?|admit(?:ted|s)?|claim(?:ed|s)?|state[ds]?|declare[ds]?|insist(?:ed|s)?|"
+    r"argue[ds]?|decide[ds]?|explain(?:ed|s)?|acknowledge[ds]?|concede[ds]?)\b[^?]{0,40}?\bthat\s+"
+    r"(?P<premise>[^?]{3,300})",
+    re.I,
+)
+_TURNED = re.compile(
+    r"\b(?:not|no|never|n[o']t|cannot|no\s+longer|refus\w*|reject\w*|withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|"
+    r"leav\w*|left|quit\w*|abandon\w*|miss(?:ed|es|ing)?|fail\w*|oppos\w*|against|halt\w*|"
+    r"suspend\w*|end(?:ed|ing)?|stop\w*|exit\w*|denounc\w*|boycott\w*|veto\w*)\b",
+    re.I,
+)
+
+
+def premise(question: str) -> str:
+    """What a "why did X say that P" question presumes was said (P), or ""."""
+    m = _PREMISE.match(question)
+    return m.group("premise").strip() if m else ""
+
+
+def premise_denied(question: str, sentences: list[str]) -> bool:
+    """When the question presumes a statement was turned one way ("that it would not
+    ratify", "that it would pull out") and none of the statements found that answer it say
+    anything of the kind: they say the opposite, or something else."""
+    presumed = premise(question)
+    if not presumed or not _TURNED.search(presumed):
+        return False
+    return not any(_TURNED.search(s) for s in sentences)

@@ -19,6 +19,8 @@ from rag.answering.answerability import (
     focus_terms,
     has_figure,
     list_not_given,
+    premise,
+    premise_denied,
     unmentioned,
 )
 from rag.answering.conversation import NOTHING_NEW
@@ -247,6 +249,10 @@ class ExtractiveGenerator:
             # A figure about something else in the same sentences is not the one asked for.
             return self._refuse(
                 question, passages, "The statements found touch on this but give no figure for it."
+            )
+        if premise_denied(question, [c.text for c in relevant]):
+            return self._refuse(
+                question, passages, f"The statements found do not say that {premise(question)}."
             )
         unlisted = list_not_given(question, [c.text for c in relevant])
         return self._refuse(question, passages, unlisted) if unlisted else None

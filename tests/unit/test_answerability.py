@@ -40,3 +40,17 @@ def test_a_country_is_named_by_its_demonym():
     idf = rarity(statement)
     question = "What did Peru say about Chile in its 2019 statement?"
     assert unmentioned(question, [statement], idf, scope=[statement]) == []
+
+
+def test_a_premise_turned_one_way_must_be_met_by_a_statement_turned_that_way():
+    from rag.answering.answerability import premise, premise_denied
+
+    question = "Why did Peru announce in 2018 that it would withdraw from the fisheries accord?"
+    assert premise(question) == "it would withdraw from the fisheries accord"
+    # The statement says the opposite: the premise is false, the question is not answered.
+    assert premise_denied(question, ["Peru will remain a committed party to the fisheries accord."])
+    # It says so: answered.
+    assert not premise_denied(question, ["Peru has decided to withdraw from the fisheries accord."])
+    # A premise that is not turned either way is left to the other checks.
+    assert not premise_denied("Why did Peru say in 2018 that fisheries were at risk?", ["Nothing."])
+    assert premise("What did Peru say about fisheries?") == ""
