@@ -166,12 +166,18 @@ _PREMISE = re.compile(
     r"(?P<premise>[^?]{3,300})",
     re.I,
 )
-_TURNED = re.compile(
-    r"\b(?:not|no|never|n[o']t|cannot|no\s+longer|refus\w*|reject\w*|withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|"
-    r"leav\w*|left|quit\w*|abandon\w*|miss(?:ed|es|ing)?|fail\w*|oppos\w*|against|halt\w*|"
-    r"suspend\w*|end(?:ed|ing)?|stop\w*|exit\w*|denounc\w*|boycott\w*|veto\w*)\b",
-    re.I,
-)
+# Ways a statement is turned: a premise turned one way must be met by a statement turned
+# the same way, about the same thing.
+_TURNS = {
+    "negation": r"not|no|never|n[o']t|cannot|no\s+longer|neither|nor",
+    "withdrawal": (
+        r"withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|leav\w*|left|quit\w*|exit\w*|abandon\w*|denounc\w*"
+    ),
+    "failure": r"miss(?:ed|es|ing)?|fail\w*|fell\s+short|short\s+of",
+    "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*",
+    "stop": r"halt\w*|suspend\w*|end(?:ed|ing|s)?|stop\w*|cease\w*",
+}
+_TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in _TURNS.items()}
 
 
 def premise(question: str) -> str:
@@ -182,9 +188,28 @@ def premise(question: str) -> str:
 
 def premise_denied(question: str, sentences: list[str]) -> bool:
     """When the question presumes a statement was turned one way ("that it would not
-    ratify", "that it would pull out") and none of the statements found that answer it say
-    anything of the kind: they say the opposite, or something else."""
+    ratify", "that it would pull out", "that it had missed") and none of the statements
+    found says anything turned that way about the same thing: they say the opposite, or
+    something else."""
     presumed = premise(question)
-    if not presumed or not _TURNED.search(presumed):
+    turns = [kind for kind, pattern in _TURN.items() if pattern.search(presumed)]
+    if not presumed or not turns:
         return False
-    return not any(_TURNED.search(s) for s in sentences)
+    unturned = presumed
+    for pattern in _TURN.values():
+        unturned = pattern.sub(" ", unturned)
+    about = set(tokenize(unturned)) - _GENERIC  # what the premise is about, its turns left out
+    return not any(_turned_about(s, turns, about) for s in sentences)
+
+
+def _turned_about(sentence: str, turns: list[str], about: set[str]) -> bool:
+    """Whether the sentence is turned one of these ways about one of these terms: a
+    negation within a few words before it, any other turn anywhere beside it."""
+    terms = set(tokenize(sentence))
+    if not terms & about:
+        return False
+    for kind in turns:
+        for m in _TURN[kind].finditer(sentence):
+            if kind != "negation" or set(tokenize(" ".join(sentence[m.end() :].split()[:4]))) & about:
+                return True
+    return False

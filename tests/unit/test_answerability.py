@@ -54,3 +54,13 @@ def test_a_premise_turned_one_way_must_be_met_by_a_statement_turned_that_way():
     # A premise that is not turned either way is left to the other checks.
     assert not premise_denied("Why did Peru say in 2018 that fisheries were at risk?", ["Nothing."])
     assert premise("What did Peru say about fisheries?") == ""
+
+
+def test_a_negation_elsewhere_in_the_statement_does_not_meet_the_premise():
+    from rag.answering.answerability import premise_denied
+
+    question = "Why did Peru say in 2018 that it would not ratify the ocean treaty?"
+    assert premise_denied(
+        question, ["Peru is committed to ratifying the ocean treaty, and we are not complacent about fish."]
+    )
+    assert not premise_denied(question, ["Peru will not ratify the ocean treaty in its present form."])
