@@ -268,9 +268,11 @@ def read_venues(question: str) -> list[tuple[str, bool]]:
     follows what the statement is about ("about disarmament at the Security Council")."""
     found = []
     for venue in VENUES:
+        # "at/in/before/during the Security Council"; "to" only after a speech ("its address
+        # to the General Assembly"), never "adding members to the Security Council".
         at = re.search(
-            rf"\b(?:at|in|to|before|during)\s+(?:the\s+|its\s+|their\s+)?(?:\d{{4}}\s+)?"
-            rf"(?:UN\s+)?{venue}\b(?!\s+reform)",
+            rf"(?:\b(?:at|in|before|during)|\b(?:speech|statement|address|remarks|said|spoke|told)\s+to)"
+            rf"\s+(?:the\s+|its\s+|their\s+)?(?:\d{{4}}\s+)?(?:UN\s+)?{venue}\b(?!\s+reform)",
             question,
             re.I,
         )

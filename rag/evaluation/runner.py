@@ -186,10 +186,17 @@ def misstates(answer: Answer, documents: list[Document]) -> bool:
     for part in years:
         if not part["held"] and any(held_year(d, part) for d in documents):
             return True
+    venues = [p["value"] for p in scope.get("venues", []) if p.get("held")]
     if countries and years and all(p["held"] for p in countries + years):
-        # Each held on its own, so the claim is "none by that country from then": truly none?
+        # Each held on its own, so the claim is "none by that country from then" (at that
+        # venue, when one is named): truly none?
         codes = {p["code"] for p in countries}
-        spoke = [d for d in documents if d.metadata.get("country") in codes]
+        spoke = [
+            d
+            for d in documents
+            if d.metadata.get("country") in codes
+            and all(v in str(d.metadata.get("venue", "")).lower() for v in venues)
+        ]
         if any(held_year(d, y) for d in spoke for y in years):
             return True
     if answer.text.startswith("The index holds") and len(countries) == 1:

@@ -130,6 +130,20 @@ ITALY_HELD = {"name": "Italy", "code": "ITA", "held": True}
             ),
             True,
         ),
+        # Italy 2021 at the Security Council: none (its statements are the General Debate's).
+        (
+            Answer(
+                "q",
+                "No statement in the index matches all the question names (Security Council, Italy, 2021).",
+                True,
+                scope={
+                    "countries": [ITALY_HELD],
+                    "years": [{"value": 2021, "held": True}],
+                    "venues": [{"value": "security council", "held": True}],
+                },
+            ),
+            False,
+        ),
         # Not a claim about the index: never a misstatement.
         (
             _refusal(

@@ -108,6 +108,7 @@ def test_a_sure_reading_the_index_lacks_refuses_saying_exactly_what_it_holds(que
         "Which of its 1961 statements did Ghana quote in its 2016 speech?",  # two readings of when
         "Which Ghanaian leader's 1960 speech to the Assembly did Ghana quote in 2016?",
         "What did Ghana say in 2016 about peacekeeping in the Security Council?",  # a topic, not where
+        "Why did Ghana argue in 2016 for adding new members to the Security Council?",
         "What did Ghana, in 2016 or so, say about cocoa?",
     ],
 )
