@@ -42,7 +42,7 @@ READABILITY = ["dangling_openings", "part_coverage"]
 # Conversation items: follow-up turns against the same questions asked on their own, and
 # how often a follow-up repeated the answer before it though the statements hold more.
 CONVERSATION = ["follow_up_key_facts", "standalone_key_facts", "follow_up_ratio", "repeated_answers"]
-LOWER_IS_BETTER = {"dangling_openings", "repeated_answers"}
+LOWER_IS_BETTER = {"dangling_openings", "repeated_answers", "misstated_refusals"}
 
 
 @dataclass
