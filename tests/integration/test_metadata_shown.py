@@ -81,4 +81,6 @@ def test_escape_sequences_in_metadata_never_reach_the_terminal(tmp_path, metadat
     assert ">>>The veto should never be used" in chatted
     for output in (asked, listed, refused, chatted):
         assert "\x1b" not in output and "\x07" not in output, output
-    assert "Jane Doe" in asked and "\\x1b" in asked  # shown, as text
+    # Read at ingestion, the escapes are dropped from the metadata (rag/loading.py); what
+    # reaches the terminal from any older index is escaped by rag.chat.shown (unit test).
+    assert "Jane Doe" in asked

@@ -152,3 +152,12 @@ def test_conversations_the_browser_kept_malformed_are_passed_over():
         saved, "", "", [{"role": "user", "content": "q"}], [{"question": "q"}]
     )
     assert store[""]["current"] == key and store[""]["conversations"][key]["title"] == "q"
+
+
+def test_terminal_text_from_a_document_never_carries_escape_sequences():
+    from rag.chat import shown
+
+    text = shown("\x1b]0;pwned\x07Jane Doe\x1b[2J\x1b[8m")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "Jane Doe" in text and "\\x1b" in text  # shown as text, not acted on
+    assert shown("line one\nline two", lines=True) == "line one\nline two"
