@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import stat
 import unicodedata
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag import countries
 from rag.errors import InputError, NoDocumentsError
 from rag.settings import UPLOADS
 from rag.types import Document
@@ -23,16 +25,33 @@ SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 SIDECAR = ".meta.json"
 _SIDECAR_KEYS = {"country", "speaker", "date", "year", "session", "venue", "title"}
 
+# What one file may expand to when read: a small file can unpack to gigabytes (a Word file is
+# a zip of XML) or hold a million tags. Past a limit the file is skipped, and the skip line
+# names the limit.
+MAX_XML_MB = 50  # uncompressed XML read from one Word file
+MAX_XML_TAGS = 2_000_000  # XML tags held at once: one paragraph or table, or what sits between two
+MAX_PARAGRAPHS = 100_000
+MAX_CELLS = 100_000  # table cells of one Word file
+MAX_CHARACTERS = 10_000_000  # text of one Word, HTML or PDF file
+MAX_HTML_MB = 100
+MAX_TAGS = 100_000  # elements of one HTML page
+MAX_PAGES = 2_000
+MAX_INSTRUCTIONS = 2_000_000  # drawing instructions of one PDF, over all its pages
+MAX_TITLE = 300  # characters of a title, cut at a word
+MAX_METADATA_VALUE = 200  # characters of a metadata value (a title: MAX_TITLE)
+MAX_METADATA_KB = 64
+
 # UN General Debate Corpus: ``CHN_79_2024.txt`` = country, session, year.
 UNGDC_NAME = re.compile(r"^(?P<country>[A-Z]{3})_(?P<session>\d{1,3})_(?P<year>(19|20)\d\d)$")
 
-# Lines of web-page furniture that frame a statement but are not its words.
+# Lines of web-page furniture that frame a statement but are not its words. Leading and
+# trailing spaces are taken possessively: a line of a million spaces is read once.
 _FURNITURE = [
-    re.compile(r"^\s*home\b.*(>|»|›)", re.I),  # breadcrumb trail
-    re.compile(r"^\s*home(\s+[\w&'’-]+){3,}\s*$", re.I),  # navigation bar
+    re.compile(r"^\s*+home\b.*(>|»|›)", re.I),  # breadcrumb trail
+    re.compile(r"^\s*+home(\s++[\w&'’-]++){3,}\s*+$", re.I),  # navigation bar
     re.compile(
-        r"^\s*(suggest to a friend|print( this page)?|close( window)?|share( this)?|"
-        r"back to top|e-?mail( this)?|related (news|articles)|\[?\s*print\s*\]?)\s*$",
+        r"^\s*+(suggest to a friend|print( this page)?|close( window)?|share( this)?|"
+        r"back to top|e-?mail( this)?|related (news|articles)|\[?\s*+print\s*+\]?)\s*+$",
         re.I,
     ),
 ]
@@ -42,11 +61,12 @@ _DATE_WORDS = re.compile(
     rf"\b(?:([0-3]?\d)\s+({_MONTHS})\s+((?:19|20)\d\d)|({_MONTHS})\s+([0-3]?\d),?\s+((?:19|20)\d\d))\b",
     re.I,
 )
+# "Statement by SPEAKER at VENUE", read from a title whose spaces are single: the speaker
+# ends at the first " at ", " to " … (two fixed patterns, so a long title costs one pass).
 _SPEAKER = re.compile(
-    r"^(?:remarks|statement|speech|address|briefing|keynote speech|explanation of vote)\s+"
-    r"by\s+(?P<speaker>.+?)(?:\s+(?:at|to|on|before|during|in)\s+(?P<venue>.+))?$",
-    re.I,
+    r"(?:remarks|statement|speech|address|briefing|keynote speech|explanation of vote) by (?=\S)", re.I
 )
+_VENUE_WORD = re.compile(r" (?:at|to|on|before|during|in) (?=\S)", re.I)
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,23 @@ def _utf16_without_bom(data: bytes) -> tuple[str | None, str | None]:
     return None, "binary content, not text"
 
 
+class _PastLimit(Exception):
+    """A file past one of the limits above; its message is the skip reason."""
+
+
+def _past(what: str) -> _PastLimit:
+    return _PastLimit(f"{what} (the limit)")
+
+
+_TAG_START = re.compile(r"<[A-Za-z]")
+
+
 def _html_text(raw: str) -> tuple[str, str | None]:
+    if len(raw) > MAX_HTML_MB * 1_000_000:
+        raise _past(f"HTML file is longer than {MAX_HTML_MB} million characters")
+    for count, _ in enumerate(_TAG_START.finditer(raw), start=1):
+        if count > MAX_TAGS:  # counted before parsing: the parser holds every tag as an object
+            raise _past(f"HTML file has more than {MAX_TAGS:,} tags")
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(raw, "html.parser")
@@ -170,6 +206,8 @@ def _html_text(raw: str) -> tuple[str, str | None]:
     body = soup.body or soup
     blocks = [line.strip() for line in body.get_text("\n").split("\n")]
     text = "\n\n".join(re.sub(r"[ \t]+", " ", b) for b in blocks if b)
+    if len(text) > MAX_CHARACTERS:
+        raise _past(f"HTML file has more than {MAX_CHARACTERS:,} characters of text")
     h1 = soup.find("h1")
     return text, (h1.get_text(" ", strip=True) if h1 else None) or title
 
@@ -177,11 +215,30 @@ def _html_text(raw: str) -> tuple[str, str | None]:
 def _pdf_text(path: Path) -> tuple[str | None, str | None]:
     from pypdf import PdfReader
 
+    used = {"characters": 0, "instructions": 0}
+
+    def count_text(text: str, *_: Any) -> None:
+        used["characters"] += len(text)
+        if used["characters"] > MAX_CHARACTERS:
+            raise _past(f"PDF has more than {MAX_CHARACTERS:,} characters of text")
+
+    def count_instruction(*_: Any) -> None:
+        used["instructions"] += 1
+        if used["instructions"] > MAX_INSTRUCTIONS:
+            raise _past(f"PDF has more than {MAX_INSTRUCTIONS:,} drawing instructions")
+
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             return None, "encrypted PDF (decrypt it first)"
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PAGES:
+            return None, f"PDF has more than {MAX_PAGES:,} pages (the limit)"
+        pages = [
+            page.extract_text(visitor_text=count_text, visitor_operand_before=count_instruction) or ""
+            for page in reader.pages
+        ]
+    except _PastLimit as exc:
+        return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - a hostile PDF makes pypdf raise almost anything
         return None, f"unreadable PDF ({_reason(exc)})"
     text = "\n\n".join(p.strip() for p in pages if p.strip())
@@ -190,36 +247,236 @@ def _pdf_text(path: Path) -> tuple[str | None, str | None]:
     return text, None
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+_ON = {"1", "true", "on"}
+
+
 def _docx_text(path: Path) -> tuple[str | None, str | None, str | None]:
-    """A Word file's paragraphs (list items as "- item", table rows as lines) and its
-    title property; or the reason it cannot be read."""
+    """A Word file's paragraphs (list items as "- item", table rows as "a | b" lines after
+    them) and its title property; or the reason it cannot be read.
+
+    The XML is streamed, never held whole: each top-level paragraph or table is read and
+    then let go, a style's name is looked up once per style, and every part read counts
+    against the limits on what a Word file may expand to."""
     import zipfile
 
     try:
-        from docx import Document as WordDocument
+        import lxml.etree  # noqa: F401 - python-docx's XML library, used by _xml_ends
     except ImportError:
-        return None, "Word files need python-docx: pip install python-docx", None
+        return None, "Word files need lxml: pip install lxml", None
     try:
-        if zipfile.ZipFile(path).testzip() is not None:
+        with zipfile.ZipFile(path) as archive:
+            document, styles, core = _word_parts(archive)
+            if document is None:
+                return None, "unreadable Word file (it holds no Word document)", None
+            declared = sum(archive.getinfo(name).file_size for name in (document, styles, core) if name)
+            if declared > MAX_XML_MB * 1_000_000:
+                raise _past(f"Word file expands to more than {MAX_XML_MB} MB of XML")
+            budget = _XmlBudget()
+            style_names = _paragraph_styles(archive, styles, budget) if styles else {}
+            blocks = _word_blocks(archive, document, style_names, budget)
+            title = _word_title(archive, core, budget) if core else None
+    except _PastLimit as exc:
+        return None, str(exc), None
+    except zipfile.BadZipFile as exc:
+        if "CRC" in str(exc):
             return None, "damaged Word file (a part fails its checksum)", None
-        word = WordDocument(str(path))
-        blocks = []
-        for paragraph in word.paragraphs:
-            text = " ".join(paragraph.text.split())
-            if text:
-                listed = (paragraph.style.name if paragraph.style is not None else "").startswith("List")
-                blocks.append(f"- {text}" if listed else text)
-        for table in word.tables:
-            for row in table.rows:
-                cells = [" ".join(c.text.split()) for c in row.cells]
-                if any(cells):
-                    blocks.append(" | ".join(cells))
-        title = (word.core_properties.title or "").strip() or None
+        return None, f"unreadable Word file ({_reason(exc)})", None
     except Exception as exc:  # noqa: BLE001 - a damaged or hostile file makes the reader raise anything
         return None, f"unreadable Word file ({_reason(exc)})", None
     if not blocks:
         return None, "Word file has no text", None
     return "\n\n".join(blocks), None, title
+
+
+class _XmlBudget:
+    """What the parts of one Word file have expanded to so far: bytes in all, and tags
+    since the reader last let go of what it had read."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.tags = 0
+
+    def spend(self, data: bytes) -> None:
+        self.bytes += len(data)
+        self.tags += data.count(b"<")
+        if self.bytes > MAX_XML_MB * 1_000_000:
+            raise _past(f"Word file expands to more than {MAX_XML_MB} MB of XML")
+        if self.tags > MAX_XML_TAGS:
+            raise _past(f"Word file has a paragraph or table of more than {MAX_XML_TAGS:,} XML tags")
+
+
+class _Counted:
+    """A part of the archive, read through the budget (the parser asks for it in pieces)."""
+
+    def __init__(self, stream: Any, budget: _XmlBudget):
+        self._stream = stream
+        self._budget = budget
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size > 0 else 1 << 16)
+        self._budget.spend(data)
+        return data
+
+
+def _xml_ends(archive: Any, name: str, budget: _XmlBudget, tags: tuple[str, ...]) -> Iterator[Any]:
+    """Elements of one XML part with these tags, each as it ends. The parser fetches nothing
+    from outside the file and expands no entity (no XXE, no billion laughs)."""
+    from lxml import etree
+
+    with archive.open(name) as raw:
+        for _, element in etree.iterparse(
+            _Counted(raw, budget),
+            events=("end",),
+            tag=tags,
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+        ):
+            yield element
+
+
+def _let_go(element: Any) -> None:
+    """Free an element that has been read, and its siblings read before it."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _word_parts(archive: Any) -> tuple[str | None, str | None, str | None]:
+    """The archive's names of the main document, its styles and the core properties, as its
+    relationships give them (``word/document.xml`` … when they say nothing)."""
+    names = set(archive.namelist())
+
+    def targets(rels: str, base: str) -> dict[str, str]:
+        if rels not in names or archive.getinfo(rels).file_size > 1_000_000:
+            return {}
+        from lxml import etree
+
+        parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+        root = etree.fromstring(archive.read(rels), parser)
+        found = {}
+        for rel in root.iter(_RELATIONSHIP):
+            kind, target = rel.get("Type", "").rsplit("/", 1)[-1], rel.get("Target", "")
+            found.setdefault(kind, posixpath.normpath(posixpath.join(base, target)).lstrip("/"))
+        return found
+
+    package = targets("_rels/.rels", "")
+    document = package.get("officeDocument", "word/document.xml")
+    folder, leaf = posixpath.split(document)
+    styles = targets(posixpath.join(folder, "_rels", leaf + ".rels"), folder).get("styles", "word/styles.xml")
+    core = package.get("core-properties", "docProps/core.xml")
+    return tuple(name if name in names else None for name in (document, styles, core))  # type: ignore[return-value]
+
+
+def _paragraph_styles(archive: Any, name: str, budget: _XmlBudget) -> dict[str | None, str]:
+    """Paragraph style ids to names, read once; ``None`` gives the default style's name."""
+    names: dict[str | None, str] = {}
+    for style in _xml_ends(archive, name, budget, (_W + "style",)):
+        if style.get(_W + "type") == "paragraph":
+            label = style.find(_W + "name")
+            names[style.get(_W + "styleId")] = label.get(_W + "val", "") if label is not None else ""
+            if style.get(_W + "default") in _ON:
+                names[None] = names[style.get(_W + "styleId")]  # the last default wins, as in Word
+        _let_go(style)
+        budget.tags = 0
+    return names
+
+
+def _word_blocks(archive: Any, name: str, styles: dict[str | None, str], budget: _XmlBudget) -> list[str]:
+    """The body's paragraphs, then its tables' rows, read as each ends."""
+    body = _W + "body"
+    paragraphs, rows = [], []
+    counts = {"paragraphs": 0, "cells": 0, "characters": 0}
+    for element in _xml_ends(archive, name, budget, (_W + "p", _W + "tbl", _W + "tc", _W + "sectPr")):
+        tag = element.tag
+        if tag == _W + "p":
+            counts["paragraphs"] += 1
+            if counts["paragraphs"] > MAX_PARAGRAPHS:
+                raise _past(f"Word file has more than {MAX_PARAGRAPHS:,} paragraphs")
+        elif tag == _W + "tc":
+            counts["cells"] += 1
+            if counts["cells"] > MAX_CELLS:
+                raise _past(f"Word file has more than {MAX_CELLS:,} table cells")
+        parent = element.getparent()
+        if parent is None or parent.tag != body:
+            continue
+        if tag == _W + "p":
+            text = _paragraph_text(element)
+            if text:
+                properties = element.find(_W + "pPr")
+                style = properties.find(_W + "pStyle") if properties is not None else None
+                style_id = style.get(_W + "val") if style is not None else None
+                listed = styles.get(style_id, styles.get(None, "")).startswith("List")
+                paragraphs.append(f"- {text}" if listed else text)
+                counts["characters"] += len(text)
+        elif tag == _W + "tbl":
+            for row in _table_rows(element):
+                rows.append(row)
+                counts["characters"] += len(row)
+        if counts["characters"] > MAX_CHARACTERS:
+            raise _past(f"Word file has more than {MAX_CHARACTERS:,} characters of text")
+        _let_go(element)
+        budget.tags = 0
+    return paragraphs + rows
+
+
+def _paragraph_text(paragraph: Any) -> str:
+    """A paragraph's words as Word shows them: its runs and links' runs (a text box inside
+    it is a paragraph of its own), spaces made single."""
+    pieces = []
+    for child in paragraph:
+        if child.tag == _W + "r":
+            runs = [child]
+        elif child.tag == _W + "hyperlink":
+            runs = child.findall(_W + "r")
+        else:
+            continue
+        for run in runs:
+            for item in run:
+                tag = item.tag
+                if tag == _W + "t":
+                    pieces.append(item.text or "")
+                elif tag in (_W + "tab", _W + "ptab"):
+                    pieces.append("\t")
+                elif tag == _W + "cr" or (
+                    tag == _W + "br" and item.get(_W + "type", "textWrapping") == "textWrapping"
+                ):
+                    pieces.append("\n")
+                elif tag == _W + "noBreakHyphen":
+                    pieces.append("-")
+    return " ".join("".join(pieces).split())
+
+
+def _table_rows(table: Any) -> Iterator[str]:
+    """A table's rows as "a | b" lines, read row by row (never recursively): a merged cell
+    is read once, where it starts; the places it covers are empty."""
+    for row in table.iterfind(_W + "tr"):
+        cells = []
+        for cell in row.iterfind(_W + "tc"):
+            properties = cell.find(_W + "tcPr")
+            merged = None
+            if properties is not None:
+                merged = properties.find(_W + "vMerge")
+                if merged is None:
+                    merged = properties.find(_W + "hMerge")
+            if merged is not None and merged.get(_W + "val", "continue") != "restart":
+                cells.append("")
+                continue
+            cells.append(" ".join(t for t in map(_paragraph_text, cell.iterfind(_W + "p")) if t))
+        if any(cells):
+            yield " | ".join(cells).strip()
+
+
+def _word_title(archive: Any, name: str, budget: _XmlBudget) -> str | None:
+    for element in _xml_ends(archive, name, budget, (_DC_TITLE,)):
+        return (element.text or "").strip() or None
+    return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -229,11 +486,42 @@ def _reason(exc: BaseException) -> str:
 
 
 def _title_of(text: str) -> str | None:
-    for line in text.split("\n"):
-        line = line.strip().lstrip("#").strip()
+    """The first line with words, when it is short enough to be a heading."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end - start > 10_000:  # a line this long is no heading
+            return None
+        line = text[start:end].strip().lstrip("#").strip()
         if line:
             return line if len(line) <= 200 else None
+        start = end + 1
     return None
+
+
+def clip_title(title: str, limit: int = MAX_TITLE) -> str:
+    """A title on one line with single spaces, cut at a word to at most ``limit`` characters
+    ("…" marks the cut); done before any pattern reads it."""
+    title = " ".join(title[: limit * 4].split()) if len(title) > limit * 4 else " ".join(title.split())
+    if len(title) <= limit:
+        return title
+    cut = title.rfind(" ", 0, limit)
+    return title[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+
+
+def speaker_and_venue(title: str) -> tuple[str | None, str | None]:
+    """Who spoke and where, from a title "Statement by SPEAKER at VENUE"; (None, None) when
+    the title does not say."""
+    title = " ".join(title.split())
+    head = _SPEAKER.match(title)
+    if not head:
+        return None, None
+    rest = title[head.end() :]
+    venue = _VENUE_WORD.search(rest, 1)
+    if not venue:
+        return rest, None
+    return rest[: venue.start()], re.sub(r"^(?:at|on) (?=\S)", "", rest[venue.end() :], flags=re.I)
 
 
 def _date_of(text: str) -> str | None:
@@ -266,14 +554,15 @@ def describe(text: str, path: Path, title: str | None = None, trust_name: bool =
             title=f"{name}: General Debate statement, session {session} ({year})",
         )
         return meta
-    meta["title"] = title or _title_of(text) or path.stem
+    meta["title"] = clip_title(title or "") or clip_title(_title_of(text) or "") or clip_title(path.stem)
     if date := _date_of(text):
         meta["date"] = date
         meta["year"] = int(date[:4])
-    if m := _SPEAKER.match(meta["title"]):
-        meta["speaker"] = m.group("speaker").strip()
-        if m.group("venue"):
-            meta["venue"] = re.sub(r"^(at|on)\s+", "", m.group("venue").strip(), flags=re.I)
+    speaker, venue = speaker_and_venue(meta["title"])
+    if speaker:
+        meta["speaker"] = speaker
+        if venue:
+            meta["venue"] = venue
     return meta
 
 
@@ -284,16 +573,7 @@ def country_name(code: str) -> str:
         found = pycountry.countries.get(alpha_3=code)
     except (ImportError, KeyError, LookupError):
         found = None
-    # The corpus uses a few codes of states that no longer exist.
-    historic = {
-        "YUG": "Yugoslavia",
-        "CSK": "Czechoslovakia",
-        "DDR": "German Democratic Republic",
-        "YMD": "Democratic Yemen",
-        "SUN": "USSR",
-        "EU": "European Union",
-    }
-    return getattr(found, "name", None) or historic.get(code, code)
+    return getattr(found, "name", None) or countries.HISTORIC.get(code, code)
 
 
 def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> Document | Skipped:
@@ -322,6 +602,8 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
         if raw is not None and suffix in {".html", ".htm"}:
             try:
                 raw, title = _html_text(raw)
+            except _PastLimit as exc:
+                raw, reason = None, str(exc)
             except Exception as exc:  # noqa: BLE001 - the parser on hostile markup
                 raw, reason = None, f"unreadable HTML ({_reason(exc)})"
     if raw is None:
@@ -345,20 +627,86 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
 
 
 def _sidecar(path: Path) -> tuple[dict[str, Any], str]:
-    """Metadata from ``NAME.meta.json`` beside the file, or why it cannot be used."""
+    """Metadata from ``NAME.meta.json`` beside the file, checked and made plain (a year as a
+    number, a country as its code, no control characters), or why it cannot be used."""
     sidecar = path.with_name(path.stem + SIDECAR)
     if not sidecar.is_file():
         return {}, ""
+    about = f"its metadata file {printable(sidecar.name)}"
     try:
-        given = json.loads(sidecar.read_text(encoding="utf-8"))
+        with sidecar.open("rb") as fh:
+            data = fh.read(MAX_METADATA_KB * 1024 + 1)
+        if len(data) > MAX_METADATA_KB * 1024:
+            return {}, f"{about} is larger than {MAX_METADATA_KB} KB (the limit)"
+        given = json.loads(data.decode("utf-8-sig"))
     except (OSError, ValueError) as exc:
-        return {}, f"its metadata file {sidecar.name} is unreadable ({_reason(exc)})"
+        return {}, f"{about} is unreadable ({_reason(exc)})"
     if not isinstance(given, dict) or not all(
         k in _SIDECAR_KEYS and isinstance(v, str | int) and not isinstance(v, bool) for k, v in given.items()
     ):
         keys = ", ".join(sorted(_SIDECAR_KEYS))
-        return {}, f"its metadata file {sidecar.name} must be one JSON object of {keys} (text or numbers)"
-    return given, ""
+        return {}, f"{about} must be one JSON object of {keys} (text or numbers)"
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        if key in ("year", "session"):
+            number = _whole_number(value)
+            if key == "year" and (number is None or not 1000 <= number <= 9999):
+                return {}, f"{about} gives year {_shown(value)}, not a four-digit year such as 2020"
+            if key == "session" and (number is None or not 1 <= number <= 999):
+                return {}, f"{about} gives session {_shown(value)}, not a session number such as 76"
+            out[key] = number
+            continue
+        text = plain_value(str(value))
+        limit = MAX_TITLE if key == "title" else MAX_METADATA_VALUE
+        if len(text) > limit:
+            return {}, f"{about} gives a {key} of {len(text):,} characters, more than {limit} (the limit)"
+        if key == "country":
+            code = country_code(text)
+            if code is None:
+                return {}, (
+                    f"{about} gives country {_shown(value)}, "
+                    "neither a three-letter code (such as KEN) nor a country's name"
+                )
+            text = code
+        if text:
+            out[key] = text
+    return out, ""
+
+
+def _whole_number(value: str | int) -> int | None:
+    if isinstance(value, int):
+        return value
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else None
+
+
+def _shown(value: str | int) -> str:
+    """A metadata value as a skip line quotes it: short, and its controls as escapes."""
+    return repr(value if isinstance(value, int) or len(value) <= 40 else value[:40] + "…")
+
+
+# Terminal escape sequences (CSI "ESC [ … m", OSC "ESC ] … BEL", their one-byte C1 forms,
+# and two-character escapes), then every other control and direction-override character.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]{0,64}[ -/]{0,16}[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,1024}(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?"
+)
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+
+
+def plain_value(value: str) -> str:
+    """A metadata value on one line with single spaces: escape sequences removed, other
+    control characters made spaces, so none reaches a terminal or a page raw."""
+    return " ".join(_INVISIBLE.sub(" ", _ESCAPES.sub("", value)).split())
+
+
+def country_code(name: str) -> str | None:
+    """The three-letter code of a country given as a code or a name ("ken", "Kenya", "UK"),
+    the corpus's codes of states that no longer exist included; None when it names none."""
+    if countries.country_name(name.upper()) != name.upper():
+        return name.upper()
+    return countries.names().get(name.lower())
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:

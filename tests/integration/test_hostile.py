@@ -344,3 +344,44 @@ def test_uploads_and_bench_output_are_not_tracked_by_git():
             text=True,
         )
         assert checked.stdout.split() == ["uploads/speech.txt", "bench/bench.json"]
+
+
+# -- 9. files that expand when read, metadata files that lie ------------------------------
+
+
+def test_bombs_and_bad_metadata_are_one_skip_line_each_and_a_year_in_text_still_filters(tmp_path):
+    from tests.unit.test_loading import _repeated, _word_with_body
+
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    text = "Statement on reform.\n\nWe call for reform of the Security Council and a seat for Africa.\n"
+    for name, meta in {
+        "kenya": '{"year": "2020", "country": "kenya", "speaker": "Evil\\u001b]0;owned\\u0007 Name"}',
+        "brazil": '\ufeff{"country": "BRA", "year": 2021}',
+        "lying": '{"year": "last year"}',
+    }.items():
+        (folder / f"{name}.txt").write_text(text.replace("Africa", f"Africa ({name})"))
+        (folder / f"{name}.meta.json").write_text(meta, encoding="utf-8")
+    paragraph = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>"
+    _word_with_body(folder / "big.docx", _repeated(paragraph, 60_000_000 // len(paragraph)))
+    (folder / "tags.html").write_text("<html><body>" + "<b>x" * 150_000 + "</body></html>")
+    index = tmp_path / "index"
+    ingested = _rag("ingest", str(folder), "--index", str(index), "-q")
+    assert ingested.returncode == 0 and "Traceback" not in ingested.stderr, ingested.stderr[-2000:]
+    lines = ingested.stderr
+    assert re.search(
+        r"skipped \S*big\.docx: Word file expands to more than 50 MB of XML \(the limit\)", lines
+    )
+    assert re.search(r"skipped \S*tags\.html: HTML file has more than 100,000 tags \(the limit\)", lines)
+    assert re.search(
+        r"skipped \S*lying\.txt: its metadata file lying\.meta\.json gives year 'last year'", lines
+    )
+    documents = {Path(d.source).name: d.metadata for d in Index.open(index).documents.values()}
+    assert set(documents) == {"kenya.txt", "brazil.txt"}  # the metadata file with a BOM is read
+    assert documents["kenya.txt"]["year"] == 2020 and documents["kenya.txt"]["country"] == "KEN"
+    assert documents["kenya.txt"]["speaker"] == "Evil Name"
+    # A year filter over the whole index: "2020" as text ended every such question in a TypeError.
+    asked = _rag("ask", "What did they say about a seat for Africa?", "--index", str(index), "--year", "2020")
+    assert asked.returncode == 0 and "Traceback" not in asked.stderr, asked.stderr[-2000:]
+    assert "Africa (kenya)" in asked.stdout and "Africa (brazil)" not in asked.stdout
+    assert "\x1b" not in ingested.stderr + asked.stdout + asked.stderr
