@@ -76,10 +76,14 @@ _ABBREVIATIONS = {
     "op",
     "ibid",
 }
-_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*")
-_NEXT_STARTS = re.compile(r"\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ\u0400-\u042f\u4e00-\u9fff])")
-_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-_WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*$")
+# Each pattern reads a run of spaces or a word once (possessive repeats, and a run is only
+# entered at its start), so a megabyte of spaces or one long word costs one pass.
+_END = re.compile(r"[.!?…。！？]++[\"'”’)\]]*+")
+_NEXT_STARTS = re.compile(r"(?<!\s)\s++(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ\u0400-\u042f\u4e00-\u9fff])")
+_PARAGRAPH = re.compile(r"\n[ \t]*+\n\s*+")
+_WORD_BEFORE = re.compile(r"(?<![\w.])([\w.]+)[.!?…]*$")
+# A line that ends a paragraph before a blank line: it ends with a stop, or is a short heading.
+_ENDS_A_PARAGRAPH = re.compile(r"[.!?:;,\"”’)…]$|^\S.{0,80}$")
 
 
 @dataclass(frozen=True)
@@ -105,16 +109,16 @@ def iter_paragraphs(text: str) -> Iterator[tuple[int, int]]:
     """Paragraph spans: blank lines separate, except a page break inside a sentence."""
     start = 0
     for m in _PARAGRAPH.finditer(text):
-        before = text[start : m.start()].rstrip()
+        # Only the last line before the break is read (the paragraph can be long and grow
+        # over many page breaks): a paragraph never ends in a blank line, as the break
+        # pattern takes every blank line there is.
+        line_start = max(start, text.rfind("\n", start, m.start()) + 1)
+        last_line = text[line_start : m.start()].rstrip()
         after = text[m.end() : m.end() + 1]
-        if (
-            before
-            and not re.search(r"[.!?:;,\"”’)…]$|^\S.{0,80}$", before[before.rfind("\n") + 1 :])
-            and after.islower()
-        ):
+        if last_line and not _ENDS_A_PARAGRAPH.search(last_line) and after.islower():
             continue  # "we are\n\nalso embracing": a page break, not a paragraph end
-        if before:
-            yield start, start + len(before)
+        if last_line:
+            yield start, line_start + len(last_line)
         start = m.end()
     tail = text[start:].rstrip()
     if tail:

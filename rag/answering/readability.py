@@ -27,23 +27,23 @@ _CONNECTORS = (
 )
 # Connectors that point back, set off by a comma: the rest of the sentence reads alone.
 _SET_OFF = re.compile(
-    r"^[\s\"'“‘(*_]*(?:however|therefore|thus|hence|consequently|accordingly|nevertheless|"
+    r"^[\s\"'“‘(*_]*+(?:however|therefore|thus|hence|consequently|accordingly|nevertheless|"
     r"nonetheless|indeed|in fact|in this context|in that context|in this regard|in that regard|"
     r"in this respect|to this end|to that end|for this reason|as a result|in turn|likewise|"
     r"similarly|still|yet|instead|then|so|and|but)\s*,\s*",
     re.I,
 )
-_OPENER = re.compile(rf"^[\s\"'“‘(*_]*(?:{_REFERS})\b", re.I)
-_CONNECTOR = re.compile(rf"^[\s\"'“‘(*_]*(?:{_CONNECTORS})\s*[,:;—–-]\s*", re.I)
+_OPENER = re.compile(rf"^[\s\"'“‘(*_]*+(?:{_REFERS})\b", re.I)
+_CONNECTOR = re.compile(rf"^[\s\"'“‘(*_]*+(?:{_CONNECTORS})\s*[,:;—–-]\s*", re.I)
 # "It is time to…", "It is necessary for partners to…": "it" points at what follows.
 _EXPLETIVE = re.compile(
-    r"^[\s\"'“‘(*_]*it\s+(?:is|was|has been|will be|would be|remains|seems|appears|becomes|must be|"
+    r"^[\s\"'“‘(*_]*+it\s+(?:is|was|has been|will be|would be|remains|seems|appears|becomes|must be|"
     r"should be)\s+(?:[\w’'-]+\s+){0,5}?(?:to|that|for|whether|how|why|when|time)\b",
     re.I,
 )
 # "To address this anomaly", "Despite these efforts": a phrase pointing back.
 _POINTING_PHRASE = re.compile(
-    r"^[\s\"'“‘(*_]*(?:to|in|for|with|by|on|under|against|given|despite|beyond|through|from|at|after|"
+    r"^[\s\"'“‘(*_]*+(?:to|in|for|with|by|on|under|against|given|despite|beyond|through|from|at|after|"
     r"like|unlike|as|because of|in light of|in view of|in spite of)\s+(?:[\w’'-]+\s+){0,2}?"
     r"(?:this|these|those|such|that)\s+(\w+)",
     re.I,
@@ -54,18 +54,22 @@ _OCCASIONS = set(
     organization organisation body chamber house century decade forum general debate podium
     rostrum august moment anniversary""".split()
 )
-_DEICTIC = re.compile(rf"^[\s\"'“‘(*_]*(?:this|these|that)\s+(?:{'|'.join(_OCCASIONS)})\b", re.I)
+_DEICTIC = re.compile(rf"^[\s\"'“‘(*_]*+(?:this|these|that)\s+(?:{'|'.join(_OCCASIONS)})\b", re.I)
 _BULLET = r"[-*•·–]\s+"
-_LIST_ITEM = re.compile(rf"^\s*(?:{_BULLET}|\(?(?:\d{{1,2}}|[a-h]|[ivx]{{1,4}})[.)]\s+)")
-_ANNOUNCES = re.compile(
-    r":\s*$|\b(?:the following|as follows)\b|\b(?:two|three|four|five|six|several|a few|some)\s+"
+_LIST_ITEM = re.compile(rf"^\s*+(?:{_BULLET}|\(?(?:\d{{1,2}}|[a-h]|[ivx]{{1,4}})[.)]\s+)")
+# "…the following objectives:", "…as follows", or a count of things the sentence ends on
+# ("We see three priorities."): read in ``announces`` so no repeat spans the sentence.
+_FOLLOWING = re.compile(r":\s*+$|\b(?:the following|as follows)\b", re.I)
+_COUNTED = re.compile(
+    r"\b(?:two|three|four|five|six|several|a few|some)\s++"
     r"(?:ways|points|things|priorities|areas|principles|objectives|steps|elements|proposals|"
-    r"measures|pillars|goals|aspects|issues|messages)\b[^.]*[.:]\s*$",
+    r"measures|pillars|goals|aspects|issues|messages)\b",
     re.I,
 )
+# Possessive repeats: "[^.!?]*" stops at the first stop either way, so it never gives back.
 _SALUTATION = re.compile(
-    r"^[\s*_]*(?:mr\.?|madam|madame|mister|your|excellenc|ladies|distinguished|dear|colleagues|"
-    r"thank you)\b[^.!?]*[,.!]?[\s*_]*$",
+    r"^[\s*_]*+(?:mr\.?|madam|madame|mister|your|excellenc|ladies|distinguished|dear|colleagues|"
+    r"thank you)\b[^.!?]*+[,.!]?[\s*_]*+$",
     re.I,
 )
 
@@ -104,7 +108,11 @@ def set_off_length(sentence: str) -> int:
 
 def announces(sentence: str) -> bool:
     """Whether the sentence announces what follows it ("…the following objectives:")."""
-    return bool(_ANNOUNCES.search(sentence.strip()))
+    text = sentence.strip()
+    if _FOLLOWING.search(text):
+        return True
+    # A count ends the sentence's last clause: after the last full stop before its end.
+    return text.endswith(".") and bool(_COUNTED.search(text, text.rfind(".", 0, len(text) - 1) + 1))
 
 
 def is_list_item(sentence: str) -> bool:
