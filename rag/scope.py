@@ -15,21 +15,13 @@ from rag.countries import DEMONYMS
 from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
+from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
 from rag.question.years import Years, read_years, speech_years
 
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 
-_SPEAKER_NOUN = (
-    r"(?:delegation|government|president|prime\s+minister|foreign\s+minister|minister|"
-    r"representative|ambassador|leader|statement|speech|address|position|stance|view|side)"
-)
-_SPEECH_VERB = (
-    r"(?:say|said|says|propose[sd]?|call(?:ed|s)?|announce[sd]?|state[sd]?|argue[sd]?|stress(?:ed|es)?|"
-    r"urge[sd]?|claim(?:ed|s)?|tell|told|think|thinks|see|sees|saw|view|want(?:ed|s)?|support(?:ed|s)?|"
-    r"oppose[sd]?|demand(?:ed|s)?|pledge[sd]?|commit(?:ted|s)?|ask(?:ed|s)?|raise[sd]?|mention(?:ed|s)?|"
-    r"describe[sd]?|believe[sd]?|warn(?:ed|s)?|emphasi[sz]e[sd]?|insist(?:ed|s)?|express(?:ed|es)?|"
-    r"reaffirm(?:ed|s)?|highlight(?:ed|s)?|condemn(?:ed|s)?|welcome[sd]?|promise[sd]?)"
-)
+_SPEAKER_NOUN = SPEAKER_NOUN
+_SPEECH_VERB = SPEECH_VERB
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
 # Words before "by" or "from" that make the country after it the speaker.
 _BY_SPEAKER = re.compile(

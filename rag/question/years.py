@@ -10,17 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.question.lexicon import SPEECH_NOUN, SPEECH_VERB
+
 FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
 OPEN = 9999  # "since 2020": no last year
 
 _Y = r"(?:19\d\d|20\d\d)"
-_SPEECH_NOUN = r"(?:speech|statement|address|remarks|intervention|general\s+debate|debate|session|assembly)"
-_SPEECH_VERB = (
-    r"(?:say|said|says|saying|spoke|speak|speaks|told|tell|propose[ds]?|call(?:ed|s)?|announce[ds]?|"
-    r"state[ds]?|argue[ds]?|stress(?:ed|es)?|urge[ds]?|describe[ds]?|mention(?:ed|s)?|raise[ds]?|"
-    r"warn(?:ed|s)?|pledge[ds]?|promise[ds]?|express(?:ed|es)?|highlight(?:ed|s)?|emphasi[sz]e[ds]?|"
-    r"recall(?:ed|s)?|note[ds]?|claim(?:ed|s)?|ask(?:ed|s)?|reaffirm(?:ed|s)?|welcome[ds]?|condemn(?:ed|s)?)"
-)
+_SPEECH_NOUN = SPEECH_NOUN
+_SPEECH_VERB = SPEECH_VERB
 _DECADE = re.compile(
     r"\b(?:(?P<part>early|mid|late)[\s-]+)?(?P<decade>(?:19\d|20\d)0)'?s\b",
     re.I,
