@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from rag.countries import demonym_names
 from rag.scope import speaker_countries
@@ -213,3 +213,30 @@ def _turned_about(sentence: str, turns: list[str], about: set[str]) -> bool:
             if kind != "negation" or set(tokenize(" ".join(sentence[m.end() :].split()[:4]))) & about:
                 return True
     return False
+
+
+def not_answered(
+    question: str,
+    relevant: list[str],
+    texts: list[str],
+    idf: Callable[[str], float],
+    scope: Sequence[str] | None = None,
+    close: bool = False,
+) -> str:
+    """Why the sentences found (``relevant``: those past the relevance gate; ``texts``: the
+    passages) do not answer the question, as the refusal says it; "" when they may.
+    ``close``: the best sentence says the same thing in other words, so words the question
+    uses and the statements do not are a paraphrase."""
+    absent = [] if close else unmentioned(question, texts, idf, scope)
+    if absent:
+        return f"The statements found do not mention {' or '.join(absent)}."
+    # A figure must stand beside the rarest things asked about that the statements name:
+    # a figure about something else in the same sentences is not the one asked for.
+    named = set(tokenize(" ".join(texts)))
+    focus = sorted((t for t in focus_terms(question) if t in named), key=idf, reverse=True)[:2]
+    about = [s for s in relevant if set(focus) & set(tokenize(s))] if focus else relevant
+    if asks_for_figure(question) and not any(has_figure(s) for s in about):
+        return "The statements found touch on this but give no figure for it."
+    if premise_denied(question, relevant):
+        return f"The statements found do not say that {premise(question)}."
+    return list_not_given(question, relevant)

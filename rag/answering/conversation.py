@@ -56,7 +56,7 @@ _TOPIC = re.compile(
     r"\b(?:about|on|regarding|concerning)\s+(?P<topic>.+?)(?=\s+(?:in|at|during)\s+(?:19|20)\d\d\b|\s*\?|$)",
     re.I,
 )
-_CONTEXT = re.compile(r"\s*\([^()]*\)\s*$")
+_CONTEXT = re.compile(r"(?<!\s)\s*+\([^()]*+\)\s*+$")
 NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
 
 

@@ -13,16 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import (
-    CLOSE,
-    asks_for_figure,
-    focus_terms,
-    has_figure,
-    list_not_given,
-    premise,
-    premise_denied,
-    unmentioned,
-)
+from rag.answering.answerability import CLOSE, not_answered
 from rag.answering.conversation import NOTHING_NEW
 from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
@@ -231,31 +222,10 @@ class ExtractiveGenerator:
         if not scored or max(c.score for c in scored) < self.min_relevance:
             return self._refuse(question, passages, REFUSAL)
         best = max(scored, key=lambda c: c.score)
-        absent = (
-            []
-            if best.similarity >= CLOSE
-            else unmentioned(question, [p.text for p in passages], self.idf, self.scope)
-        )
-        if absent:
-            return self._refuse(
-                question, passages, f"The statements found do not mention {' or '.join(absent)}."
-            )
-        relevant = [c for c in scored if c.score >= self.min_relevance]
-        # The figure must stand beside the rarest things asked about that the statements name.
-        named = set(tokenize(" ".join(p.text for p in passages)))
-        focus = sorted((t for t in focus_terms(question) if t in named), key=self.idf, reverse=True)[:2]
-        about = [c for c in relevant if set(focus) & set(tokenize(c.text))] if focus else relevant
-        if asks_for_figure(question) and not any(has_figure(c.text) for c in about):
-            # A figure about something else in the same sentences is not the one asked for.
-            return self._refuse(
-                question, passages, "The statements found touch on this but give no figure for it."
-            )
-        if premise_denied(question, [c.text for c in relevant]):
-            return self._refuse(
-                question, passages, f"The statements found do not say that {premise(question)}."
-            )
-        unlisted = list_not_given(question, [c.text for c in relevant])
-        return self._refuse(question, passages, unlisted) if unlisted else None
+        relevant = [c.text for c in scored if c.score >= self.min_relevance]
+        texts = [p.text for p in passages]
+        why = not_answered(question, relevant, texts, self.idf, self.scope, close=best.similarity >= CLOSE)
+        return self._refuse(question, passages, why) if why else None
 
     def _refuse(self, question: str, passages: list[Passage], text: str) -> Answer:
         return Answer(question, text, True, (), tuple(passages), self.name)

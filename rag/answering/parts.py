@@ -18,16 +18,17 @@ _TOPIC = re.compile(
 _WH = {"who", "whom", "what", "when", "where", "why", "how", "which", "whether"}
 # Where the question says when or where after its topics ("… in 2024", "… at the 2018 debate").
 _TRAILER = re.compile(
-    r"\s+(?:in|at|during|from|since|before|after|by|between)\s+(?:its\s+|their\s+|his\s+|her\s+|the\s+)?"
+    r"(?<!\s)\s++(?:in|at|during|from|since|before|after|by|between)\s++(?:its\s++|their\s++|his\s++|her\s++|the\s++)?"
     r"(?:\d{4}|(?:general\s+debate|speech|statement|session|address)\b).*$",
     re.I,
 )
 _ITEM_SPLIT = re.compile(
-    r"\s*,\s*(?:and\s+|or\s+)?(?:about\s+|on\s+)?|\s+(?:and|or|as well as)\s+(?:also\s+)?(?:about\s+|on\s+)?",
+    r"(?<!\s)\s*+,\s*+(?:and\s++|or\s++)?(?:about\s++|on\s++)?"
+    r"|(?<!\s)\s++(?:and|or|as well as)\s++(?:also\s++)?(?:about\s++|on\s++)?",
     re.I,
 )
 _CLAUSE_SPLIT = re.compile(
-    r"[,;]?\s+and\s+(?=(?:what|how|which|who|whom|why|when|where|whether|does|did|do|is|are|was|"
+    r"[,;]?(?<!\s)\s++and\s++(?=(?:what|how|which|who|whom|why|when|where|whether|does|did|do|is|are|was|"
     r"were|has|have)\b)",
     re.I,
 )

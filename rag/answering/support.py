@@ -14,7 +14,8 @@ from rag.terms import tokenize
 SUPPORT_THRESHOLD = 0.75
 
 # A run of citation markers ("[1]", " [2][3]"): what ends a quote in an answer.
-MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+# Entered only where a run of spaces begins, each run taken whole: linear on any text.
+MARKERS = re.compile(r"(?<!\s)\s*+\[\d++\](?:\s*+\[\d++\])*+")
 _NUMBER = re.compile(r"\d+")
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from rag.answering.support import is_supported, split_claims
 from rag.types import Answer, Sentence
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
+_MARKER = re.compile(r"(?<!\s)\s*+\[(\d++)\]")
 
 
 def verify_citations(answer: Answer) -> Answer:

@@ -7,6 +7,8 @@ no nested or adjacent unbounded repeats."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -38,13 +40,23 @@ _CONTENT_AFTER = re.compile(
     r"^\s*(?:agenda|goals?|targets?|deadline|elections?|world\s+cup|olympics)\b", re.I
 )
 _SPEECH_AFTER = re.compile(rf"^\s*(?:un\s+|general\s+assembly\s+)?{_SPEECH_NOUN}\b", re.I)
-_SPEECH_BEFORE = re.compile(
-    rf"(?:\b{_SPEECH_VERB}\s+(?:(?:in|during|at)\s+(?:the\s+)?)?$|"
-    rf"\b{_SPEECH_VERB}\b[^.?!;,]{{0,40}}\b(?:in|during|at)\s+(?:the\s+)?$|"
-    rf"\b(?:in|during|at)\s+(?:its|their|his|her|the)\s+$|^\s*(?:in|during)\s+$|"
-    rf"\b(?:speech|statement|address|remarks|debate)\s+(?:of|in|from)\s+$)",
-    re.I,
-)
+
+
+@functools.cache
+def _speech_before() -> re.Pattern[str]:
+    """Words right before a year that make it the speech's ("said in", "in its", "at the
+    session of"). Only ever matched against the 60 characters before a year, so it is
+    bounded however long the question; ``read_years`` as a whole is timed on 100 KB inputs
+    in tests/unit/test_patterns.py."""
+    return re.compile(
+        rf"(?:\b{_SPEECH_VERB}\s+(?:(?:in|during|at)\s+(?:the\s+)?)?$|"
+        rf"\b{_SPEECH_VERB}\b[^.?!;,]{{0,40}}\b(?:in|during|at)\s+(?:the\s+)?$|"
+        rf"\b(?:in|during|at)\s+(?:its|their|his|her|the)\s+$|^\s*(?:in|during)\s+$|"
+        rf"\b(?:speech|statement|address|remarks|debate)\s+(?:of|in|from)\s+$)",
+        re.I,
+    )
+
+
 _HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,6}(?:in|by|since)\s+$", re.I)
 _SINCE = re.compile(r"\b(?P<w>since|after|before|until|prior\s+to)\s+$", re.I)
 
@@ -75,16 +87,18 @@ class Years:
 
 def read_years(question: str) -> list[Years]:
     """Every year, range, decade and session the question names, in order, each read once."""
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # spans read so far, in order (none overlap)
     found: list[Years] = []
 
     def free(a: int, b: int) -> bool:
-        return not any(a < e and s < b for s, e in taken)
+        """Whether a..b overlaps no span read so far: only its neighbours can."""
+        at = bisect.bisect_left(taken, (a, b))
+        return all(not (a < e and s < b) for s, e in taken[max(0, at - 1) : at + 1])
 
     for m in _SESSION.finditer(question):
         year = FIRST_SESSION_YEAR + int(m.group("n"))
         found.append(Years(year, year, True, True, m.start(), m.end()))
-        taken.append(m.span())
+        bisect.insort(taken, m.span())
     for m in _DECADE.finditer(question):
         if not free(*m.span()):
             continue
@@ -96,7 +110,7 @@ def read_years(question: str) -> list[Years]:
             "late": (first + 7, first + 9),
         }.get(part, (first, first + 9))
         found.append(_placed(question, m.start(), m.end(), first, last))
-        taken.append(m.span())
+        bisect.insort(taken, m.span())
     for m in _RANGE.finditer(question):
         if not free(*m.span()):
             continue
@@ -108,13 +122,13 @@ def read_years(question: str) -> list[Years]:
             found.append(placed if placed.speech else Years(a, b, True, False, m.start(), m.end()))
         else:
             found.append(_placed(question, m.start(), m.end(), a, b))
-        taken.append(m.span())
+        bisect.insort(taken, m.span())
     for m in _YEAR.finditer(question):
         if not free(*m.span()):
             continue
         year = int(m.group(0))
         found.append(_placed(question, m.start(), m.end(), year, year))
-        taken.append(m.span())
+        bisect.insort(taken, m.span())
     return _listed(question, sorted(found, key=lambda y: y.start))
 
 
@@ -149,7 +163,7 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
         return Years(first, last, True, spoken, start, end)
     if _SPEECH_AFTER.match(after):
         return Years(first, last, True, True, start, end)
-    if spoken := _SPEECH_BEFORE.search(before):
+    if spoken := _speech_before().search(before):
         # "said in 2019" is sure; "promised to finish in 2017", "said it would act in 2017"
         # may be when the thing is done: a year, but not surely the speech's.
         deferred = re.search(r"\b(?:to\s+[a-z]+|would|will|could|should)\b", spoken.group(0), re.I)

@@ -95,15 +95,7 @@ PATTERNS = _module_patterns()
 
 # Patterns in files these tests do not own that backtrack on such inputs: each needs a fix
 # in its own file (the times are on a shared two-core machine, 100 KB unless said).
-_SLOW_ELSEWHERE = {
-    "rag.answering.parts._TRAILER": "leading \\s+ then (?:in|at|…)\\s+…\\d{4}…: 1.0 s on 5 KB of spaces, "
-    "cubic (a question may be 5,000 characters)",
-    "rag.answering.parts._ITEM_SPLIT": "\\s*,\\s*… | \\s+(?:and|or)\\s+: 0.25 s on 5 KB of spaces, quadratic",
-    "rag.answering.parts._CLAUSE_SPLIT": "[,;]?\\s+and\\s+(?=…): 70 ms on 5 KB of spaces, quadratic",
-    "rag.answering.support.MARKERS": "(?:\\s*\\[\\d+\\])+: 43 ms on 5 KB of spaces, 8 s on 100 KB",
-    "rag.answering.conversation._CONTEXT": "\\s*\\([^()]*\\)\\s*$: 47 ms on 5 KB of spaces, quadratic",
-    "rag.answering.verification._MARKER": "\\s*\\[(\\d+)\\]: 25 ms on 5 KB of spaces, quadratic",
-}
+_SLOW_ELSEWHERE: dict[str, str] = {}
 
 
 def _seconds(call: Callable[[], object], tries: int = 3) -> float:
@@ -181,11 +173,7 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
 
 # rag/question/years.py (read_years, behind scope.asked_years and scope_of) checks each
 # year it finds against every span it took before: quadratic in the number of years.
-_SLOW_FUNCTIONS = {
-    "scope.asked_years": "rag.question.years.read_years: free() scans every span taken so far, "
-    "for each year: 20,000 years in 100 KB take 7.9 s",
-    "scope.scope_of": "calls rag.question.years.read_years (see scope.asked_years)",
-}
+_SLOW_FUNCTIONS: dict[str, str] = {}
 QUARTER = _hostile(SIZE // 4)
 
 
