@@ -18,8 +18,6 @@ from rag.question.coverage import country_label, no_country, no_year, not_then
 from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
 from rag.question.years import Years, read_years, speech_years
 
-FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + N
-
 _SPEAKER_NOUN = SPEAKER_NOUN
 _SPEECH_VERB = SPEECH_VERB
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
@@ -51,12 +49,6 @@ _TOPIC_BEFORE = {
     "across",
     "within",
 }
-_PAST = re.compile(
-    r"\b(did|said|was|were|had|has\s+\w+ed|announced|proposed|stated|called|spoke|speech|statement|"
-    r"address|debate|session|remarks)\b",
-    re.I,
-)
-_YEAR = r"(19[4-9]\d|20\d\d)"
 # Where a statement was made, when a question says so ("at the General Debate", "in the
 # Security Council"), as document metadata names it.
 VENUES = ("general debate", "security council", "general assembly", "human rights council")
