@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import time
 import uuid
@@ -29,6 +30,8 @@ MAX_CHAT_CHARS = 1_000_000  # a conversation's messages together
 MAX_TURNS = 60  # turns kept of a conversation (a follow-up reads the last few)
 MAX_SPANS = 200  # citations or passages of one turn
 MAX_NAME = 200  # a speaker's name, an index's name, an id
+MAX_OFFSET = 10**12  # a character offset (JSON allows integers of any length)
+MAX_USERS = 20  # logins whose conversations one browser keeps
 TOO_LONG = "(a message too long to show)"
 
 
@@ -55,12 +58,20 @@ def text_chat(raw: Any) -> list[dict[str, str]]:
     return kept[::-1]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text the page can send back as UTF-8: a lone surrogate becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _text(content: Any) -> str | None:
     if isinstance(content, str):
-        return content
+        return clean(content)
     if isinstance(content, list):  # the page may send a message as a list of parts
         parts = [p for p in content[:MAX_MESSAGES] if isinstance(p, dict) and p.get("type", "text") == "text"]
-        texts = [p["text"] for p in parts if isinstance(p.get("text"), str)]
+        texts = [clean(p["text"]) for p in parts if isinstance(p.get("text"), str)]
         return "".join(texts) if texts else None
     return None
 
@@ -79,14 +90,14 @@ def clean_turns(raw: Any) -> list[dict[str, Any]]:
 def _turn(turn: dict[str, Any]) -> dict[str, Any]:
     def text(key: str, most: int) -> str:
         value = turn.get(key)
-        return value[:most] if isinstance(value, str) else ""
+        return clean(value[:most]) if isinstance(value, str) else ""
 
     cited = [s for s in map(_span, _items(turn.get("cited"))) if s is not None]
     spans = {
         kind: {n: s for n, s in ((_number(k), _span(v)) for k, v in _pairs(turn.get(kind))) if n and s}
         for kind in ("c", "p")
     }
-    speakers = [s[:MAX_NAME] for s in _items(turn.get("speakers")) if isinstance(s, str)]
+    speakers = [clean(s[:MAX_NAME]) for s in _items(turn.get("speakers")) if isinstance(s, str)]
     return {
         "question": text("question", MAX_QUESTION_CHARS),
         "understood": text("understood", MAX_QUESTION_CHARS),
@@ -110,18 +121,18 @@ def _pairs(value: Any) -> list[tuple[Any, Any]]:
 def _number(key: Any) -> int | None:
     """A citation or passage number (JSON keeps it as a string): 1 to 999."""
     text = str(key)
-    return int(text) if text.isdigit() and 0 < len(text) <= 3 and int(text) > 0 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 3 and int(text) > 0 else None
 
 
 def _span(value: Any) -> tuple[str, int, int] | None:
     if not isinstance(value, list | tuple) or len(value) != 3:
         return None
     doc_id, start, end = value
-    if not isinstance(doc_id, str) or len(doc_id) > MAX_NAME:
+    if not isinstance(doc_id, str) or len(doc_id) > MAX_NAME or _SURROGATE.search(doc_id):
         return None
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
         return None
-    return (doc_id, start, end) if 0 <= start <= end else None
+    return (doc_id, start, end) if 0 <= start <= end <= MAX_OFFSET else None
 
 
 def _conversation(raw: Any) -> dict[str, Any] | None:
@@ -129,19 +140,23 @@ def _conversation(raw: Any) -> dict[str, Any] | None:
         return None
     title = raw.get("title")
     return {
-        "title": title[:TITLE] if isinstance(title, str) else "",
+        "title": clean(title[:TITLE]) if isinstance(title, str) else "",
         "updated": _updated(raw.get("updated")),
         "chat": text_chat(raw.get("chat")),
-        "turns": clean_turns(raw.get("turns")),
+        "turns": [_stored(t) for t in clean_turns(raw.get("turns"))],
     }
 
 
 def _updated(value: Any) -> float:
     """When a saved conversation last changed: a time between 1970 and now (0 for one the
-    browser kept malformed, so it sorts last and prints as a date)."""
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+    browser kept malformed, so it sorts last and prints as a date). Compared before it is
+    made a float: JSON allows integers of any length."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
-    return float(min(max(value, 0.0), time.time()))
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0.0
+    now = time.time()
+    return 0.0 if value < 0 else now if value > now else float(value)
 
 
 def _mine(saved: Any, user: str) -> dict[str, Any]:
@@ -151,11 +166,16 @@ def _mine(saved: Any, user: str) -> dict[str, Any]:
     found = mine.get("conversations") if isinstance(mine, dict) else None
     conversations = {}
     for key, raw in found.items() if isinstance(found, dict) else []:
-        if isinstance(key, str) and len(key) <= MAX_NAME and (c := _conversation(raw)) is not None:
+        if _key(key) and (c := _conversation(raw)) is not None:
             conversations[key] = c
     newest = sorted(conversations.items(), key=lambda kv: -kv[1]["updated"])[:KEEP]
     current = mine.get("current") if isinstance(mine, dict) else ""
-    return {"current": current if isinstance(current, str) else "", "conversations": dict(newest)}
+    return {"current": current if _key(current) else "", "conversations": dict(newest)}
+
+
+def _key(value: Any) -> bool:
+    """A conversation's id as the page makes them: short plain text."""
+    return isinstance(value, str) and len(value) <= MAX_NAME and not _SURROGATE.search(value)
 
 
 def current(saved: Any, user: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -168,7 +188,7 @@ def opened(saved: Any, user: str, key: Any) -> tuple[str, list[dict[str, Any]], 
     conversation = _mine(saved, user)["conversations"].get(key) if isinstance(key, str) else None
     if conversation is None:
         return "", [], []
-    return key, conversation["chat"], conversation["turns"]
+    return key, conversation["chat"], clean_turns(conversation["turns"])
 
 
 def remember(
@@ -176,15 +196,17 @@ def remember(
 ) -> tuple[dict[str, Any], str]:
     """The store with this conversation saved as the current one (a new id when it has
     none), the oldest dropped past ``KEEP``; other users' entries are left as they were."""
-    store = dict(saved) if isinstance(saved, dict) else {}
+    # Every entry rebuilt, not only this user's: all of it goes back to the browser as JSON.
+    users = [u for u in (saved if isinstance(saved, dict) else {}) if _key(u)][:MAX_USERS]
+    store = {u: _mine(saved, u) for u in users}
     turns = clean_turns(turns)
     if not turns:
         return store, key
     mine = _mine(store, user)
-    key = key if isinstance(key, str) and key and len(key) <= MAX_NAME else uuid.uuid4().hex[:12]
+    key = key if key and _key(key) else uuid.uuid4().hex[:12]
     conversations = dict(mine["conversations"])
     title = turns[0]["question"][:TITLE]
-    saved_turns = [{**t, "c": _keyed(t["c"]), "p": _keyed(t["p"])} for t in turns]
+    saved_turns = [_stored(t) for t in turns]
     conversations[key] = {
         "title": title,
         "updated": time.time(),
@@ -196,9 +218,10 @@ def remember(
     return store, key
 
 
-def _keyed(spans: dict[int, tuple[str, int, int]]) -> dict[str, list[Any]]:
-    """Citation or passage spans as JSON keeps them (the browser's copy): string keys."""
-    return {str(n): list(span) for n, span in spans.items()}
+def _stored(turn: dict[str, Any]) -> dict[str, Any]:
+    """A turn as the browser keeps it, as JSON: citation and passage numbers as strings,
+    spans as lists (the page's own copy has ints and tuples)."""
+    return {**turn, **{kind: {str(n): list(span) for n, span in turn[kind].items()} for kind in ("c", "p")}}
 
 
 def choices(saved: Any, user: str) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ import json
 import os
 import stat
 
+import orjson
 import pytest
 
 from ui import conversations
@@ -69,6 +70,21 @@ def test_a_conversation_is_bounded_per_message_and_in_all():
             "a",
         ),
         ({"title": "t", "updated": 1, "chat": [], "turns": [{**GOOD_TURN, "question": 7}]}, "a"),
+        ({"title": "t", "updated": 10**400, "chat": [], "turns": [GOOD_TURN]}, "a"),
+        ({"title": "t", "updated": 1, "chat": [], "turns": [{**GOOD_TURN, "c": {"²": SPAN}}]}, "a"),
+        (
+            {
+                "title": "t\udcff",
+                "updated": 1,
+                "chat": [{"role": "user", "content": "q\udcff"}],
+                "turns": [GOOD_TURN],
+            },
+            "a",
+        ),
+        (
+            {"title": "t", "updated": 1, "chat": [], "turns": [{**GOOD_TURN, "c": {"1": ["d", 0, 10**400]}}]},
+            "a",
+        ),
     ],
 )
 def test_a_malformed_stored_conversation_loads_without_an_error(conversation, current):
@@ -82,7 +98,18 @@ def test_a_malformed_stored_conversation_loads_without_an_error(conversation, cu
             assert all(isinstance(x, int) for _, start, end in turn[kind].values() for x in (start, end))
     assert all(isinstance(m["content"], str) for m in chat)
     store, key = conversations.remember(saved, "", key, chat, [GOOD_TURN])
-    json.dumps(store, allow_nan=False)  # the browser keeps it as JSON
+    orjson.dumps(store)  # the browser keeps it as JSON, as Gradio writes it: no error
+    orjson.dumps(conversations.current(store, "")[1])
+
+
+def test_a_second_conversation_saved_keeps_the_first_as_json():
+    """Saving a new conversation beside an earlier one: the whole store is still JSON as
+    Gradio writes it (before, the earlier one's citation numbers were ints: every save
+    after "New conversation" failed)."""
+    first, key = conversations.remember({}, "", "", [{"role": "user", "content": "Q?"}], [GOOD_TURN])
+    both, other = conversations.remember(first, "", "", [{"role": "user", "content": "R?"}], [GOOD_TURN])
+    assert key != other and orjson.loads(orjson.dumps(both))
+    assert conversations.opened(both, "", key)[2][0]["c"] == {1: ("d1", 0, 10)}
 
 
 def test_what_is_stored_is_json_with_string_keys_and_reads_back_the_same():
