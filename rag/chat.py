@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,12 @@ def read_history(path: Path) -> list[Turn]:
     one after another (`rag ask --json … >> FILE`), or a JSON list of them; the last
     ``MAX_TURNS`` are the ones a follow-up reads."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(
+                f"The history file {printable(str(path))} is not a regular file; give a file of JSON."
+            )
+        size = info.st_size
         if size > MAX_HISTORY_BYTES:
             raise InputError(
                 f"The history file {printable(str(path))} is {size / 1e6:,.0f} MB, over the "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answering.conversation import MAX_TURNS, Turn
-from rag.errors import RagError
+from rag.errors import InputError, RagError
 from rag.evaluation.report import latest_report
 from rag.markup import plain
 from rag.pipeline import Pipeline
@@ -77,6 +77,7 @@ class App:
             turns = []
         try:
             message = check_question(message)  # as searched: text the page can send back
+            k = passages_asked(k)
             filters = filters_from(documents, countries, year_from, year_to)
             pipeline = self.indexes.get(index)
         except RagError as exc:  # the message alone, not an empty bubble above it
@@ -88,7 +89,7 @@ class App:
         written, answer = "", None
         try:
             for item in pipeline.answer_stream(
-                message, k=int(k), filters=filters, generator=generator, history=previous, scoped=bool(scoped)
+                message, k=k, filters=filters, generator=generator, history=previous, scoped=bool(scoped)
             ):
                 if isinstance(item, Answer):
                     answer = item
@@ -130,7 +131,9 @@ class App:
         """The source view for a "turn:kind:n" request from a clicked marker."""
         turns = clean_turns(turns)
         try:
-            turn, kind, n = request.split(":")
+            turn, kind, n = str(request).split(":")
+            if kind not in ("c", "p"):
+                raise KeyError(kind)
             doc_id, start, end = turns[int(turn)][kind][int(n)]
         except (ValueError, IndexError, KeyError):
             return "<p class='panel-note'>That citation is no longer available; ask again.</p>"
@@ -170,6 +173,15 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
+
+
+def passages_asked(k: Any) -> int:
+    """The number of passages a request asks for, as a whole number (a client may send any
+    JSON: NaN, text, a list); out of range is the library's one sentence."""
+    try:
+        return int(k)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError("The number of passages must be a whole number, such as 5.") from None
 
 
 def _error(exc: Exception) -> dict[str, str]:

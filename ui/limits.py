@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 CACHE_S = 3600  # Gradio's cache of uploaded files: cleaned this often, of files this old
-_FILE_PART = b'filename="'
 
 
-class _TooMany(Exception):
-    pass
+class _Refused(Exception):
+    def __init__(self, status: int, text: str):
+        self.status, self.text = status, text
 
 
 class UploadLimit:
-    """Refuses an upload request with more files or bytes than one upload may hold."""
+    """Refuses an upload request with more parts or bytes than one upload may hold."""
 
     def __init__(self, app: Any, max_files: int, max_mb: int):
         self.app = app
@@ -29,41 +29,63 @@ class UploadLimit:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/upload"):
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is None or not length.isdigit() or int(length) > self.max_bytes:
-            await self._refuse(send, length is None)
-            return
-        seen = {"files": 0, "tail": b""}
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        boundary = _boundary(headers.get(b"content-type", b""))
+        try:
+            if length is None:
+                raise _Refused(411, "An upload must say its size (Content-Length).")
+            if not length.isdigit() or int(length) > self.max_bytes or not boundary:
+                raise _Refused(413, self._too_much())
+            await self.app(scope, self._counting(receive, b"--" + boundary), send)
+        except _Refused as refused:
+            await _answer(send, refused.status, refused.text)
 
-        async def counting() -> dict[str, Any]:
+    def _too_much(self) -> str:
+        return f"An upload takes at most {self.max_files} files of {self.max_mb} MB each; add them in parts."
+
+    def _counting(self, receive: Any, delimiter: bytes) -> Any:
+        """``receive``, counting the form's parts by its own boundary as the body comes (a
+        part however its headers are written), and refusing a name Gradio cannot read."""
+        seen = {"parts": 0, "tail": b""}
+        keep = max(len(delimiter), len(_EXTENDED_NAME)) - 1
+
+        async def counted() -> dict[str, Any]:
             message = await receive()
-            body = seen["tail"] + message.get("body", b"")
-            seen["files"] += body.count(_FILE_PART)
-            seen["tail"] = body[-(len(_FILE_PART) - 1) :]  # a marker cut between two chunks
-            if seen["files"] > self.max_files:
-                raise _TooMany
+            tail, body = seen["tail"], message.get("body", b"")
+            joined = tail + body
+            seen["parts"] += joined.count(delimiter) - tail.count(delimiter)
+            if _EXTENDED_NAME in joined.lower():
+                raise _Refused(400, "An upload's file names must be plain (filename=, not filename*=).")
+            seen["tail"] = joined[-keep:]
+            if seen["parts"] > self.max_files + 1:  # the closing delimiter is one more
+                raise _Refused(413, self._too_much())
             return message
 
-        try:
-            await self.app(scope, counting, send)
-        except _TooMany:
-            await self._refuse(send, False)
+        return counted
 
-    async def _refuse(self, send: Any, unsized: bool) -> None:
-        text = (
-            "An upload must say its size (Content-Length)."
-            if unsized
-            else f"An upload takes at most {self.max_files} files of {self.max_mb} MB each; "
-            "add them in parts."
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 411 if unsized else 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-            }
-        )
-        await send({"type": "http.response.body", "body": text})
+
+_EXTENDED_NAME = b"filename*"
+
+
+def _boundary(content_type: bytes) -> bytes:
+    """The multipart form's boundary, as its Content-Type names it (quoted or not)."""
+    for param in content_type.split(b";")[1:]:
+        name, _, value = param.strip().partition(b"=")
+        if name.strip().lower() == b"boundary":
+            return value.strip().strip(b'"')
+    return b""
+
+
+async def _answer(send: Any, status: int, text: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": text.encode()})
 
 
 def upload_limit(settings: Any) -> Any:

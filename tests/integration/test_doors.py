@@ -302,10 +302,10 @@ def test_an_upload_the_index_does_not_take_is_not_kept(app_home, pipeline, tmp_p
     assert list(app_home.pipeline.settings.uploads_dir.iterdir()) == []
 
 
-def _post_files(base: str, count: int, size: int = 10) -> tuple[int, str]:
+def _post_files(base: str, count: int, size: int = 10, name: str = 'filename="f{i}.txt"') -> tuple[int, str]:
     boundary = "rag-test-boundary"
     parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="f{i}.txt"\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; {name.format(i=i)}\r\n'
         f"Content-Type: text/plain\r\n\r\n{'x' * size}\r\n"
         for i in range(count)
     ]
@@ -328,6 +328,11 @@ def test_the_upload_endpoint_takes_no_more_than_one_upload_may_hold(served):
     assert status == 200 and len(json.loads(text)) == 2
     status, text = _post_files(base, 21)
     assert status == 413 and text == "An upload takes at most 20 files of 10 MB each; add them in parts."
+    # However the parts name their files (found by an adversarial run: the count read names).
+    for name in ("filename=f{i}.txt", 'FILENAME="f{i}.txt"', 'filename = "f{i}.txt"'):
+        assert _post_files(base, 200, name=name)[0] == 413, name
+    status, text = _post_files(base, 1, name="filename*=UTF-8''f{i}.txt")  # a 500 in Gradio before
+    assert status == 400 and "plain" in text
     # A body that says it is larger than 20 files of 10 MB: refused on its size alone.
     import http.client
 
@@ -340,3 +345,35 @@ def test_the_upload_endpoint_takes_no_more_than_one_upload_may_hold(served):
     response = connection.getresponse()
     assert response.status == 413 and b"at most 20 files" in response.read()
     connection.close()
+
+
+def test_odd_values_from_a_client_are_one_sentence_never_a_traceback(served):
+    """/ask with NaN passages (JSON as Python reads it) and a citation request naming no
+    citation: a message in the page, not an error from the server."""
+    base, home = served
+    config = json.loads(_get(f"{base}/config")[1])
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    ask = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "ask")
+    dep = config["dependencies"][ask]
+    values = [
+        next(x for x in config["components"] if x["id"] == c).get("props", {}).get("value")
+        for c in dep["inputs"]
+    ]
+    values[[ids[c] for c in dep["inputs"]].index("question")] = WANG_YI
+    values[[kinds[c] for c in dep["inputs"]].index("slider")] = float("nan")
+    done = _call(base, ask, values)
+    assert done["success"], done
+    assert "whole number" in json.dumps(done["output"])
+    opening = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "open_citation")
+    for request in (None, "0:refused:0", "9:c:1", 7):
+        done = _call(
+            base, opening, [request, []] if len(config["dependencies"][opening]["inputs"]) == 2 else [request]
+        )
+        assert done["success"] and "no longer available" in json.dumps(done["output"]), (request, done)
+
+
+def test_a_history_that_is_not_a_regular_file_is_one_sentence(cli_home):
+    """`--history /dev/zero` read forever before."""
+    done = _cli("ask", "And in 2021?", "--history", "/dev/zero", home=cli_home)
+    _one_sentence(done, "is not a regular file")
