@@ -193,7 +193,8 @@ def standalone_question(
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
         return _instead(before, instead.group("x"), speaks or (lambda code: True))
-    return f"{question} ({_context_of(turns[-1], own_words=len(tokenize(question)) > 0)})"
+    context = _context_of(turns[-1], own_words=len(tokenize(question)) > 0)
+    return f"{question} ({context})" if context else question  # never "()"
 
 
 def without_context(standalone: str) -> str:

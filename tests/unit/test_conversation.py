@@ -92,3 +92,11 @@ def test_a_country_is_the_new_speaker_only_when_the_index_holds_its_statements()
         standalone_question("And the United Kingdom?", earlier, speaks)
         == "What did the United Kingdom say about Palestine in 2024?"
     )
+
+
+def test_a_follow_up_with_nothing_to_carry_over_is_never_shown_with_empty_brackets():
+    earlier = Turn("What was said?")  # names no one, no year, nothing to carry
+    assert standalone_question("What did they say?", [earlier]) == "What did they say?"
+    assert (
+        standalone_question("What did they say?", [Turn("What did Peru say?")]) == "What did they say? (Peru)"
+    )
