@@ -567,13 +567,8 @@ def describe(text: str, path: Path, title: str | None = None, trust_name: bool =
 
 
 def country_name(code: str) -> str:
-    try:
-        import pycountry
-
-        found = pycountry.countries.get(alpha_3=code)
-    except (ImportError, KeyError, LookupError):
-        found = None
-    return getattr(found, "name", None) or countries.HISTORIC.get(code, code)
+    """The name a sentence gives a country code ("KOR" -> "South Korea"): rag/countries.py."""
+    return countries.country_name(code)
 
 
 def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> Document | Skipped:

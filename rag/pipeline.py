@@ -260,19 +260,20 @@ def _quote(
     scope, passages = search(question, context)
     if scope.missing:
         return scope, passages, None
-    quoting = quoting.reading(quoting.idf, _scope_texts(scope, passages))
+    quoting = quoting.reading(quoting.idf, _scope_texts(scope, passages, search.snapshot))
     if narrow and before:
         return scope, passages, _not_again(quoting, question, passages, before)
     return scope, passages, quoting.generate(question, passages, earlier)
 
 
-def _scope_texts(scope: Scope, passages: list[Passage]) -> list[str] | None:
-    """The whole texts of the statements a scoped search read (None when the search was not
-    kept to a speaker, or a store gave passages without their statement's
-    text): where the words asked about must be for the question to be answered."""
+def _scope_texts(scope: Scope, passages: list[Passage], snapshot: Reading) -> list[str] | None:
+    """The whole texts of the statements a scoped search read, from the snapshot (a Qdrant
+    index's passages carry no statement text): where the words asked about must be for the
+    question to be answered. None when the search was not kept to a speaker."""
     if not any(p.held and p.kind in ("country", "speaker") for p in scope.parts):
         return None
-    texts = list({p.doc_id: p.document.text for p in passages}.values())
+    documents = [snapshot.document(d) for d in dict.fromkeys(p.doc_id for p in passages)]
+    texts = [d.text for d in documents if d is not None]
     return texts if texts and all(texts) else None
 
 

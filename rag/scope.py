@@ -18,8 +18,6 @@ from rag.question.coverage import country_label, no_country, no_year, not_then
 from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
 from rag.question.years import Years, read_years, speech_years
 
-_SPEAKER_NOUN = SPEAKER_NOUN
-_SPEECH_VERB = SPEECH_VERB
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
 # Words before "by" or "from" that make the country after it the speaker.
 _BY_SPEAKER = re.compile(
@@ -198,7 +196,7 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
         )
         after = question[m.end() : m.end() + 60]
         if key in DEMONYMS and key not in names:
-            if re.match(rf"\s+(?:\w+\s+)?{_SPEAKER_NOUN}\b", after, re.I) and governing not in _TOPIC_BEFORE:
+            if re.match(rf"\s+(?:\w+\s+)?{SPEAKER_NOUN}\b", after, re.I) and governing not in _TOPIC_BEFORE:
                 found.append((DEMONYMS[key], written))
             continue
         code = names[key]
@@ -210,8 +208,8 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
             and re.fullmatch(_BY_SPEAKER, before[-2].lower().strip("\"'(,"))
         ) or (len(before) > 1 and " ".join(before[-2:]).lower() == "according to")
         speaks = bool(
-            re.match(rf"\s+(?:(?:also|ever|not|once|first|really)\s+)?{_SPEECH_VERB}\b", after, re.I)
-            or re.match(rf"(?:'s|’s)?\s+{_SPEAKER_NOUN}\b", after, re.I)
+            re.match(rf"\s+(?:(?:also|ever|not|once|first|really)\s+)?{SPEECH_VERB}\b", after, re.I)
+            or re.match(rf"(?:'s|’s)?\s+{SPEAKER_NOUN}\b", after, re.I)
             or re.match(r"\s+in\s+(?:its|their|her|his)\b", after, re.I)
             # "Brazil's" alone names the speaker only before anyone else is named as one
             # ("What did France say had stopped Iran's path" asks about France's words).
@@ -281,7 +279,7 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
     countries = speaker_countries(question)
     ranges = [y for y in read_years(question) if y.speech]
     if any(y.sure for y in ranges) and all(_holds(coverage, y) for y in ranges if y.sure):
-        ranges = speech_years(question)  # an unsure year beside a sure one the index holds
+        ranges = [y for y in ranges if y.sure]  # an unsure year beside a sure one the index holds
     has_countries, has_years = bool(coverage.countries), bool(coverage.years)
     lower = question.lower()
     for person in sorted(coverage.speakers):
@@ -317,7 +315,7 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
         if silent and not missing:
             missing += [not_then(code, years.label, spoke) for code, spoke in silent]
         elif held is False:
-            missing.append(no_year(first, last, coverage.years, years.label))
+            missing.append(no_year(years.label, coverage.years))
     return Scope(tuple(parts), missing[0] if missing else "")
 
 

@@ -79,7 +79,12 @@ class Failures:
 
 def _key(name: str) -> str:
     """A name as remembered: a short digest, however long the name sent."""
-    return hashlib.blake2b(name.encode(errors="replace"), digest_size=16).hexdigest()
+    return hashlib.blake2b(_bytes(name), digest_size=16).hexdigest()
+
+
+def _bytes(text: str) -> bytes:
+    """Text as compared: any string a form may carry, a lone surrogate included."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _bound(table: OrderedDict[str, Any]) -> None:
@@ -109,8 +114,8 @@ class LoginGuard:
         if self.names.locked(name) or self.addresses.locked(address):
             await self.sleep(WAIT_S)
             return False
-        right = hmac.compare_digest(user.encode(), self.user.encode()) & hmac.compare_digest(
-            password.encode(), self.password.encode()
+        right = hmac.compare_digest(_bytes(user), _bytes(self.user)) & hmac.compare_digest(
+            _bytes(password), _bytes(self.password)
         )
         if right:
             self.names.succeeded(name)

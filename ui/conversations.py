@@ -164,13 +164,16 @@ def _mine(saved: Any, user: str) -> dict[str, Any]:
     store = saved if isinstance(saved, dict) else {}
     mine = store.get(user)
     found = mine.get("conversations") if isinstance(mine, dict) else None
-    conversations = {}
-    for key, raw in found.items() if isinstance(found, dict) else []:
-        if _key(key) and (c := _conversation(raw)) is not None:
-            conversations[key] = c
-    newest = sorted(conversations.items(), key=lambda kv: -kv[1]["updated"])[:KEEP]
+    # The newest KEEP by their own "updated", and only those rebuilt: a browser may send
+    # thousands of them.
+    found = found if isinstance(found, dict) else {}
+    newest = sorted(
+        (key for key in found if _key(key)),
+        key=lambda key: -_updated(found[key].get("updated") if isinstance(found[key], dict) else None),
+    )[:KEEP]
+    conversations = {key: c for key in newest if (c := _conversation(found[key])) is not None}
     current = mine.get("current") if isinstance(mine, dict) else ""
-    return {"current": current if _key(current) else "", "conversations": dict(newest)}
+    return {"current": current if _key(current) else "", "conversations": conversations}
 
 
 def _key(value: Any) -> bool:
@@ -181,11 +184,15 @@ def _key(value: Any) -> bool:
 def current(saved: Any, user: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
     """The conversation to show on load: (id, chat messages, turns); empty when none."""
     mine = _mine(saved, user)
-    return opened(saved, user, mine["current"])
+    return _opened(mine, mine["current"])
 
 
 def opened(saved: Any, user: str, key: Any) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-    conversation = _mine(saved, user)["conversations"].get(key) if isinstance(key, str) else None
+    return _opened(_mine(saved, user), key)
+
+
+def _opened(mine: dict[str, Any], key: Any) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    conversation = mine["conversations"].get(key) if isinstance(key, str) else None
     if conversation is None:
         return "", [], []
     return key, conversation["chat"], clean_turns(conversation["turns"])
@@ -197,12 +204,13 @@ def remember(
     """The store with this conversation saved as the current one (a new id when it has
     none), the oldest dropped past ``KEEP``; other users' entries are left as they were."""
     # Every entry rebuilt, not only this user's: all of it goes back to the browser as JSON.
-    users = [u for u in (saved if isinstance(saved, dict) else {}) if _key(u)][:MAX_USERS]
+    others = [u for u in (saved if isinstance(saved, dict) else {}) if _key(u) and u != user]
+    users = [user, *others][:MAX_USERS]
     store = {u: _mine(saved, u) for u in users}
     turns = clean_turns(turns)
     if not turns:
         return store, key
-    mine = _mine(store, user)
+    mine = store.get(user) or {"current": "", "conversations": {}}  # rebuilt just above
     key = key if key and _key(key) else uuid.uuid4().hex[:12]
     conversations = dict(mine["conversations"])
     title = turns[0]["question"][:TITLE]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from rag.countries import demonym_names
 from rag.scope import speaker_countries
@@ -63,15 +63,22 @@ def unmentioned(
     words other speeches use. Otherwise: words none of ``texts`` contains, weighing at
     least ``UNMENTIONED_SHARE`` of the question's distinctive terms, one of them never used
     where the question was asked (in the scoped statements, or anywhere in the index)."""
+    return _unmentioned(question, words_of(texts), idf, words_of(scope) if scope is not None else None)
+
+
+def _unmentioned(
+    question: str, present: set[str], idf: Callable[[str], float], used: set[str] | None
+) -> list[str]:
+    """``unmentioned`` on the terms already read: ``present`` in the passages, ``used`` in
+    the scoped statements (None: not scoped)."""
     terms = focus_terms(question)
     if not terms:
         return []
-    used = _words(scope) if scope is not None else None
     if used is not None:
-        unnamed = [t for t in terms if t in _named_things(question) and t not in used]
+        named = _named_things(question)
+        unnamed = [t for t in terms if t in named and t not in used]
         if unnamed:
             return _as_written(question, unnamed)
-    present = _words(texts)
     weight = {t: idf(t) for t in terms}
     absent = [t for t in terms if t not in present]
     if not absent or sum(weight[t] for t in absent) < UNMENTIONED_SHARE * sum(weight.values()):
@@ -90,7 +97,7 @@ def _as_written(question: str, terms: list[str]) -> list[str]:
     return [w for w in words if tokenize(w) and tokenize(w)[0] in terms][:3]
 
 
-def _words(texts: Iterable[str]) -> set[str]:
+def words_of(texts: Iterable[str]) -> set[str]:
     """The terms of the texts, a country's name counted where its demonym stands."""
     words = set(tokenize(" ".join(texts)))
     return words | {t for d, name in _demonym_terms().items() if d in words for t in name}
@@ -220,19 +227,21 @@ def not_answered(
     relevant: list[str],
     texts: list[str],
     idf: Callable[[str], float],
-    scope: Sequence[str] | None = None,
+    used: set[str] | None = None,
     close: bool = False,
 ) -> str:
     """Why the sentences found (``relevant``: those past the relevance gate; ``texts``: the
     passages) do not answer the question, as the refusal says it; "" when they may.
     ``close``: the best sentence says the same thing in other words, so words the question
-    uses and the statements do not are a paraphrase."""
-    absent = [] if close else unmentioned(question, texts, idf, scope)
+    uses and the statements do not are a paraphrase; ``used``: the terms of the statements
+    the question is scoped to (``words_of``), read once for the whole answer."""
+    present = words_of(texts)
+    absent = [] if close else _unmentioned(question, present, idf, used)
     if absent:
         return f"The statements found do not mention {' or '.join(absent)}."
     # A figure must stand beside the rarest things asked about that the statements name:
     # a figure about something else in the same sentences is not the one asked for.
-    named = set(tokenize(" ".join(texts)))
+    named = present
     focus = sorted((t for t in focus_terms(question) if t in named), key=idf, reverse=True)[:2]
     about = [s for s in relevant if set(focus) & set(tokenize(s))] if focus else relevant
     if asks_for_figure(question) and not any(has_figure(s) for s in about):

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, not_answered
+from rag.answering.answerability import CLOSE, not_answered, words_of
 from rag.answering.conversation import NOTHING_NEW
 from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
@@ -122,7 +122,7 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin
         self.idf = idf or (lambda term: 1.0)
-        self.scope: Sequence[str] | None = None
+        self.scope_words: set[str] | None = None  # the terms of the statements scoped to
         self.sentences = SentenceVectors(embedder)
 
     def reading(self, idf: Callable[[str], float], scope: Sequence[str] | None = None) -> ExtractiveGenerator:
@@ -131,7 +131,7 @@ class ExtractiveGenerator:
         the whole texts of the statements the question is scoped to, where what it asks
         about must be named for it to be answered."""
         reader = copy.copy(self)
-        reader.idf, reader.scope = idf, scope
+        reader.idf, reader.scope_words = idf, (words_of(scope) if scope is not None else None)
         return reader
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -224,7 +224,9 @@ class ExtractiveGenerator:
         best = max(scored, key=lambda c: c.score)
         relevant = [c.text for c in scored if c.score >= self.min_relevance]
         texts = [p.text for p in passages]
-        why = not_answered(question, relevant, texts, self.idf, self.scope, close=best.similarity >= CLOSE)
+        why = not_answered(
+            question, relevant, texts, self.idf, self.scope_words, close=best.similarity >= CLOSE
+        )
         return self._refuse(question, passages, why) if why else None
 
     def _refuse(self, question: str, passages: list[Passage], text: str) -> Answer:

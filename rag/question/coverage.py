@@ -22,22 +22,15 @@ def year_ranges(years: Iterable[int]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def asked_years_label(first: int, last: int) -> str:
-    """The years a question asked about, as the sentence names them."""
-    if last >= 9999:
-        return f"since {first}"
-    return str(first) if first == last else f"{first}–{last}"
-
-
 def no_country(name: str) -> str:
     return f"No statement by {name} is in the index."
 
 
-def no_year(first: int, last: int, held: Iterable[int], label: str = "") -> str:
-    """No statement at all from the years asked: the sentence says which years it holds."""
+def no_year(label: str, held: Iterable[int]) -> str:
+    """No statement at all from the years asked (``label``: "2013", "the 1990s", "since
+    2020"): the sentence says which years the index holds."""
     years = sorted(set(held))
-    when = label or asked_years_label(first, last)
-    which = when if when.startswith(("since", "before")) else f"from {when}"
+    which = label if label.startswith(("since", "before")) else f"from {label}"
     if not years:
         return f"No statement {which} is in the index."
     return f"No statement {which} is in the index; it holds statements from {year_ranges(years)}."

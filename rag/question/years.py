@@ -18,8 +18,6 @@ FIRST_SESSION_YEAR = 1945  # session N of the General Assembly opened in 1945 + 
 OPEN = 9999  # "since 2020": no last year
 
 _Y = r"(?:19\d\d|20\d\d)"
-_SPEECH_NOUN = SPEECH_NOUN
-_SPEECH_VERB = SPEECH_VERB
 _DECADE = re.compile(
     r"\b(?:(?P<part>early|mid|late)[\s-]+)?(?P<decade>(?:19\d|20\d)0)'?s\b",
     re.I,
@@ -39,7 +37,7 @@ _CONTENT_BEFORE = re.compile(
 _CONTENT_AFTER = re.compile(
     r"^\s*(?:agenda|goals?|targets?|deadline|elections?|world\s+cup|olympics)\b", re.I
 )
-_SPEECH_AFTER = re.compile(rf"^\s*(?:un\s+|general\s+assembly\s+)?{_SPEECH_NOUN}\b", re.I)
+_SPEECH_AFTER = re.compile(rf"^\s*(?:un\s+|general\s+assembly\s+)?{SPEECH_NOUN}\b", re.I)
 
 
 @functools.cache
@@ -49,8 +47,8 @@ def _speech_before() -> re.Pattern[str]:
     bounded however long the question; ``read_years`` as a whole is timed on 100 KB inputs
     in tests/unit/test_patterns.py."""
     return re.compile(
-        rf"(?:\b{_SPEECH_VERB}\s+(?:(?:in|during|at)\s+(?:the\s+)?)?$|"
-        rf"\b{_SPEECH_VERB}\b[^.?!;,]{{0,40}}\b(?:in|during|at)\s+(?:the\s+)?$|"
+        rf"(?:\b{SPEECH_VERB}\s+(?:(?:in|during|at)\s+(?:the\s+)?)?$|"
+        rf"\b{SPEECH_VERB}\b[^.?!;,]{{0,40}}\b(?:in|during|at)\s+(?:the\s+)?$|"
         rf"\b(?:in|during|at)\s+(?:its|their|his|her|the)\s+$|^\s*(?:in|during)\s+$|"
         rf"\b(?:speech|statement|address|remarks|debate)\s+(?:of|in|from)\s+$)",
         re.I,
@@ -159,7 +157,7 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
             "prior to": (1946, first - 1),
             "until": (1946, last),
         }[word if word in {"since", "after", "before", "until"} else "prior to"]
-        spoken = bool(re.search(rf"\b{_SPEECH_VERB}\b", clause, re.I))  # "said since 2020"
+        spoken = bool(re.search(rf"\b{SPEECH_VERB}\b", clause, re.I))  # "said since 2020"
         return Years(first, last, True, spoken, start, end)
     if _SPEECH_AFTER.match(after):
         return Years(first, last, True, True, start, end)

@@ -332,3 +332,12 @@ def test_opening_the_index_while_a_writer_commits_takes_nothing_from_it(qdrant_s
     writer.db.write_documents = opened_meanwhile
     writer.commit()
     assert Collections(locate(folder)).check() == (3, 13 + len(chunks))
+
+
+def test_a_scoped_question_is_refused_alike_on_both_stores(qdrant_seeds, pipeline, embedder):
+    """Liberia is named in Zhang Jun's statement, never in Wang Yi's: asked of Wang Yi, both
+    stores refuse, alike (the scoped statements' text is read from the snapshot, since a
+    Qdrant passage carries none)."""
+    question = "What did Wang Yi say about Liberia?"
+    for answer in (pipeline.ask(question), _pipeline(qdrant_seeds, embedder).ask(question)):
+        assert answer.refused and answer.text == "The statements found do not mention Liberia.", answer.text

@@ -127,3 +127,15 @@ def test_the_conversation_secret_is_made_once_and_private(tmp_path):
     path.write_text("")  # emptied by hand: a new one, kept from then on
     second = conversations.secret(tmp_path)
     assert second != first and second == conversations.secret(tmp_path)
+
+
+def test_of_thousands_of_stored_conversations_the_newest_are_kept():
+    import random
+
+    times = list(range(2_000))
+    random.Random(7).shuffle(times)
+    found = {f"c{t}": {"title": f"T{t}", "updated": t, "chat": [], "turns": [GOOD_TURN]} for t in times}
+    saved = {"": {"current": "c1999", "conversations": found}}
+    labels = [key for _, key in conversations.choices(saved, "")]
+    assert labels == [f"c{t}" for t in range(1_999, 1_999 - conversations.KEEP, -1)]
+    assert conversations.current(saved, "")[0] == "c1999"

@@ -18,10 +18,16 @@ REMARKS = SEEDS_DIR / "003_3b78ed55776d1c96.txt"
 
 def _pdf(text: str) -> bytes:
     """A minimal one-page PDF with the given line of text."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return _pdf_pages(1, text.encode())
+
+
+def _pdf_pages(pages: int, line: bytes) -> bytes:
+    """A PDF of ``pages`` pages that all draw the same content (one object, so small)."""
+    stream = b"BT /F1 12 Tf 72 720 Td (" + line + b") Tj ET"
+    kids = b" ".join(b"3 0 R" for _ in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
@@ -416,30 +422,6 @@ def test_an_html_file_past_ten_million_characters_is_skipped_at_the_limit(tmp_pa
     seen = _load_measured(page)
     assert seen["reason"] == "HTML file has more than 10,000,000 characters of text (the limit)"
     assert seen["seconds"] < 10 and seen["peak_mb"] < 500, seen
-
-
-def _pdf_pages(pages: int, line: bytes) -> bytes:
-    """A PDF of ``pages`` pages that all draw the same content (one object, so small)."""
-    stream = b"BT /F1 12 Tf 72 720 Td (" + line + b") Tj ET"
-    kids = b" ".join(b"3 0 R" for _ in range(pages))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def test_a_pdf_of_3000_pages_is_skipped_at_the_page_limit(tmp_path):
