@@ -13,11 +13,11 @@ from typing import Any
 import click
 
 from rag.answering.attribution import heading
-from rag.answering.conversation import MAX_TURNS, Turn
 from rag.errors import InputError, RagError
 from rag.loading import printable
 from rag.markup import plain
-from rag.scope import searched_line
+from rag.question.followup import MAX_TURNS, Turn
+from rag.question.scope import searched_line
 from rag.types import Answer
 
 HELP = """Ask a question; a follow-up ("And Canada?", "What else?", "in 2019?") is read in the

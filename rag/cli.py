@@ -251,7 +251,7 @@ def ask(question: str, as_json: bool, history_file: Path | None, **options: Any)
     With --history, QUESTION is a follow-up to the turns in the file.
     """
     from rag.chat import print_answer, read_history
-    from rag.retrieval import check_question
+    from rag.question.text import check_question
 
     check_question(question)
     history = read_history(history_file) if history_file else []

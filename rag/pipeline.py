@@ -11,7 +11,10 @@ from typing import Any
 
 from rag.answering import ExtractiveGenerator, Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
-from rag.answering.conversation import (
+from rag.answering.grounded import LLMGenerator
+from rag.embedding import Embedder, embedder_from
+from rag.ingest import IngestReport, create_index, ingest, qdrant_place
+from rag.question.followup import (
     Turn,
     as_turns,
     follow_up_kind,
@@ -19,14 +22,12 @@ from rag.answering.conversation import (
     standalone_question,
     without_context,
 )
-from rag.answering.grounded import LLMGenerator
-from rag.collection import CollectionSource
-from rag.embedding import Embedder, embedder_from
-from rag.ingest import IngestReport, create_index, ingest, qdrant_place
-from rag.retrieval import Filters, check_question
-from rag.scope import Coverage, Scope
+from rag.question.scope import Coverage, Scope
+from rag.question.text import check_question
+from rag.retrieval import Filters
+from rag.retrieval.collection import CollectionSource
+from rag.retrieval.snapshot import FolderSource, Reading, Snapshot, Stats, stamp_of
 from rag.settings import Settings
-from rag.snapshot import FolderSource, Reading, Snapshot, Stats, stamp_of
 from rag.storage import FORMAT_VERSION, Index
 from rag.storage.qdrant import Collections
 from rag.types import Answer, Document, Passage

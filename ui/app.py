@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering.conversation import MAX_TURNS, Turn
 from rag.errors import InputError, RagError
 from rag.evaluation.report import latest_report
 from rag.markup import plain
 from rag.pipeline import Pipeline
-from rag.retrieval import check_question
+from rag.question.followup import MAX_TURNS, Turn
+from rag.question.text import check_question
 from rag.types import Answer
 from ui.conversations import clean_turns, text_chat
 from ui.library import Indexes, Library

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rag.retrieval import MAX_QUESTION_CHARS
+from rag.question.text import MAX_QUESTION_CHARS
 
 KEEP = 30  # conversations kept per user; the oldest go first
 TITLE = 60  # characters of the first question that name a conversation

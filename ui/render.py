@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rag.answering.conversation import Turn
 from rag.answering.readability import is_list_item, without_bullet
 from rag.answering.support import MARKERS, split_claims
 from rag.errors import InputError
 from rag.markup import runs
+from rag.question.followup import Turn
+from rag.question.scope import searched_line
 from rag.retrieval import Filters
-from rag.scope import searched_line
 from rag.splitting import split_sentences
 from rag.types import Answer, Document, Group
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from rag.countries import demonym_names
-from rag.scope import speaker_countries
+from rag.question.scope import speaker_countries
 from rag.terms import tokenize
 
 # Share of the question's distinctive terms (idf-weighted) that no passage contains, from

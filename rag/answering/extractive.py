@@ -14,11 +14,11 @@ from typing import Protocol
 import numpy as np
 
 from rag.answering.answerability import CLOSE, not_answered, words_of
-from rag.answering.conversation import NOTHING_NEW
-from rag.answering.parts import Part, question_parts
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
+from rag.question.followup import NOTHING_NEW
+from rag.question.parts import Part, question_parts
 from rag.splitting import split_sentences
 from rag.terms import tokenize
 from rag.types import Answer, Citation, Passage

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from rag.answering.conversation import Turn, leans_on_earlier
 from rag.answering.extractive import REFUSAL, ExtractiveGenerator, Span
 from rag.answering.support import SUPPORT_THRESHOLD, split_claims, support
 from rag.answering.verification import check_sentences
+from rag.question.followup import Turn, leans_on_earlier
 from rag.splitting import split_sentences
 from rag.types import Answer, Citation, Passage
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 
 def held(index_dir: Path, question: str) -> dict[str, object]:
-    from rag.collection import CollectionSnapshot
     from rag.pipeline import Pipeline
+    from rag.retrieval.collection import CollectionSnapshot
     from rag.settings import load_settings
 
     settings = load_settings().with_overrides(index_dir=index_dir)

@@ -11,13 +11,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from rag.answering.conversation import Turn
 from rag.errors import InputError
 from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
 from rag.evaluation.gold import GoldQuestion, evidence_spans
 from rag.pipeline import Pipeline
 from rag.question.coverage import year_ranges
+from rag.question.followup import Turn
 from rag.retrieval import Filters
 from rag.terms import tokenize
 from rag.types import Answer, Document, Passage

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from rag.answering import available_generators
-from rag.answering.conversation import standalone_question
 from rag.pipeline import Pipeline
+from rag.question.followup import standalone_question
 from rag.storage import Index
 from tests.conftest import ARCTIC, WANG_YI
 from ui.app import App

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 
-from rag.answering.conversation import NOTHING_NEW, Turn
+from rag.question.followup import NOTHING_NEW, Turn
 
 CO_CHAIRS = "Which countries do the two co-chairs represent?"
 PRIORITY = "What did he say their priority should be?"

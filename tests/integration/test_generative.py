@@ -190,7 +190,7 @@ def test_local_gemma_answers_a_seed_question_with_verified_citations(pipeline, p
 
 
 def test_with_a_model_the_follow_up_is_rewritten_by_the_model_and_shown(remote, llm):
-    from rag.answering.conversation import Turn
+    from rag.question.followup import Turn
 
     first = remote.ask("Which countries do the two co-chairs represent?")
     llm.replies.append("What did Wang Yi say the priority of Security Council reform should be?")
@@ -214,7 +214,7 @@ def test_with_a_model_the_follow_up_is_rewritten_by_the_model_and_shown(remote, 
 
 
 def test_a_model_that_cannot_rewrite_leaves_it_to_the_rules(remote, llm):
-    from rag.answering.conversation import Turn
+    from rag.question.followup import Turn
 
     first = remote.ask("Which countries do the two co-chairs represent?")
     llm.status = 500  # the rewrite fails, and so does the answer: quotes, with a note

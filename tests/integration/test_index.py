@@ -236,7 +236,7 @@ def test_an_index_opened_for_questions_holds_no_second_copy_of_vectors_or_passag
     """Vectors stay in the segments' memory-mapped files (read row by row by a search) and
     each passage is cut from its document's text when asked for (docs/scaling.md)."""
     from rag.retrieval import Filters
-    from rag.snapshot import Snapshot
+    from rag.retrieval.snapshot import Snapshot
 
     index = Index.open(seed_index_dir)
     snapshot = Snapshot(index, embedder, 50)

@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from rag.collection import CollectionSnapshot, conditions
 from rag.errors import ModelMismatchError
 from rag.ingest import ingest, open_or_create, remove_documents
 from rag.loading import load_documents, load_file
 from rag.pipeline import Pipeline
 from rag.retrieval import Filters
+from rag.retrieval.collection import CollectionSnapshot, conditions
 from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
 from rag.splitting import split_document
 from rag.storage.qdrant import Collections, QdrantIndex, State, locate

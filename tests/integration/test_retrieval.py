@@ -9,8 +9,9 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 from rag.errors import InputError
 from rag.ingest import ingest, open_or_create
 from rag.integrations.langchain import StatementRetriever
-from rag.retrieval import BM25, Filters, HybridRetriever, tokenize
+from rag.retrieval import BM25, Filters, HybridRetriever
 from rag.storage import Index
+from rag.terms import tokenize
 
 NEWS = "seeds/000_f2b96bbd7d06bdb1.txt"
 REMARKS = "seeds/003_3b78ed55776d1c96.txt"

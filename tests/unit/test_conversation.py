@@ -8,8 +8,8 @@ import json
 import pytest
 
 from rag.answering import ExtractiveGenerator
-from rag.answering.conversation import NOTHING_NEW, Turn, leans_on_earlier, standalone_question
 from rag.chat import read_history
+from rag.question.followup import NOTHING_NEW, Turn, leans_on_earlier, standalone_question
 from rag.types import Answer, Chunk, Citation, Document, Passage
 
 EARLIER = Turn("What did Qatar say about Council reform in 2021?", speakers=("Alya Al-Thani",))

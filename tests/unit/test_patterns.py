@@ -20,8 +20,9 @@ import pytest
 
 import rag
 import ui
-from rag import loading, markup, scope, splitting
+from rag import loading, markup, splitting
 from rag.answering import readability
+from rag.question import scope
 
 SIZE = 100_000
 LIMIT = 0.05  # seconds for one pattern, or one function's patterns, on one input

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.scope import Coverage, scope_of
+from rag.question.scope import Coverage, scope_of
 
 # Ghana spoke 2014-2018 and 1983; Peru 2018 only; no statement anywhere from 2000-2009.
 COVERAGE = Coverage.of(

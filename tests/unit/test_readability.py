@@ -8,9 +8,9 @@ import pytest
 
 from rag.answering import ExtractiveGenerator
 from rag.answering.attribution import attribute
-from rag.answering.parts import question_parts
 from rag.answering.quoting import Candidate, quote_text, stand_alone
 from rag.answering.readability import announces, leans_back
+from rag.question.parts import question_parts
 from rag.types import Chunk, Document, Passage
 
 SPEECH = (

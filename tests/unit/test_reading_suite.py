@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 
 from rag.countries import DEMONYMS, names
+from rag.question.scope import speaker_countries
 from rag.question.years import speech_years
-from rag.scope import speaker_countries
 
 # (words, the speech years they name, as (first, last) ranges)
 WHEN = [

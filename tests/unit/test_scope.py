@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.attribution import attribute, attribution
+from rag.question.scope import Coverage, asked_years, scope_of, speaker_countries
 from rag.retrieval import Filters
-from rag.scope import Coverage, asked_years, scope_of, speaker_countries
-from rag.snapshot import within
+from rag.retrieval.snapshot import within
 from rag.types import Answer, Citation, Document
 
 ZHANG = {"country": "CHN", "year": 2020, "speaker": "Ambassador Zhang Jun", "title": "Remarks by Zhang Jun"}
@@ -115,7 +115,7 @@ def test_every_run_of_sentences_opens_with_its_speaker_and_date():
 
 
 def test_a_venue_named_as_where_the_statement_was_made_is_scope_and_a_topic_is_not():
-    from rag.scope import asked_venues
+    from rag.question.scope import asked_venues
 
     assert asked_venues("What did Kenya say in its 2021 General Debate speech?") == ["general debate"]
     assert asked_venues("What did China say in the Security Council on peacekeeping?") == ["security council"]

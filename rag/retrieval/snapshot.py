@@ -10,15 +10,17 @@ wait for each other, nor for a writer.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from rag.answering.parts import question_parts
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError, NoMatchError
-from rag.retrieval import Filters, HybridRetriever
-from rag.scope import Coverage, Scope, scope_of
+from rag.question.parts import question_parts
+from rag.question.scope import Coverage, Scope, scope_of
+from rag.retrieval.filters import Filters
+from rag.retrieval.hybrid import HybridRetriever
 from rag.storage import Index
 from rag.storage.manifest import MANIFEST
 from rag.types import Document, Passage
@@ -45,26 +47,39 @@ class Stats:
     index_dir: Path
 
 
-class Reading:
-    """What a question reads: one committed state of an index, a retriever over it
-    (``engine``: ``retrieve(question, k, filters)`` and ``idf(term)``), what it covers, and
-    its documents. ``Snapshot`` reads an index folder; ``rag/collection.py`` a Qdrant one."""
+class Retriever(Protocol):
+    """What both index kinds search with: ``HybridRetriever`` (an index folder) and
+    ``QdrantRetriever`` (a Qdrant collection)."""
+
+    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` passages that best answer the question, within the filters."""
+        ...
+
+    def idf(self, term: str) -> float:
+        """How rare a term is in this state of the index (unseen terms count as rarest)."""
+        ...
+
+
+class Reading(ABC):
+    """What a question reads: one committed state of an index, its ``Retriever``, what it
+    covers, and its documents. ``Snapshot`` reads an index folder; ``CollectionSnapshot``
+    (``rag/retrieval/collection.py``) a Qdrant one."""
 
     stamp: object
-    engine: Any
+    engine: Retriever
     coverage: Coverage
     chunk_counts: dict[str, int]
     added: dict[str, str]
 
+    @abstractmethod
     def documents(self, whole: bool = False) -> list[Document]:
         """Every document; ``whole``: with its text, where a store keeps it apart."""
-        raise NotImplementedError
 
-    def document(self, doc_id: str) -> Document | None:
-        raise NotImplementedError
+    @abstractmethod
+    def document(self, doc_id: str) -> Document | None: ...
 
-    def stats(self) -> Stats:
-        raise NotImplementedError
+    @abstractmethod
+    def stats(self) -> Stats: ...
 
     def search(
         self, question: str, k: int, filters: Filters | None, scoped: bool = True, earlier: str = ""
@@ -156,6 +171,25 @@ class Snapshot(Reading):
 
     def stats(self) -> Stats:
         return Stats(len(self.index.documents), len(self.index.chunks), self.index.path)
+
+
+class Source(Protocol):
+    """Where a pipeline reads an index's committed states from (``FolderSource``,
+    ``CollectionSource``)."""
+
+    folder: Path
+
+    def stamp(self) -> object:
+        """What identifies the state committed now: another stamp, another state."""
+        ...
+
+    def open(self, earlier: Reading | None = None) -> Reading:
+        """The state committed now; what ``earlier`` read may be reused."""
+        ...
+
+    def writer(self) -> Any:
+        """The index to ingest into (committed as a new state)."""
+        ...
 
 
 class FolderSource:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.loading import country_name
-from rag.retrieval import MAX_QUESTION_CHARS
-from rag.scope import country_named, speaker_countries
+from rag.countries import country_name
+from rag.question.scope import country_named, speaker_countries
+from rag.question.text import MAX_QUESTION_CHARS
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
 

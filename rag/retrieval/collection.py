@@ -18,9 +18,11 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.errors import NoMatchError
-from rag.retrieval import Filters, Mentions, check_k, check_question
-from rag.scope import Coverage
-from rag.snapshot import Reading, Stats
+from rag.question.scope import Coverage
+from rag.question.text import check_question
+from rag.retrieval.filters import Filters, check_k
+from rag.retrieval.hybrid import Mentions
+from rag.retrieval.snapshot import Reading, Stats
 from rag.storage.qdrant import (
     DENSE,
     SPARSE,
