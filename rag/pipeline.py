@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.answering import ExtractiveGenerator, Generator, check_sentences, make_generator, verify_citations
+from rag.answering import Generator, check_sentences, make_generator, verify_citations
 from rag.answering.attribution import attribute
-from rag.answering.grounded import LLMGenerator
+from rag.answering.quoted import quote
 from rag.embedding import Embedder, embedder_from
 from rag.ingest import IngestReport, create_index, ingest, qdrant_place
-from rag.question.followup import (
-    Turn,
-    as_turns,
-    follow_up_kind,
-    speakers_of,
-    standalone_question,
-    without_context,
-)
-from rag.question.scope import Coverage, Scope
-from rag.question.text import check_question
+from rag.question import Question, check_question
+from rag.question.followup import Turn, as_turns, with_speakers
+from rag.question.scope import Coverage
 from rag.retrieval import Filters
 from rag.retrieval.collection import CollectionSource
 from rag.retrieval.snapshot import FolderSource, Reading, Snapshot, Stats, stamp_of
@@ -96,7 +89,7 @@ class Pipeline:
         name = name or self.settings.generator
         with self._making:  # the first questions at once build one generator, not one each
             if name not in self._generators:
-                self._generators[name] = make_generator(name, self.embedder, self.idf, self.settings)
+                self._generators[name] = make_generator(name, self.embedder, self.settings)
             return self._generators[name]
 
     # -- answering: one path -----------------------------------------------------------
@@ -111,49 +104,36 @@ class Pipeline:
         scoped: bool = True,
     ) -> Iterator[str | Answer]:
         """The answer's text as a model writes it, then the checked Answer (always last).
-        ``history``: the conversation's earlier turns (or questions). A follow-up is searched
-        as a standalone question, within the scope of the turn before it unless it names
-        its own, and answered with what the earlier answers did not cite."""
+        ``history``: the conversation's earlier turns (or questions). The question is read
+        once (``Question.read``: a follow-up made standalone, its scope, what it asks for),
+        searched in one snapshot, quoted, and written by the chosen generator."""
         asked = check_question(question)
         snapshot = self.snapshot()  # the whole answer reads this one committed state
-        turns = [self._with_speakers(t, snapshot) for t in as_turns(history)]
+        turns = [with_speakers(t, snapshot.document) for t in as_turns(history)]
         chosen = self.generator(generator)
-        standalone = chosen.standalone(asked, turns) if isinstance(chosen, LLMGenerator) else None
-        standalone = standalone or standalone_question(asked, turns, snapshot.coverage.countries.__contains__)
-        kind = follow_up_kind(asked, turns)
-        # "What else?" quotes nothing an earlier answer quoted; "What did he say about X?"
-        # looks first in the statements the answer before it quoted.
-        earlier = [span for t in turns for span in t.cited] if kind == "more" else []
-        before = turns[-1] if kind else None
-        search = _Search(snapshot, k or self.settings.k, filters, scoped)
-        scope, passages, quoted = _quote(search, standalone, chosen, before, earlier, narrow=kind == "refers")
-        understood = {"understood": standalone if standalone != asked else "", "scope": scope.to_json()}
-        if scope.missing:
+        read = Question.read(asked, turns, snapshot.coverage, chosen.standalone(asked, turns))
+        found = quote(read, snapshot, chosen.quoting, k or self.settings.k, filters, scoped)
+        understood = {"understood": read.understood, "scope": found.scope.to_json()}
+        if found.answer is None:
             # Nothing by that speaker, or from then: say so, and show the closest passages
             # (each labelled with its own speaker and date) to judge.
-            yield Answer(asked, scope.missing, True, (), tuple(passages), chosen.name, **understood)
+            yield Answer(
+                asked, found.scope.missing, True, (), tuple(found.passages), chosen.name, **understood
+            )
             return
-
-        def checked(answer: Answer) -> Answer:
-            return replace(check_sentences(attribute(verify_citations(answer))), question=asked, **understood)
-
-        if not isinstance(chosen, LLMGenerator):
-            yield checked(quoted)
-            return
-        for item in chosen.stream(standalone, passages, quoted):
-            yield checked(item) if isinstance(item, Answer) else item
-
-    def _with_speakers(self, turn: Turn, snapshot: Reading) -> Turn:
-        """A turn read from JSON names no speakers: whose words its citations are."""
-        if turn.speakers or not turn.cited:
-            return turn
-        docs = [snapshot.document(doc_id) for doc_id, _, _ in turn.cited]
-        return replace(turn, speakers=speakers_of(d for d in docs if d is not None))
+        for item in chosen.stream(found.question, found.passages, found.answer, snapshot):
+            if isinstance(item, Answer):
+                item = replace(
+                    check_sentences(attribute(verify_citations(item))), question=asked, **understood
+                )
+            yield item
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The passages the answer path retrieves for a (standalone) question: within its
         scope when the index holds it, the closest ones when it does not."""
-        return self.snapshot().search(check_question(question), k or self.settings.k, filters)[1]
+        snapshot = self.snapshot()
+        read = Question.read(check_question(question), (), snapshot.coverage)
+        return snapshot.search(read, k or self.settings.k, filters)[1]
 
     def ask(
         self,
@@ -217,79 +197,6 @@ class Pipeline:
             report = ingest(paths, index, self.embedder, self.settings.home, prune=prune, progress=progress)
         self.snapshot()
         return report
-
-
-@dataclass(frozen=True)
-class _Search:
-    """One question's search: the snapshot it reads, how many passages, the user's filters."""
-
-    snapshot: Reading
-    k: int
-    filters: Filters | None
-    scoped: bool
-
-    def __call__(
-        self, question: str, earlier: str, sources: tuple[str, ...] = ()
-    ) -> tuple[Scope, list[Passage]]:
-        filters = replace(self.filters or Filters(), sources=sources) if sources else self.filters
-        return self.snapshot.search(question, self.k, filters, self.scoped, earlier)
-
-
-def _quote(
-    search: _Search,
-    question: str,
-    chosen: Generator,
-    before: Turn | None,
-    earlier: list[tuple[str, int, int]],
-    narrow: bool = False,
-) -> tuple[Scope, list[Passage], Answer | None]:
-    """Scope, passages and the quoted answer (None when the scope is missing). A follow-up
-    keeps the earlier turn's scope; one that points back tries the documents the earlier
-    answer cited first."""
-    quoting = (chosen.fallback if isinstance(chosen, LLMGenerator) else chosen).reading(
-        search.snapshot.engine.idf
-    )
-    context = before.searched if before else ""
-    if narrow and before and before.cited:
-        cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))
-        scope, passages = search(question, context, cited)
-        if not scope.missing:
-            # Within the statements already quoted, the question's own words decide.
-            quoted = _not_again(quoting, without_context(question), passages, before)
-            if not quoted.refused:
-                return scope, passages, quoted
-    scope, passages = search(question, context)
-    if scope.missing:
-        return scope, passages, None
-    quoting = quoting.reading(quoting.idf, _scope_texts(scope, passages, search.snapshot))
-    if narrow and before:
-        return scope, passages, _not_again(quoting, question, passages, before)
-    return scope, passages, quoting.generate(question, passages, earlier)
-
-
-def _scope_texts(scope: Scope, passages: list[Passage], snapshot: Reading) -> list[str] | None:
-    """The whole texts of the statements a scoped search read, from the snapshot (a Qdrant
-    index's passages carry no statement text): where the words asked about must be for the
-    question to be answered. None when the search was not kept to a speaker."""
-    if not any(p.held and p.kind in ("country", "speaker") for p in scope.parts):
-        return None
-    documents = [snapshot.document(d) for d in dict.fromkeys(p.doc_id for p in passages)]
-    texts = [d.text for d in documents if d is not None]
-    return texts if texts and all(texts) else None
-
-
-def _not_again(quoting: ExtractiveGenerator, question: str, passages: list[Passage], before: Turn) -> Answer:
-    """The answer, unless it would quote exactly what the answer before it quoted: then the
-    one sentence that best answers this question, if that is not the same again; else the
-    answer without those words, or that the statements found hold nothing more."""
-    answer = quoting.generate(question, passages)
-    again = set(before.cited)
-    if {(c.doc_id, c.start, c.end) for c in answer.citations} != again:
-        return answer
-    brief = quoting.generate(question, passages, brief=True)
-    if {(c.doc_id, c.start, c.end) for c in brief.citations} != again:
-        return brief
-    return quoting.generate(question, passages, list(again))
 
 
 def is_default_index(settings: Settings) -> bool:

@@ -7,7 +7,7 @@ import copy
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -17,8 +17,11 @@ from rag.answering.answerability import CLOSE, not_answered, words_of
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
-from rag.question.followup import NOTHING_NEW
+from rag.question import Question
+from rag.question.asks import asks_of
+from rag.question.followup import NOTHING_NEW, Turn
 from rag.question.parts import Part, question_parts
+from rag.retrieval import Reading
 from rag.splitting import split_sentences
 from rag.terms import tokenize
 from rag.types import Answer, Citation, Passage
@@ -48,23 +51,40 @@ _NUMBER = re.compile(
 
 
 class Generator(Protocol):
+    """What answers a question from its passages: quotes (``ExtractiveGenerator``) or a
+    model's prose checked against them (``LLMGenerator``). Both take the question as read
+    once (``Question``) and the snapshot the answer reads."""
+
     name: str
 
-    def generate(
-        self, question: str, passages: list[Passage], earlier: Sequence[Span] = (), brief: bool = False
-    ) -> Answer: ...
+    @property
+    def quoting(self) -> ExtractiveGenerator:
+        """What quotes the statements: the answer itself, or what a model's answer must agree
+        with and falls back to."""
+        ...
+
+    def standalone(self, question: str, turns: Sequence[Turn]) -> str | None:
+        """A follow-up made standalone by a model; None where the reading's rules decide."""
+        ...
+
+    def stream(
+        self, question: Question, passages: list[Passage], quoted: Answer, snapshot: Reading | None = None
+    ) -> Iterator[str | Answer]:
+        """The answer's text as it is written, then the Answer (always last); ``quoted``:
+        the statements' own answer (``quoting.generate``)."""
+        ...
 
 
 def _answer_type_bonus(question: str, sentence: str) -> float:
     """Reward sentences holding the kind of thing the question asks for."""
-    q = question.lower().lstrip()
-    asked = set(tokenize(question))
-    if q.startswith(("who", "whom")) or " who " in q:
+    kind = asks_of(question).kind
+    if kind == "person":
+        asked = set(tokenize(question))
         names = [n for n in _NAME.findall(sentence) if not set(tokenize(n)) <= asked]
         return 0.08 * min(len(names), 2)
-    if q.startswith("when") or "what year" in q or "what date" in q:
+    if kind == "date":
         return 0.1 if _DATE.search(sentence) else 0.0
-    if q.startswith(("how many", "how much")):
+    if kind == "figure":
         return 0.1 if _NUMBER.search(sentence) else 0.0
     return 0.0
 
@@ -115,41 +135,42 @@ class ExtractiveGenerator:
         min_relevance: float = 0.52,
         max_sentences: int = 3,
         margin: float = 0.12,
-        idf: Callable[[str], float] | None = None,
     ):
         self.embedder = embedder
         self.min_relevance = min_relevance
         self.max_sentences = max_sentences
         self.margin = margin
-        self.idf = idf or (lambda term: 1.0)
-        self.scope_words: set[str] | None = None  # the terms of the statements scoped to
+        self.idf: Callable[[str], float] = lambda term: 1.0  # one answer's: its snapshot's
+        self.scope_words: set[str] | None = None  # one answer's: the terms of the statements scoped to
         self.sentences = SentenceVectors(embedder)
 
-    def reading(self, idf: Callable[[str], float], scope: Sequence[str] | None = None) -> ExtractiveGenerator:
-        """This generator weighing words by ``idf``: the rarity of words in the snapshot an
-        answer reads, not in whatever the index holds by the time it scores them; ``scope``:
-        the whole texts of the statements the question is scoped to, where what it asks
+    @property
+    def quoting(self) -> ExtractiveGenerator:
+        return self
+
+    def standalone(self, question: str, turns: Sequence[Turn]) -> str | None:
+        return None  # the reading's rules make a follow-up standalone
+
+    def stream(
+        self, question: Question, passages: list[Passage], quoted: Answer, snapshot: Reading | None = None
+    ) -> Iterator[str | Answer]:
+        yield quoted
+
+    def _reading(
+        self, question: Question, passages: list[Passage], snapshot: Reading | None
+    ) -> ExtractiveGenerator:
+        """This generator for one answer: weighing words by their rarity in the snapshot the
+        answer reads (not in whatever the index holds by the time it scores them), and
+        knowing the words of the statements the question is scoped to, where what it asks
         about must be named for it to be answered."""
         reader = copy.copy(self)
-        reader.idf, reader.scope_words = idf, (words_of(scope) if scope is not None else None)
+        if snapshot is not None:
+            scoped = snapshot.scope_texts(question.scope, passages)
+            reader.idf, reader.scope_words = (
+                snapshot.engine.idf,
+                (words_of(scoped) if scoped is not None else None),
+            )
         return reader
-
-    def candidates(self, passages: list[Passage]) -> list[Candidate]:
-        seen: set[tuple[str, int]] = set()
-        out = []
-        for p in passages:
-            title = str(p.document.metadata.get("title", "")).strip()
-            for s in split_sentences(p.text):
-                start, end = p.start + s.start, p.start + s.end
-                text = p.document.text[start:end]
-                # Headlines, salutations, fragments and questions are not claims; a date line is.
-                short = len(text.split()) < 5 and not _DATE.search(text)
-                asks = text.rstrip("\"'”’) ").endswith("?")
-                if (p.doc_id, start) in seen or short or asks or text.strip() == title:
-                    continue
-                seen.add((p.doc_id, start))
-                out.append(Candidate(p.document, start, end, p.rank))
-        return out
 
     def score(self, question: str, candidates: list[Candidate]) -> list[Candidate]:
         if not candidates:
@@ -173,12 +194,25 @@ class ExtractiveGenerator:
         self.sentences.clear()
 
     def generate(
-        self, question: str, passages: list[Passage], earlier: Sequence[Span] = (), brief: bool = False
+        self,
+        question: Question,
+        passages: list[Passage],
+        snapshot: Reading | None = None,
+        earlier: Sequence[Span] | None = None,
+        brief: bool = False,
     ) -> Answer:
-        """The answer; ``earlier``: spans (doc_id, start, end) earlier answers of the
-        conversation cited, which this one does not quote again. When they are all the
-        statements found hold on the question, it says so. ``brief``: the one best sentence."""
-        candidates = self.candidates(passages)
+        """The answer from ``passages`` of ``snapshot``; ``earlier``: spans (doc_id, start,
+        end) not to quote again (by default what the conversation's earlier answers cited,
+        for "What else?"). When they are all the statements found hold on the question, it
+        says so. ``brief``: the one best sentence."""
+        reader = self._reading(question, passages, snapshot)
+        spans = question.cited if earlier is None else earlier
+        return reader._generate(question.text, passages, spans, brief)
+
+    def _generate(
+        self, question: str, passages: list[Passage], earlier: Sequence[Span], brief: bool
+    ) -> Answer:
+        candidates = candidates_of(passages)
         if brief:
             return self._brief(question, candidates, passages)
         if not earlier:
@@ -192,7 +226,7 @@ class ExtractiveGenerator:
             and len(fresh) < len(candidates)
             and not self._answer(question, candidates, passages).refused
         ):
-            return self._refuse(question, passages, NOTHING_NEW)
+            return _refusal_of(self.name, question, passages, NOTHING_NEW)
         return answer
 
     def _answer(
@@ -220,17 +254,14 @@ class ExtractiveGenerator:
     def _refusal(self, question: str, scored: list[Candidate], passages: list[Passage]) -> Answer | None:
         """The refusal that fits, when no sentence answers the question."""
         if not scored or max(c.score for c in scored) < self.min_relevance:
-            return self._refuse(question, passages, REFUSAL)
+            return _refusal_of(self.name, question, passages, REFUSAL)
         best = max(scored, key=lambda c: c.score)
         relevant = [c.text for c in scored if c.score >= self.min_relevance]
         texts = [p.text for p in passages]
         why = not_answered(
-            question, relevant, texts, self.idf, self.scope_words, close=best.similarity >= CLOSE
+            asks_of(question), relevant, texts, self.idf, self.scope_words, close=best.similarity >= CLOSE
         )
-        return self._refuse(question, passages, why) if why else None
-
-    def _refuse(self, question: str, passages: list[Passage], text: str) -> Answer:
-        return Answer(question, text, True, (), tuple(passages), self.name)
+        return _refusal_of(self.name, question, passages, why) if why else None
 
     def _answer_parts(
         self,
@@ -256,7 +287,7 @@ class ExtractiveGenerator:
                 continue
             chosen += self._continue(part.query, picked, cited)[: PER_PART + 1]
         if not chosen:
-            return self._refuse(question, passages, REFUSAL)
+            return _refusal_of(self.name, question, passages, REFUSAL)
         return _compose(self.name, question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
 
     def _continue(
@@ -285,6 +316,30 @@ class ExtractiveGenerator:
                 out.append(scored)
                 taken.add(nxt.key)
         return out
+
+
+def candidates_of(passages: list[Passage]) -> list[Candidate]:
+    """The sentences of the passages that may be quoted, each once: not a headline, a
+    salutation, a fragment, a question or the title."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in passages:
+        title = str(p.document.metadata.get("title", "")).strip()
+        for s in split_sentences(p.text):
+            start, end = p.start + s.start, p.start + s.end
+            text = p.document.text[start:end]
+            # Headlines, salutations, fragments and questions are not claims; a date line is.
+            short = len(text.split()) < 5 and not _DATE.search(text)
+            asks = text.rstrip("\"'”’) ").endswith("?")
+            if (p.doc_id, start) in seen or short or asks or text.strip() == title:
+                continue
+            seen.add((p.doc_id, start))
+            out.append(Candidate(p.document, start, end, p.rank))
+    return out
+
+
+def _refusal_of(name: str, question: str, passages: list[Passage], text: str) -> Answer:
+    return Answer(question, text, True, (), tuple(passages), name)
 
 
 def _compose(
@@ -372,8 +427,7 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
 
 
 def _asks_for_type(question: str) -> bool:
-    q = question.lower().lstrip()
-    return q.startswith(("who", "whom", "when", "how many", "how much")) or " who " in q
+    return asks_of(question).kind in ("person", "date", "figure")
 
 
 def _refers_to(sentence: Candidate, before: Candidate) -> bool:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +47,13 @@ def check_configured(name: str, settings: Settings) -> None:
         )
 
 
-def make_generator(
-    name: str, embedder: Embedder, idf: Callable[[str], float], settings: Settings
-) -> Generator:
-    """The generator a setting names; model-backed ones load their model on first use.
-    ``idf``: how rare a word is in the index (read from its current state)."""
+def make_generator(name: str, embedder: Embedder, settings: Settings) -> Generator:
+    """The generator a setting names; model-backed ones load their model on first use."""
     check_generator(name)
     extractive = ExtractiveGenerator(
         scorer_embedder(settings, embedder),
         settings.min_relevance,
         settings.max_answer_sentences,
-        idf=idf,
     )
     if name == "extractive":
         return extractive

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from rag.answering.extractive import REFUSAL, ExtractiveGenerator, Span
+from rag.answering.extractive import REFUSAL, ExtractiveGenerator
 from rag.answering.support import SUPPORT_THRESHOLD, split_claims, support
 from rag.answering.verification import check_sentences
+from rag.question import Question
 from rag.question.followup import Turn, leans_on_earlier
+from rag.retrieval import Reading
 from rag.splitting import split_sentences
 from rag.types import Answer, Citation, Passage
 
@@ -159,8 +161,15 @@ class LLMGenerator:
     def _fallback(self, quoted: Answer, why: str) -> Answer:
         return replace(quoted, note=f"{self.label} {why}; these are the statements' own sentences instead.")
 
-    def generate(self, question: str, passages: list[Passage], earlier: Sequence[Span] = ()) -> Answer:
-        return _last(self.stream(question, passages, self.fallback.generate(question, passages, earlier)))
+    @property
+    def quoting(self) -> ExtractiveGenerator:
+        return self.fallback
+
+    def generate(
+        self, question: Question, passages: list[Passage], snapshot: Reading | None = None
+    ) -> Answer:
+        quoted = self.fallback.generate(question, passages, snapshot)
+        return _last(self.stream(question, passages, quoted, snapshot))
 
     def standalone(self, question: str, turns: Sequence[Turn]) -> str | None:
         """A follow-up rewritten by the model to stand alone (LangChain's history-aware
@@ -191,15 +200,14 @@ class LLMGenerator:
         return line if 3 <= len(line.split()) <= 60 and NOT_FOUND not in line else None
 
     def stream(
-        self, question: str, passages: list[Passage], quoted: Answer | None = None
+        self, question: Question, passages: list[Passage], quoted: Answer, snapshot: Reading | None = None
     ) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked Answer.
 
-        ``quoted`` is the statements' own (extractive) answer, computed here when not given:
-        its refusal spares a model call, a model's answer must agree with it, and it is the
-        fallback.
+        ``quoted`` is the statements' own (extractive) answer: its refusal spares a model
+        call, a model's answer must agree with it, and it is the fallback.
         """
-        gate = quoted if quoted is not None else self.fallback.generate(question, passages)
+        gate = quoted
         if gate.refused:
             yield gate
             return
@@ -209,14 +217,14 @@ class LLMGenerator:
             return
         pieces: list[str] = []
         try:
-            for chunk in model.stream(build_messages(question, passages)):
+            for chunk in model.stream(build_messages(question.text, passages)):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 pieces.append(piece)
                 yield piece
         except Exception as exc:  # noqa: BLE001 - any model or network failure falls back
             yield self._fallback(gate, f"failed ({_reason(exc)})")
             return
-        answer = ground(question, "".join(pieces), passages, self.name)
+        answer = ground(question.text, "".join(pieces), passages, self.name)
         if answer is None:
             yield self._fallback(gate, "gave no answer its passages support")
             return

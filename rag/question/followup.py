@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.countries import country_name
 from rag.question.scope import country_named, speaker_countries
 from rag.question.text import MAX_QUESTION_CHARS
+from rag.question.years import speech_years
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
 
@@ -55,6 +56,28 @@ _QUESTION_WORD = re.compile(r"^(?:Who|What|When|Where|Why|How|Which|Did|Does|Do|
 _TOPIC = re.compile(
     r"\b(?:about|on|regarding|concerning)\s+(?P<topic>.+?)(?=\s+(?:in|at|during)\s+(?:19|20)\d\d\b|\s*\?|$)",
     re.I,
+)
+# "On a different subject: …", "Separately, …": what follows starts afresh; only who and
+# when carry over when it points back.
+_SHIFT = re.compile(
+    r"^\s*(?:(?:on|to)\s+(?:a\s+|an\s+)?(?:different|another|other|new|separate|unrelated)\s+"
+    r"(?:subject|topic|matter|note|point|question)|separately|changing\s+(?:the\s+)?(?:subject|topic)|"
+    r"unrelated(?:ly)?|new\s+(?:subject|topic|question)|moving\s+on)\b\s*[:,;.\u2014-]*\s*",
+    re.I,
+)
+# "the following year", "a year earlier", "two years later": a year counted from the
+# earlier turn's.
+_RELATIVE = re.compile(
+    r"\b(?:in\s+|during\s+)?(?:the\s+(?P<fwd>following|next|subsequent)\s+year|the\s+(?P<back>previous|preceding|prior)\s+year|"
+    r"the\s+year\s+(?P<dir>after|before)|(?P<n>a|one|two|three|four|five)\s+years?\s+(?P<way>later|earlier|after|before))\b",
+    re.I,
+)
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+# The words of asking for more ("Tell me more", "What else did he say?"): a "what else"
+# question with other words asks about those.
+_ASKING = frozenset(
+    tokenize("tell more go else anything something say said mention mentioned told add added note noted")
+    + tokenize("propose proposed stress stressed call called")
 )
 _CONTEXT = re.compile(r"(?<!\s)\s*+\([^()]*+\)\s*+$")
 NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
@@ -118,6 +141,15 @@ def speakers_of(documents: Iterable[Document]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def with_speakers(turn: Turn, document: Callable[[str], Document | None]) -> Turn:
+    """A turn read from JSON names no speakers: whose words its citations are, from the
+    documents the index holds."""
+    if turn.speakers or not turn.cited:
+        return turn
+    docs = [document(doc_id) for doc_id, _, _ in turn.cited]
+    return replace(turn, speakers=speakers_of(d for d in docs if d is not None))
+
+
 MAX_TURNS = 20  # earlier turns a follow-up reads: the conversation's last ones
 MAX_CITED = 100  # spans of one earlier turn
 MAX_NAME = 200  # characters of one speaker's name
@@ -139,6 +171,31 @@ def as_turns(history: Iterable[Turn | str]) -> list[Turn]:
     ]
 
 
+def resolved(question: str, history: Sequence[Turn | str]) -> str:
+    """The question with a year counted from the earlier turn's ("the following year",
+    "two years earlier") written as that year, when the earlier turn names one year."""
+    m = _RELATIVE.search(question)
+    turns = as_turns(history)
+    if not m or not turns:
+        return question
+    years = {(y.first, y.last) for y in speech_years(turns[-1].searched)}
+    if len(years) != 1 or len({*next(iter(years))}) != 1:
+        return question
+    base = next(iter(years))[0]
+    if m.group("fwd") or m.group("back"):
+        shift = 1 if m.group("fwd") else -1
+    elif m.group("dir"):
+        shift = 1 if m.group("dir").lower() == "after" else -1
+    else:
+        shift = _COUNTS[m.group("n").lower()] * (1 if m.group("way").lower() in ("later", "after") else -1)
+    return question[: m.start()] + f"in {base + shift}" + question[m.end() :]
+
+
+def shifts_topic(question: str) -> bool:
+    """Whether the question says it turns to something else ("On a different subject: …")."""
+    return bool(_SHIFT.match(question))
+
+
 def leans_on_earlier(question: str) -> bool:
     """Whether a question needs the turn before it: it refers back ("What did they
     promise?"), continues ("And Denmark?", "What else?", "in 2019?") or has at most one
@@ -153,9 +210,13 @@ def leans_on_earlier(question: str) -> bool:
 
 def follow_up_kind(question: str, history: Sequence[Turn | str]) -> str:
     """How a question follows the turns before it: "" (it does not: a question of its own),
-    "more" ("What else?": the same again, without what was cited), "instead" ("And
-    Denmark?", "in 2019?": the earlier question about something else), or "refers" (it
-    points back: "What did he say about X?")."""
+    "more" ("What else?", "What else did he say about X?": without what was cited),
+    "instead" ("And Denmark?", "in 2019?": the earlier question about something else),
+    "refers" (it points back: "What did he say about X?"), or "shift" ("On a different
+    subject: what did it say about X?": something new, of the same speaker)."""
+    question = resolved(question, history)
+    if shifts_topic(question):
+        return "shift" if history and leans_on_earlier(_SHIFT.sub("", question)) else ""
     if not history or not leans_on_earlier(question):
         return ""
     if _MORE.match(question):
@@ -173,7 +234,10 @@ def standalone_question(
     rewritten from the turn before it, by rules (docs/conversations.md):
 
     - "What else?", "Tell me more": the earlier question again (its answer is then kept to
-      what was not cited before);
+      what was not cited before); "What else did he say about X?": about X, same speaker;
+    - "the following year", "two years earlier": the earlier turn's year, counted on;
+    - "On a different subject: …", "Separately, …": the question's own words, with only
+      who and when from before where it points back;
     - "in 2019?": the earlier question with the year replaced;
     - "And Denmark?", "What about the veto?": the earlier question with its country, or its
       topic, replaced (a country is the new speaker when ``speaks`` says the index holds
@@ -182,18 +246,32 @@ def standalone_question(
       names, years and the speakers its answer quoted in brackets.
     """
     turns = as_turns(history)
+    question = resolved(question, turns)
+    if turns and shifts_topic(question):
+        # Something else: the question's own words, with who and when from before only
+        # where it points back ("Separately, what did it say about fisheries?").
+        rest = _SHIFT.sub("", question) or question
+        if not leans_on_earlier(rest):
+            return rest
+        context = ", ".join(dict.fromkeys([*turns[-1].speakers, *_YEAR.findall(turns[-1].searched)]))
+        return f"{rest} ({context})" if context else rest
     if not turns or not leans_on_earlier(question):
         return question
     before = turns[-1].searched
     if _MORE.match(question):
-        return before
+        # "What else?" asks the earlier question again; "What else did he say about X?"
+        # asks about X, of the same speaker.
+        if not set(tokenize(question)) - _ASKING:
+            return before
+        context = _context_of(turns[-1], own_words=True, own_year=bool(_YEAR.search(question)))
+        return f"{question} ({context})" if context else question
     when = _ONLY_WHEN.match(question)
     if when:
         return _with_year(before, when.group("x"))
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
         return _instead(before, instead.group("x"), speaks or (lambda code: True))
-    context = _context_of(turns[-1], own_words=len(tokenize(question)) > 0)
+    context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)))
     return f"{question} ({context})" if context else question  # never "()"
 
 
@@ -231,7 +309,7 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     return f"{question.rstrip(' ?')} ({new})?"
 
 
-def _context_of(turn: Turn, own_words: bool) -> str:
+def _context_of(turn: Turn, own_words: bool, own_year: bool = False) -> str:
     """What the earlier turn was about: the speakers its answer quoted, and the names and
     years its question gave; its other words too when the follow-up has none of its own
     ("Why?")."""
@@ -240,5 +318,7 @@ def _context_of(turn: Turn, own_words: bool) -> str:
     names = [n for n in names if n and n.lower() not in STOPWORDS]
     if not own_words:
         names += [w for w in re.findall(r"[\w'-]+", question) if w.lower() not in STOPWORDS]
-    context = list(dict.fromkeys([*turn.speakers, *names, *_YEAR.findall(question)]))
+    names = [n for n in names if not (own_year and _YEAR.fullmatch(n))]
+    years = [] if own_year else _YEAR.findall(question)  # a follow-up naming its own year keeps it
+    context = list(dict.fromkeys([*turn.speakers, *names, *years]))
     return ", ".join(context)

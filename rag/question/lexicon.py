@@ -19,3 +19,32 @@ SPEAKER_NOUN = (
     r"(?:delegation|government|president|prime\s+minister|foreign\s+minister|minister|"
     r"representative|ambassador|leader|statement|speech|address|position|stance|view|side)"
 )
+# Ways a statement is turned: a premise turned one way ("that it would not ratify", "that
+# it pulled out") must be met by a statement turned the same way, about the same thing.
+TURNS = {
+    "negation": r"not|no|never|n[o']t|cannot|no\s+longer|neither|nor",
+    "withdrawal": (
+        r"withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|leav\w*|left|quit\w*|exit\w*|abandon\w*|denounc\w*"
+    ),
+    "failure": r"miss(?:ed|es|ing)?|fail\w*|fell\s+short|short\s+of",
+    "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*",
+    "stop": r"halt\w*|suspend\w*|end(?:ed|ing|s)?|stop\w*|cease\w*",
+}
+# Words that ask rather than name what is asked about.
+GENERIC_WORDS = (
+    "say said says speech statement general debate session assembly united nations un country "
+    "countries government president minister describe call propose announce mention according "
+    "what year talk speak discuss position view think see much many given take list lack count "
+    "kingdom state states way kind share number figure"
+)
+NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,38 +271,79 @@ def _title(venue: str) -> str:
     return " ".join(w.capitalize() for w in venue.split())
 
 
-def scope_of(question: str, coverage: Coverage) -> Scope:
-    """The question's scope, each part marked held or not, and the one sentence to say
-    when the index lacks it."""
-    parts: list[Part] = []
-    missing: list[str] = []
-    countries = speaker_countries(question)
+@dataclass
+class _Reading:
+    """Who spoke, when and where, as the words of a question say."""
+
+    persons: list[str]
+    venues: list[tuple[str, bool]]
+    countries: list[tuple[str, str]]
+    ranges: list[Years]
+
+
+def _read(question: str, coverage: Coverage) -> _Reading:
     ranges = [y for y in read_years(question) if y.speech]
     if any(y.sure for y in ranges) and all(_holds(coverage, y) for y in ranges if y.sure):
         ranges = [y for y in ranges if y.sure]  # an unsure year beside a sure one the index holds
-    has_countries, has_years = bool(coverage.countries), bool(coverage.years)
     lower = question.lower()
-    for person in sorted(coverage.speakers):
-        if re.search(rf"(?<!\w){re.escape(person.lower())}(?!\w)", lower):
-            parts.append(Part("speaker", person, person, True))
-    for venue, sure in read_venues(question):
+    persons = [
+        p for p in sorted(coverage.speakers) if re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lower)
+    ]
+    return _Reading(persons, read_venues(question), speaker_countries(question), ranges)
+
+
+def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Coverage) -> _Reading:
+    """A follow-up's reading, each role it leaves empty (who, when, where) taken from the
+    turn before it: its question as searched, else whose words its answer quoted."""
+    before = _read(earlier, coverage)
+    if not before.countries and not before.persons and len(quoted) <= 2:
+        before.countries = [c for c in map(country_named, quoted) if c is not None]
+        before.persons = [_person(p) for p in quoted if _person(p) in coverage.speakers]
+    who = bool(read.countries or read.persons)
+    return _Reading(
+        read.persons if who else before.persons,
+        read.venues or before.venues,
+        read.countries if who else before.countries,
+        read.ranges or before.ranges,
+    )
+
+
+def scope_of(question: str, coverage: Coverage, earlier: str = "", quoted: Sequence[str] = ()) -> Scope:
+    """The question's scope, each part marked held or not, and the one sentence to say
+    when the index lacks it. A follow-up's ``earlier`` turn (as searched) and whose words
+    its answer ``quoted`` fill the roles the question leaves empty."""
+    read = _read(question, coverage)
+    if earlier or quoted:
+        read = _carried(read, earlier, quoted, coverage)
+    parts = [Part("speaker", person, person, True) for person in read.persons]
+    missing: list[str] = []
+    for venue, sure in read.venues:
         held = venue in coverage.venues if coverage.venues else None
         parts.append(Part("venue", venue, _title(venue), held, sure))
         if held is False and sure:
             missing.append(f"No statement made at the {_title(venue)} is in the index.")
-    for code, written in countries:
-        held = code in coverage.countries if has_countries else None
+    for code, written in read.countries:
+        held = code in coverage.countries if coverage.countries else None
         name = country_label(code, written, is_name=written.lower().removeprefix("the ") not in DEMONYMS)
         parts.append(Part("country", code, name, held))
         if held is False:
             missing.append(no_country(name))
-    held_of = {(y.first, y.last): _holds(coverage, y) for y in ranges}
+    year_parts, when_missing = _when(read, coverage, bool(missing))
+    return Scope(tuple(parts + year_parts), (missing + when_missing or [""])[0])
+
+
+def _when(read: _Reading, coverage: Coverage, missing: bool) -> tuple[list[Part], list[str]]:
+    """The years' parts, and what the index lacks of them (``missing``: something else is
+    already missing, which is said first)."""
+    parts: list[Part] = []
+    lacking: list[str] = []
+    held_of = {(y.first, y.last): _holds(coverage, y) for y in read.ranges}
     # Two readings of when the speech was made, one held and one not ("Germany quoted its
     # 1973 speech in 2016"): neither is sure enough to refuse.
     torn = len({held for (first, last), held in held_of.items()}) > 1
-    for years in ranges:
+    for years in read.ranges:
         first, last = years.first, years.last
-        held = held_of[(first, last)] if has_years else None
+        held = held_of[(first, last)] if coverage.years else None
         sure = years.sure and not (torn and held is False)
         value = first if first == last else [first, last]
         parts.append(Part("year", value, years.label, held, sure))
@@ -310,13 +351,13 @@ def scope_of(question: str, coverage: Coverage) -> Scope:
             continue  # an unsure reading is a preference: searched when held, never refused
         # A country the index holds, never in those years: which years it does hold says
         # more than which years the index holds.
-        spoken = [(code, coverage.countries.get(code, set())) for code, _ in countries]
+        spoken = [(code, coverage.countries.get(code, set())) for code, _ in read.countries]
         silent = [(c, spoke) for c, spoke in spoken if spoke and not any(first <= y <= last for y in spoke)]
-        if silent and not missing:
-            missing += [not_then(code, years.label, spoke) for code, spoke in silent]
+        if silent and not missing and not lacking:
+            lacking += [not_then(code, years.label, spoke) for code, spoke in silent]
         elif held is False:
-            missing.append(no_year(years.label, coverage.years))
-    return Scope(tuple(parts), missing[0] if missing else "")
+            lacking.append(no_year(years.label, coverage.years))
+    return parts, lacking
 
 
 def _holds(coverage: Coverage, years: Years) -> bool:

@@ -56,6 +56,12 @@ def _speech_before() -> re.Pattern[str]:
 
 
 _HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,6}(?:in|by|since)\s+$", re.I)
+# "What had it said in 2011?": a speech of its own, earlier than another (a follow-up's
+# "the previous year"), not a deed the speech looks back on.
+_HAD_SAID = re.compile(
+    r"\bhad\s+(?:[a-z]+\s+){0,2}(?:said|stated|told|spoken|declared|argued|announced)\s+(?:in|during|at)\s+$",
+    re.I,
+)
 _SINCE = re.compile(r"\b(?P<w>since|after|before|until|prior\s+to)\s+$", re.I)
 
 
@@ -145,7 +151,7 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
     """A year or span with its role, read from the words around it."""
     before = question[max(0, start - 60) : start]
     after = question[end : end + 30]
-    if _HAD_BEFORE.search(before):
+    if _HAD_BEFORE.search(before) and not _HAD_SAID.search(before):
         return Years(first, last, False, True, start, end)  # "what it had given in 2012"
     if (since := _SINCE.search(before)) and not _CONTENT_AFTER.match(after):
         word = since.group("w").lower()

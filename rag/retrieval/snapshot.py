@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError, NoMatchError
-from rag.question.parts import question_parts
-from rag.question.scope import Coverage, Scope, scope_of
+from rag.question import Question
+from rag.question.scope import Coverage, Scope
 from rag.retrieval.filters import Filters
 from rag.retrieval.hybrid import HybridRetriever
 from rag.storage import Index
@@ -82,13 +82,19 @@ class Reading(ABC):
     def stats(self) -> Stats: ...
 
     def search(
-        self, question: str, k: int, filters: Filters | None, scoped: bool = True, earlier: str = ""
+        self,
+        question: Question,
+        k: int,
+        filters: Filters | None,
+        scoped: bool = True,
+        sources: tuple[str, ...] = (),
     ) -> tuple[Scope, list[Passage]]:
         """The question's scope and passages: within its scope when the index holds it, the
-        closest ones (and the scope saying what is missing) when it does not."""
-        scope = scope_of(question, self.coverage) if scoped else Scope()
-        if scoped and earlier and not scope.parts:
-            scope = scope_of(earlier, self.coverage)  # a follow-up keeps the earlier scope
+        closest ones (and the scope saying what is missing) when it does not. ``sources``:
+        the statements to search first (a follow-up pointing back at what was quoted)."""
+        if sources:
+            filters = replace(filters or Filters(), sources=sources)
+        scope = question.scope if scoped else Scope()
         searched = filters if scope.missing else within(filters, scope)
         try:
             return scope, self.retrieve_parts(question, k, searched)
@@ -113,22 +119,31 @@ class Reading(ABC):
             f"the filters allow ({filters.describe()})" if filters and not filters.empty else "in the index"
         )
         scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
-        return scope, self.engine.retrieve(question, k, filters)
+        return scope, self.engine.retrieve(question.text, k, filters)
 
-    def retrieve_parts(self, question: str, k: int, filters: Filters | None) -> list[Passage]:
+    def retrieve_parts(self, question: Question, k: int, filters: Filters | None) -> list[Passage]:
         """The question's passages, then for a several-part question the best passages of
         each part not already among them (so no part goes unanswered for want of them)."""
-        passages = self.engine.retrieve(question, k, filters)
-        parts = question_parts(question)
-        if len(parts) < 2:
+        passages = self.engine.retrieve(question.text, k, filters)
+        if len(question.parts) < 2:
             return passages
         seen = {(p.doc_id, p.start) for p in passages}
-        for part in parts:
+        for part in question.parts:
             for p in self.engine.retrieve(part.query, PART_K, filters):
                 if (p.doc_id, p.start) not in seen:
                     seen.add((p.doc_id, p.start))
                     passages.append(replace(p, rank=len(passages) + 1))
         return passages
+
+    def scope_texts(self, scope: Scope, passages: list[Passage]) -> list[str] | None:
+        """The whole texts of the statements a scoped search read (a Qdrant index's passages
+        carry no statement text): where the words asked about must be for the question to
+        be answered. None when the search was not kept to a speaker."""
+        if not any(p.held and p.kind in ("country", "speaker") for p in scope.parts):
+            return None
+        documents = [self.document(d) for d in dict.fromkeys(p.doc_id for p in passages)]
+        texts = [d.text for d in documents if d is not None]
+        return texts if texts and all(texts) else None
 
 
 class Snapshot(Reading):

@@ -8,6 +8,7 @@ import pytest
 
 from rag.answering import REFUSAL, ExtractiveGenerator, check_sentences, verify_citations
 from rag.answering.attribution import attribute
+from rag.question import Question
 from rag.types import Answer, Chunk, Citation, Document, Passage
 
 TEXT = (
@@ -23,19 +24,25 @@ def _passages() -> list[Passage]:
 
 
 def test_the_answer_quotes_the_sentence_that_answers_with_exact_offsets(embedder):
-    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate("What about the veto?", _passages())
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(
+        Question.of("What about the veto?"), _passages()
+    )
     assert not answer.refused and "The veto should be limited to grave cases." in answer.text
     for c in answer.citations:
         assert TEXT[c.start : c.end] == c.quote
 
 
 def test_a_question_nothing_answers_is_refused(embedder):
-    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate("Arctic shipping lanes?", _passages())
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(
+        Question.of("Arctic shipping lanes?"), _passages()
+    )
     assert answer.refused and answer.text == REFUSAL and not answer.citations
 
 
 def test_a_citation_that_is_not_the_source_is_dropped_with_its_marker(embedder):
-    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate("What about the veto?", _passages())
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(
+        Question.of("What about the veto?"), _passages()
+    )
     bad = replace(answer.citations[0], quote="The veto must be abolished.")
     checked = check_sentences(verify_citations(replace(answer, citations=(bad,))))
     assert not checked.citations and "[1]" not in checked.text

@@ -9,6 +9,7 @@ import pytest
 
 from rag.answering import ExtractiveGenerator
 from rag.chat import read_history
+from rag.question import Question
 from rag.question.followup import NOTHING_NEW, Turn, leans_on_earlier, standalone_question
 from rag.types import Answer, Chunk, Citation, Document, Passage
 
@@ -54,16 +55,16 @@ def _passages() -> list[Passage]:
 
 def test_a_follow_up_never_quotes_an_earlier_answer_again(embedder):
     generator = ExtractiveGenerator(embedder, min_relevance=0.5)
-    first = generator.generate("What about Council reform?", _passages())
+    first = generator.generate(Question.of("What about Council reform?"), _passages())
     earlier = [(c.doc_id, c.start, c.end) for c in first.citations]
-    second = generator.generate("What about Council reform?", _passages(), earlier)
+    second = generator.generate(Question.of("What about Council reform?"), _passages(), earlier=earlier)
     assert not second.refused and second.citations
     for c in second.citations:
         assert not any(c.start < e and s < c.end for _, s, e in earlier)
     third = generator.generate(
-        "What about Council reform?",
+        Question.of("What about Council reform?"),
         _passages(),
-        earlier + [(c.doc_id, c.start, c.end) for c in second.citations],
+        earlier=earlier + [(c.doc_id, c.start, c.end) for c in second.citations],
     )
     assert third.refused and third.text == NOTHING_NEW
 

@@ -10,6 +10,7 @@ from rag.answering import ExtractiveGenerator
 from rag.answering.attribution import attribute
 from rag.answering.quoting import Candidate, quote_text, stand_alone
 from rag.answering.readability import announces, leans_back
+from rag.question import Question
 from rag.question.parts import question_parts
 from rag.types import Chunk, Document, Passage
 
@@ -161,7 +162,7 @@ def _passages(*docs: Document) -> list[Passage]:
 def test_each_part_is_answered_or_said_to_be_unaddressed(embedder):
     generator = ExtractiveGenerator(embedder, min_relevance=0.5)
     question = "What did Kenya say about the veto, Africa and Antarctica?"
-    answer = attribute(generator.generate(question, _passages(VETO)))
+    answer = attribute(generator.generate(Question.of(question), _passages(VETO)))
     assert not answer.refused
     assert "The veto should be limited to grave cases." in answer.text
     assert "Africa deserves permanent seats on the Council." in answer.text
@@ -174,12 +175,12 @@ def test_each_part_is_answered_or_said_to_be_unaddressed(embedder):
 
 def test_the_next_sentence_comes_when_it_goes_on_answering(embedder):
     generator = ExtractiveGenerator(embedder, min_relevance=0.5)
-    answer = generator.generate("How should reform be funded?", _passages(VETO))
+    answer = generator.generate(Question.of("How should reform be funded?"), _passages(VETO))
     assert "There exist big gaps of funding for reform." in answer.text
     assert "partners to provide sustained funding" in answer.text
 
 
 def test_near_duplicate_sentences_are_quoted_once(embedder):
     generator = ExtractiveGenerator(embedder, min_relevance=0.5)
-    answer = generator.generate("What about the veto?", _passages(VETO, COPY))
+    answer = generator.generate(Question.of("What about the veto?"), _passages(VETO, COPY))
     assert answer.text.count("The veto should be limited to grave cases.") == 1

@@ -1,0 +1,102 @@
+"""What a question asks for, read once: the kind of answer (a figure, a person, a date, a
+place, a list of N, a reason, yes or no), the focus terms (what the answer must be about),
+the things it names, and for "why did X say that P" the premise P."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, TURNS
+from rag.question.scope import speaker_countries
+from rag.terms import tokenize
+
+GENERIC = frozenset(tokenize(GENERIC_WORDS))
+TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.items()}
+
+_FIGURE = re.compile(r"\bhow\s+(many|much)\b|\bwhat\s+(share|percentage|proportion|amount|number)\b", re.I)
+_LIST = re.compile(
+    r"\b(?:which|what|name|list)\s+(?:are\s+)?(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+    r"((?:[a-z-]+\s+){0,2}[a-z-]+s)\b",
+    re.I,
+)
+_PREMISE = re.compile(
+    r"^\s*(?:why|how(?:\s+come)?)\s+(?:did|does|do|has|had|would|was|were)\b[^?]{0,200}?\b"
+    r"(?:say|said|announce[ds]?|admit(?:ted|s)?|claim(?:ed|s)?|state[ds]?|declare[ds]?|insist(?:ed|s)?|"
+    r"argue[ds]?|decide[ds]?|explain(?:ed|s)?|acknowledge[ds]?|concede[ds]?)\b[^?]{0,40}?\bthat\s+"
+    r"(?P<premise>[^?]{3,300})",
+    re.I,
+)
+_YES_NO = re.compile(r"^\s*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Asks:
+    """What one question (or one part of it) asks for."""
+
+    text: str
+    kind: str = ""  # "figure", "person", "date", "place", "list", "reason", "yes/no" or ""
+    focus: tuple[str, ...] = ()  # its terms naming what it asks about (not the speaker, not a number)
+    named: frozenset[str] = frozenset()  # terms of what it names with a capital inside the sentence
+    count: int = 0  # a list of N: N
+    noun: str = ""  # a list of N: what is listed ("major issues")
+    listed: str = ""  # a list of N, as the question words it ("five major issues")
+    premise: str = ""  # "why did X say that P": P
+    turns: tuple[str, ...] = ()  # how the premise is turned ("negation", "withdrawal" ...)
+
+    @property
+    def figure(self) -> bool:
+        return self.kind == "figure"
+
+
+@functools.lru_cache(maxsize=4096)
+def asks_of(text: str) -> Asks:
+    """What the text asks for (read once per text: a question and each of its parts)."""
+    listed = _LIST.search(text)
+    presumed = _PREMISE.match(text)
+    premise = presumed.group("premise").strip() if presumed else ""
+    return Asks(
+        text,
+        _kind(text, bool(listed)),
+        _focus(text),
+        frozenset(_named(text)),
+        (NUMBER_WORDS.get(listed.group(1).lower()) or int(listed.group(1))) if listed else 0,
+        listed.group(2) if listed else "",
+        f"{listed.group(1)} {listed.group(2)}" if listed else "",
+        premise,
+        tuple(kind for kind, pattern in TURN.items() if pattern.search(premise)) if premise else (),
+    )
+
+
+def _kind(text: str, listed: bool) -> str:
+    q = text.lower().lstrip()
+    if q.startswith(("who", "whom")) or " who " in q:
+        return "person"
+    if q.startswith("when") or "what year" in q or "what date" in q:
+        return "date"
+    if _FIGURE.search(text):
+        return "figure"
+    if listed:
+        return "list"
+    if q.startswith(("why", "how come")):
+        return "reason"
+    if q.startswith("where"):
+        return "place"
+    return "yes/no" if _YES_NO.match(text) else ""
+
+
+def _focus(text: str) -> tuple[str, ...]:
+    """The terms that name what the text asks about: not its question words, not the
+    speaker it names, not a number."""
+    names = set(tokenize(" ".join(written for _, written in speaker_countries(text))))
+    return tuple(
+        t for t in dict.fromkeys(tokenize(text)) if t not in GENERIC and t not in names and not t.isdigit()
+    )
+
+
+def _named(text: str) -> set[str]:
+    """Terms of what the text names with a capital letter inside the sentence (a treaty, a
+    place, a person, a plan)."""
+    words = re.findall(r"(?<=[\w,;:(] )[A-Z][\w'’-]*", text)
+    return {t for w in words for t in tokenize(w)} - GENERIC

@@ -1,0 +1,80 @@
+"""The one reading of a question: made once, when it is asked, from the words, the
+conversation before it and what the index covers; every later step (the search, the
+generators, the checks, the refusals) takes this reading instead of reading the words again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from rag.question.asks import Asks, asks_of
+from rag.question.followup import Turn, as_turns, follow_up_kind, standalone_question, without_context
+from rag.question.parts import Part, question_parts
+from rag.question.scope import Coverage, Scope, scope_of
+
+Span = tuple[str, int, int]  # (doc_id, start, end)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What was asked, read once.
+
+    ``text`` is what is searched and answered: the question itself, or a follow-up made
+    standalone from the turn before it. ``scope``: whose statements, when, where, each part
+    with its role, whether the index holds it and whether the reading is sure. ``asks``:
+    the kind of answer, the focus terms, the premise. ``parts``: the several questions of a
+    several-part one, each with what it asks for."""
+
+    asked: str
+    text: str
+    asks: Asks
+    scope: Scope = field(default_factory=Scope)
+    parts: tuple[Part, ...] = ()
+    follow: str = ""  # "" (a question of its own), "more", "instead" or "refers"
+    before: Turn | None = None  # the turn a follow-up follows
+    cited: tuple[Span, ...] = ()  # what earlier answers quoted, not to be quoted again ("What else?")
+
+    @classmethod
+    def read(
+        cls,
+        asked: str,
+        history: Sequence[Turn | str] = (),
+        coverage: Coverage | None = None,
+        rewritten: str | None = None,
+    ) -> Question:
+        """The reading of ``asked`` after the ``history`` of the conversation, over an index
+        covering ``coverage``; ``rewritten``: the follow-up as a model made it standalone."""
+        turns = as_turns(history)
+        coverage = coverage or Coverage()
+        speaks = coverage.countries.__contains__ if coverage.countries else None
+        text = rewritten or standalone_question(asked, turns, speaks)
+        follow = follow_up_kind(asked, turns)
+        before = turns[-1] if follow else None
+        # A follow-up keeps the earlier turn's speaker, years and venue unless it names its own.
+        scope = (
+            scope_of(text, coverage, before.searched, before.speakers) if before else scope_of(text, coverage)
+        )
+        cited = tuple(span for t in turns for span in t.cited) if follow == "more" else ()
+        return cls(asked, text, asks_of(text), scope, tuple(question_parts(text)), follow, before, cited)
+
+    @classmethod
+    def of(cls, text: str) -> Question:
+        """A question read on its own, over an index whose coverage is not known."""
+        return cls.read(text)
+
+    @property
+    def refers(self) -> bool:
+        """It points back ("What did he say about X?"): the statements the answer before it
+        quoted are searched first."""
+        return self.follow == "refers"
+
+    @property
+    def understood(self) -> str:
+        """The question as searched, when that differs from what was typed."""
+        return self.text if self.text != self.asked else ""
+
+    def own_words(self) -> Question:
+        """This question without the earlier turn's names in brackets: what it asks, to
+        answer from statements already chosen."""
+        text = without_context(self.text)
+        return replace(self, text=text, asks=asks_of(text), parts=tuple(question_parts(text)))
