@@ -44,21 +44,27 @@ def unmentioned(
 
 
 def _unmentioned(
-    asks: Asks, present: set[str], idf: Callable[[str], float], used: set[str] | None
+    asks: Asks, present: set[str], idf: Callable[[str], float], used: set[str] | None, close: bool = False
 ) -> list[str]:
     """``unmentioned`` on the terms already read: ``present`` in the passages, ``used`` in
-    the scoped statements (None: not scoped)."""
+    the scoped statements (None: not scoped). ``close``: the best sentence says the same in
+    other words, so only a named thing the statements never use counts as unmentioned."""
     terms = asks.focus
     if not terms:
         return []
     if used is not None:
         # A named thing the statement asked about never uses (a treaty, a place, a person,
-        # a plan) is not answered, whatever else it shares with the question.
-        unnamed = [t for t in terms if t in asks.named and t not in used]
+        # a plan) is not answered, whatever else it shares with the question; an acronym
+        # ("ICJ") may be written out there, so it counts only where nothing is close.
+        unnamed = [
+            t for t in terms if t in asks.named and t not in used and not (close and t in asks.acronyms)
+        ]
         if unnamed:
             return _as_written(asks.text, unnamed)
+    if close:
+        return []
     weight = {t: idf(t) for t in terms}
-    absent = [t for t in terms if t not in present]
+    absent = [t for t in terms if t not in present and not _compound(asks.text, t, present)]
     if not absent or sum(weight[t] for t in absent) < UNMENTIONED_SHARE * sum(weight.values()):
         return []
     # On a small index the weights alone would count ordinary words ("place", "hold") as
@@ -67,6 +73,18 @@ def _unmentioned(
         return [] if all(t in used for t in absent) else _as_written(asks.text, absent)
     never = idf("\x00")  # the weight of a term no statement contains
     return _as_written(asks.text, absent) if any(weight[t] >= never for t in absent) else []
+
+
+def _compound(question: str, term: str, present: set[str]) -> bool:
+    """Whether the question's word for ``term`` is two words the statements use, written
+    as one ("landmines": land, mines; "peacekeeping": peace, keeping)."""
+    for word in _as_written(question, [term])[:1]:
+        lower = word.lower()
+        for cut in range(3, len(lower) - 2):
+            head, tail = tokenize(lower[:cut]), tokenize(lower[cut:])
+            if len(head) == 1 and len(tail) == 1 and head[0] in present and tail[0] in present:
+                return True
+    return False
 
 
 def _as_written(question: str, terms: Sequence[str]) -> list[str]:
@@ -94,20 +112,40 @@ def has_figure(text: str) -> bool:
     return any(not _YEAR_ONLY.match(m.group(0).strip(".,")) for m in _FIGURE.finditer(text))
 
 
-def list_not_given(asks: Asks, sentences: list[str]) -> str:
+def list_not_given(asks: Asks, sentences: list[str], following: Sequence[str] = ()) -> str:
     """When the question asks for N things ("Which five major issues …") and the answer's
-    sentences name the N things without listing them, the sentence that says so; else ""."""
+    sentences name the N things without listing them, the sentence that says so; else "".
+    ``following``: the words after each sentence, where a list it announces goes on
+    ("… three pillars. First is … Second is … The third pillar is …")."""
     if not asks.count:
         return ""
     count, noun = asks.count, asks.noun.split()[-1].lower()
-    for sentence in sentences:
+    for i, sentence in enumerate(sentences):
         at = sentence.lower().find(noun)
-        listed = sentence[at:].count(",") + sentence[at:].count(";") + (":" in sentence[at:]) * count
-        if at >= 0 and listed >= count - 1:
+        tail = sentence[at:]
+        # "A, B and C": two separators, three things.
+        listed = tail.count(",") + tail.count(";") + (":" in tail) * count + bool(_LAST_ITEM.search(tail))
+        after = following[i] if i < len(following) else ""
+        if at >= 0 and (listed >= count - 1 or len(_ORDINAL.findall(after)) >= count - 1):
             return ""
     if not any(noun in s.lower() for s in sentences):
         return ""
     return f"The statements mention {asks.listed} but do not list them."
+
+
+_LAST_ITEM = re.compile(r"\s(?:and|or)\s+[^,;]+[.!]?\s*$", re.I)
+# Items of a list told one sentence each: "First is …", "The second pillar …", "Finally, …".
+_ORDINAL = re.compile(
+    r"(?:^|[.;:!]\s+)(?:the\s+)?(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|fifth(?:ly)?|"
+    r"sixth|finally|lastly)\b",
+    re.I,
+)
+
+
+ORDINAL_ITEM = re.compile(
+    r"^\s*(?:the\s+)?(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|fifth(?:ly)?|sixth|finally|lastly)\b",
+    re.I,
+)
 
 
 def premise_denied(asks: Asks, sentences: list[str]) -> bool:
@@ -120,7 +158,10 @@ def premise_denied(asks: Asks, sentences: list[str]) -> bool:
     unturned = asks.premise
     for pattern in TURN.values():
         unturned = pattern.sub(" ", unturned)
-    about = set(tokenize(unturned)) - GENERIC  # what the premise is about, its turns left out
+    # What the premise is about: not who said it, not a year.
+    about = (
+        {t for t in tokenize(unturned) if not t.isdigit()} - GENERIC - set(asks.speakers)
+    )  # what the premise is about, its turns left out
     return not any(_turned_about(s, asks.turns, about) for s in sentences)
 
 
@@ -144,14 +185,16 @@ def not_answered(
     idf: Callable[[str], float],
     used: set[str] | None = None,
     close: bool = False,
+    following: Sequence[str] = (),
 ) -> str:
     """Why the sentences found (``relevant``: those past the relevance gate; ``texts``: the
     passages) do not answer the question, as the refusal says it; "" when they may.
     ``close``: the best sentence says the same thing in other words, so words the question
     uses and the statements do not are a paraphrase; ``used``: the terms of the statements
-    the question is scoped to (``words_of``), read once for the whole answer."""
+    the question is scoped to (``words_of``), read once for the whole answer;
+    ``following``: the words after each relevant sentence in its statement."""
     present = words_of(texts)
-    absent = [] if close else _unmentioned(asks, present, idf, used)
+    absent = _unmentioned(asks, present, idf, used, close)
     if absent:
         return f"The statements found do not mention {' or '.join(absent)}."
     # A figure must stand beside the rarest things asked about that the statements name:
@@ -162,5 +205,7 @@ def not_answered(
     if asks.figure and not any(has_figure(s) for s in about):
         return "The statements found touch on this but give no figure for it."
     if premise_denied(asks, relevant):
-        return f"The statements found do not say that {asks.premise}."
-    return list_not_given(asks, relevant)
+        if asks.said:
+            return f"The statements found do not say that {asks.premise}."
+        return f"The statements found do not bear out what the question presumes ({asks.premise})."
+    return list_not_given(asks, relevant, following)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, not_answered, words_of
+from rag.answering.answerability import CLOSE, ORDINAL_ITEM, not_answered, words_of
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
@@ -36,6 +36,7 @@ CEILING = 8  # sentences an answer quotes at most, continuations included
 CONTINUE_SLACK = 0.1
 # The same, for the next sentence of the same paragraph: it goes on with the same point.
 PARAGRAPH_SLACK = 0.15
+FOLLOWING_CHARS = 1500  # of a statement after a sentence, where a list it announces goes on
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+")
 _DATE = re.compile(
@@ -244,7 +245,7 @@ class ExtractiveGenerator:
         if refused is not None:
             return refused
         chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance, cited)
-        return _compose(self.name, question, self._continue(question, chosen, cited), passages)
+        return _compose(self.name, question, _continued(self, question, chosen, cited), passages)
 
     def _brief(self, question: str, candidates: list[Candidate], passages: list[Passage]) -> Answer:
         scored = self.score(question, candidates)
@@ -256,10 +257,18 @@ class ExtractiveGenerator:
         if not scored or max(c.score for c in scored) < self.min_relevance:
             return _refusal_of(self.name, question, passages, REFUSAL)
         best = max(scored, key=lambda c: c.score)
-        relevant = [c.text for c in scored if c.score >= self.min_relevance]
+        passing = [c for c in scored if c.score >= self.min_relevance]
+        relevant = [c.text for c in passing]
+        following = [c.document.text[c.end : c.end + FOLLOWING_CHARS] for c in passing]
         texts = [p.text for p in passages]
         why = not_answered(
-            asks_of(question), relevant, texts, self.idf, self.scope_words, close=best.similarity >= CLOSE
+            asks_of(question),
+            relevant,
+            texts,
+            self.idf,
+            self.scope_words,
+            close=best.similarity >= CLOSE,
+            following=following,
         )
         return _refusal_of(self.name, question, passages, why) if why else None
 
@@ -285,37 +294,10 @@ class ExtractiveGenerator:
             if not picked:
                 unaddressed.append(part.name)
                 continue
-            chosen += self._continue(part.query, picked, cited)[: PER_PART + 1]
+            chosen += _continued(self, part.query, picked, cited)[: PER_PART + 1]
         if not chosen:
             return _refusal_of(self.name, question, passages, REFUSAL)
         return _compose(self.name, question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
-
-    def _continue(
-        self, question: str, chosen: list[Candidate], cited: Sequence[Candidate] = ()
-    ) -> list[Candidate]:
-        """Add the sentence after a chosen one when it goes on answering: it scores close to
-        relevant itself, or it refers back and names what a who/when question asks for."""
-        out = list(chosen)
-        taken = {c.key for c in chosen}
-        for c in chosen:
-            following = next_sentence(c.document, c.end)
-            if following is None or len(out) >= CEILING:
-                continue
-            nxt = Candidate(c.document, following[0], following[1], c.passage_rank)
-            if nxt.key in taken or nxt.text.rstrip("\"'”’) ").endswith("?") or is_salutation(nxt.text):
-                continue
-            if is_list_item(nxt.text) and not is_list_item(c.text):
-                continue  # the next point of a list, not more of this one
-            if any(_overlap(nxt, x) for x in cited):
-                continue  # an earlier answer quoted it
-            [scored] = self.score(question, [nxt])
-            typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
-            same = "\n" not in c.document.text[c.end : nxt.start]
-            slack = PARAGRAPH_SLACK if same else CONTINUE_SLACK
-            if scored.score >= self.min_relevance - slack or (typed and _refers_to(nxt, c)):
-                out.append(scored)
-                taken.add(nxt.key)
-        return out
 
 
 def candidates_of(passages: list[Passage]) -> list[Candidate]:
@@ -336,6 +318,52 @@ def candidates_of(passages: list[Passage]) -> list[Candidate]:
             seen.add((p.doc_id, start))
             out.append(Candidate(p.document, start, end, p.rank))
     return out
+
+
+def _continued(
+    gen: ExtractiveGenerator, question: str, chosen: list[Candidate], cited: Sequence[Candidate] = ()
+) -> list[Candidate]:
+    """Add the sentence after a chosen one when it goes on answering: it scores close to
+    relevant itself, or it refers back and names what a who/when question asks for."""
+    out = [*chosen, *_items_after(chosen, asks_of(question).count)]
+    taken = {c.key for c in out}
+    for c in chosen:
+        following = next_sentence(c.document, c.end)
+        if following is None or len(out) >= CEILING:
+            continue
+        nxt = Candidate(c.document, following[0], following[1], c.passage_rank)
+        if nxt.key in taken or nxt.text.rstrip("\"'”’) ").endswith("?") or is_salutation(nxt.text):
+            continue
+        if is_list_item(nxt.text) and not is_list_item(c.text):
+            continue  # the next point of a list, not more of this one
+        if any(_overlap(nxt, x) for x in cited):
+            continue  # an earlier answer quoted it
+        [scored] = gen.score(question, [nxt])
+        typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
+        same = "\n" not in c.document.text[c.end : nxt.start]
+        slack = PARAGRAPH_SLACK if same else CONTINUE_SLACK
+        if scored.score >= gen.min_relevance - slack or (typed and _refers_to(nxt, c)):
+            out.append(scored)
+            taken.add(nxt.key)
+    return out
+
+
+def _items_after(chosen: list[Candidate], count: int) -> list[Candidate]:
+    """The items of a list of ``count`` things a chosen sentence announces and the
+    sentences after it tell one by one ("… three pillars. First is … Second is … The third
+    pillar is …")."""
+    items: list[Candidate] = []
+    for c in chosen:
+        end, told = c.end, []
+        while count and len(told) < count and (following := next_sentence(c.document, end)):
+            item = Candidate(c.document, following[0], following[1], c.passage_rank)
+            if not ORDINAL_ITEM.match(item.text):
+                break
+            told.append(item)
+            end = item.end
+        if len(told) >= count - 1 > 0:
+            items += told
+    return items[:CEILING]
 
 
 def _refusal_of(name: str, question: str, passages: list[Passage], text: str) -> Answer:

@@ -15,7 +15,11 @@ from rag.terms import tokenize
 GENERIC = frozenset(tokenize(GENERIC_WORDS))
 TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.items()}
 
-_FIGURE = re.compile(r"\bhow\s+(many|much)\b|\bwhat\s+(share|percentage|proportion|amount|number)\b", re.I)
+_FIGURE = re.compile(
+    r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:[a-z]+\s+)?(?:share|percentage|proportion|amount|number|sum|total|"
+    r"figure|toll|budget|cost)\b",
+    re.I,
+)
 _LIST = re.compile(
     r"\b(?:which|what|name|list)\s+(?:are\s+)?(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
     r"((?:[a-z-]+\s+){0,2}[a-z-]+s)\b",
@@ -26,6 +30,12 @@ _PREMISE = re.compile(
     r"(?:say|said|announce[ds]?|admit(?:ted|s)?|claim(?:ed|s)?|state[ds]?|declare[ds]?|insist(?:ed|s)?|"
     r"argue[ds]?|decide[ds]?|explain(?:ed|s)?|acknowledge[ds]?|concede[ds]?)\b[^?]{0,40}?\bthat\s+"
     r"(?P<premise>[^?]{3,300})",
+    re.I,
+)
+# "Why did Ghana refuse to sign …", "How come Peru pulled out of …": a deed presumed done,
+# read only when it is turned (a refusal, a withdrawal, a negation …).
+_PRESUMED = re.compile(
+    r"^\s*(?:why|how\s+come)\s+(?:did|does|do|has|had|would|was|were|is|are)?\s*(?P<premise>[^?]{3,300})",
     re.I,
 )
 _YES_NO = re.compile(r"^\s*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b", re.I)
@@ -44,6 +54,9 @@ class Asks:
     listed: str = ""  # a list of N, as the question words it ("five major issues")
     premise: str = ""  # "why did X say that P": P
     turns: tuple[str, ...] = ()  # how the premise is turned ("negation", "withdrawal" ...)
+    said: bool = True  # the premise is what was said ("why did X say that P"), not a deed
+    speakers: frozenset[str] = frozenset()  # terms of the speakers it names
+    acronyms: frozenset[str] = frozenset()  # terms of what it names in capitals ("ICJ", "NATO")
 
     @property
     def figure(self) -> bool:
@@ -54,18 +67,29 @@ class Asks:
 def asks_of(text: str) -> Asks:
     """What the text asks for (read once per text: a question and each of its parts)."""
     listed = _LIST.search(text)
+    speakers = set(tokenize(" ".join(written for _, written in speaker_countries(text))))
     presumed = _PREMISE.match(text)
     premise = presumed.group("premise").strip() if presumed else ""
+    said = bool(premise)
+    if (
+        not premise
+        and (deed := _PRESUMED.match(text))
+        and any(p.search(deed.group("premise")) for p in TURN.values())
+    ):
+        premise = deed.group("premise").strip()
     return Asks(
         text,
         _kind(text, bool(listed)),
-        _focus(text),
+        _focus(text, speakers),
         frozenset(_named(text)),
         (NUMBER_WORDS.get(listed.group(1).lower()) or int(listed.group(1))) if listed else 0,
         listed.group(2) if listed else "",
         f"{listed.group(1)} {listed.group(2)}" if listed else "",
         premise,
         tuple(kind for kind, pattern in TURN.items() if pattern.search(premise)) if premise else (),
+        said,
+        frozenset(speakers),
+        frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", text) for t in tokenize(w)),
     )
 
 
@@ -86,10 +110,9 @@ def _kind(text: str, listed: bool) -> str:
     return "yes/no" if _YES_NO.match(text) else ""
 
 
-def _focus(text: str) -> tuple[str, ...]:
+def _focus(text: str, names: set[str]) -> tuple[str, ...]:
     """The terms that name what the text asks about: not its question words, not the
-    speaker it names, not a number."""
-    names = set(tokenize(" ".join(written for _, written in speaker_countries(text))))
+    speaker it names (``names``), not a number."""
     return tuple(
         t for t in dict.fromkeys(tokenize(text)) if t not in GENERIC and t not in names and not t.isdigit()
     )

@@ -24,10 +24,11 @@ SPEAKER_NOUN = (
 TURNS = {
     "negation": r"not|no|never|n[o']t|cannot|no\s+longer|neither|nor",
     "withdrawal": (
-        r"withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|leav\w*|left|quit\w*|exit\w*|abandon\w*|denounc\w*"
+        r"withdr[ae]w\w*|pull(?:ed|ing|s)?\s+out|leav\w*|left|quit\w*|exit\w*|abandon\w*|denounc\w*|"
+        r"drop(?:s|ped|ping)?|g[ai]ve\s+up|giving\s+up|scrap\w*|renounc\w*"
     ),
     "failure": r"miss(?:ed|es|ing)?|fail\w*|fell\s+short|short\s+of",
-    "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*",
+    "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*|declin\w*",
     "stop": r"halt\w*|suspend\w*|end(?:ed|ing|s)?|stop\w*|cease\w*",
 }
 # Words that ask rather than name what is asked about.
