@@ -16,7 +16,8 @@ GENERIC = frozenset(tokenize(GENERIC_WORDS))
 TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.items()}
 
 _FIGURE = re.compile(
-    r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:[a-z]+\s+)?(?:share|percentage|proportion|amount|number|sum|total|"
+    r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:(?:was|were|is|are|will\s+be)\s+)?(?:the\s+|its\s+|their\s+)?"
+    r"(?:[a-z]+\s+)?(?:share|percentage|proportion|amount|number|sum|total|"
     r"figure|toll|budget|cost)\b",
     re.I,
 )

@@ -1,0 +1,121 @@
+"""What a question asks for, read once (``rag.question.asks``), and the answerability checks
+that read it: lists told one item per sentence, deeds presumed by "why did X refuse …",
+figures asked under many nouns, named things the scoped statements never use, compound
+words. Invented questions and statements, generated over phrasings."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from rag.answering import ExtractiveGenerator
+from rag.answering.answerability import list_not_given, not_answered, premise_denied, words_of
+from rag.question import Question
+from rag.question.asks import asks_of
+from rag.types import Chunk, Document, Passage
+
+SPEAKERS = ["Ruritania", "Freedonia", "the Philippines", "Kenya", "Peru"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "What {N} did {S} give for its flood losses in 2013?",
+        "According to {S}, what was the {N} of the 2012 floods?",
+        "In its 2014 speech, what {N} did {S} put on the reconstruction?",
+    ],
+)
+def test_a_figure_is_asked_under_many_nouns(template):
+    for noun, speaker in itertools.product(
+        ["death toll", "total", "sum", "budget", "cost", "figure"], SPEAKERS
+    ):
+        assert asks_of(template.format(N=noun, S=speaker)).kind == "figure", (noun, speaker)
+    assert asks_of(template.format(N="view", S="Peru")).kind != "figure"
+
+
+def test_a_list_told_one_item_per_sentence_after_it_is_announced_is_given():
+    asks = asks_of("What three pillars did Ruritania name for its migration policy?")
+    announced = "Ruritania's migration policy rests on three pillars."
+    after = " First is strong borders. Second is a humane asylum system. The third pillar is cooperation."
+    assert list_not_given(asks, [announced], [after]) == ""
+    assert list_not_given(asks, [announced], [" We are proud of it."]).startswith(
+        "The statements mention three pillars"
+    )
+
+
+@pytest.mark.parametrize("joined", ["agriculture, infrastructure and energy", "agriculture, roads or energy"])
+def test_a_list_of_three_joined_by_and_is_given(joined):
+    asks = asks_of("What three national priorities did Freedonia name in 2012?")
+    assert list_not_given(asks, [f"Our national priorities must focus on {joined}."]) == ""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did {S} refuse to sign the Zambezi accord in 2013?",
+        "Why did {S} withdraw from the Zambezi accord?",
+        "How come {S} dropped its support for the Zambezi accord?",
+        "Why did {S} say in 2013 that it was dropping the Zambezi accord?",
+        "Why did {S} reject the Zambezi accord?",
+    ],
+)
+def test_a_deed_the_question_presumes_must_be_borne_out(question):
+    for speaker in SPEAKERS:
+        asks = asks_of(question.format(S=speaker))
+        assert asks.premise and asks.turns, asks
+        signed = [f"{speaker} signed the Zambezi accord and will ratify it this year."]
+        assert premise_denied(asks, signed)
+        turned = [f"{speaker} has decided to withdraw its support from the Zambezi accord; we reject it."]
+        assert not premise_denied(asks, turned)
+
+
+def test_a_question_without_a_turn_presumes_nothing_checked():
+    assert asks_of("Why did Peru call for reform of the Council?").premise == ""
+
+
+def test_a_named_thing_the_scoped_statement_never_uses_is_unanswered_even_beside_a_paraphrase():
+    statement = "Chile committed a few months ago to becoming a carbon-neutral country."
+    asks = asks_of("What did Chile say in 2019 about lithium mining in the Atacama desert?")
+    why = not_answered(asks, [statement], [statement], lambda t: 1.0, words_of([statement]), close=True)
+    assert "Atacama" in why
+    # An acronym may be written out in the statement: beside a close paraphrase, not counted.
+    court = "Peru will abide by the ruling of the International Court of Justice in the maritime case."
+    asks = asks_of("What did Peru say about the ICJ ruling on the maritime case?")
+    assert not_answered(asks, [court], [court], lambda t: 1.0, words_of([court]), close=True) == ""
+
+
+@pytest.mark.parametrize(
+    ("word", "statement"),
+    [
+        ("landmines", "We help clear the land of mines left by the war."),
+        ("peacekeeping", "Keeping the peace in the region is our duty."),
+    ],
+)
+def test_a_compound_word_is_mentioned_when_its_two_words_are(word, statement):
+    asks = asks_of(f"What did Norway say about {word} in 2019?")
+    assert not_answered(asks, [statement], [statement], lambda t: 5.0, words_of([statement])) == ""
+    other = "Norway supports the reform of the Council."
+    assert word in not_answered(asks, [other], [other], lambda t: 5.0, words_of([other]))
+
+
+PILLARS = Document(
+    "p1",
+    "RUR_71_2016.txt",
+    "Ruritania welcomes the New York Declaration. Our response to the global surge in migration is "
+    "based on three pillars. First is strong border controls, with measures against people-smuggling. "
+    "Second is a compassionate humanitarian policy that resettles refugees. The third pillar is "
+    "regional cooperation. We are a nation of immigrants.\n",
+    {"title": "Statement", "country": "RUR", "year": 2016},
+)
+
+
+def test_a_list_told_one_item_per_sentence_is_quoted_whole(embedder):
+    passages = [Passage(1, Chunk("p1:0", "p1", 0, len(PILLARS.text), PILLARS.text), PILLARS, 0.03, 0.6)]
+    question = Question.of(
+        "What three pillars did Ruritania give for its response to the surge in migration?"
+    )
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(question, passages)
+    assert not answer.refused
+    for item in ("strong border controls", "compassionate humanitarian policy", "regional cooperation"):
+        assert item in answer.text
