@@ -142,8 +142,11 @@ _ORDINAL = re.compile(
 )
 
 
+# A sentence telling one item of a list: an ordinal among its first words ("First is …",
+# "Our second goal is …", "It would first require …", "Finally, …").
 ORDINAL_ITEM = re.compile(
-    r"^\s*(?:the\s+)?(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|fifth(?:ly)?|sixth|finally|lastly)\b",
+    r"^\W*+(?:[\w’'-]++\W++){0,3}?(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|fifth(?:ly)?|"
+    r"sixth|finally|lastly)\b",
     re.I,
 )
 

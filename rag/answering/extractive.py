@@ -15,10 +15,10 @@ import numpy as np
 
 from rag.answering.answerability import CLOSE, ORDINAL_ITEM, not_answered, words_of
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
-from rag.answering.readability import is_list_item, is_salutation, leans_back, near_duplicate
+from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
 from rag.question import Question
-from rag.question.asks import asks_of
+from rag.question.asks import Asks, asks_of
 from rag.question.followup import NOTHING_NEW, Turn
 from rag.question.parts import Part, question_parts
 from rag.retrieval import Reading
@@ -36,9 +36,12 @@ CEILING = 8  # sentences an answer quotes at most, continuations included
 CONTINUE_SLACK = 0.1
 # The same, for the next sentence of the same paragraph: it goes on with the same point.
 PARAGRAPH_SLACK = 0.15
+MAX_ITEMS = 6  # items of a list of no stated length followed after the sentence announcing it
+ITEM_SENTENCES = 4  # sentences one item of such a list may take
 FOLLOWING_CHARS = 1500  # of a statement after a sentence, where a list it announces goes on
 
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+")
+# Two or more capitalised words: a name (a line break may fall between them).
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:(?:-|\s+)[A-Z][a-z]+)+")
 _DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
     r"september|october|november|december|monday|tuesday|wednesday|thursday|friday)\b",
@@ -81,13 +84,26 @@ def _answer_type_bonus(question: str, sentence: str) -> float:
     kind = asks_of(question).kind
     if kind == "person":
         asked = set(tokenize(question))
-        names = [n for n in _NAME.findall(sentence) if not set(tokenize(n)) <= asked]
+        names = [n for n in _names(sentence) if not set(tokenize(n)) <= asked]
         return 0.08 * min(len(names), 2)
     if kind == "date":
         return 0.1 if _DATE.search(sentence) else 0.0
     if kind == "figure":
         return 0.1 if _NUMBER.search(sentence) else 0.0
     return 0.0
+
+
+def _names(sentence: str) -> list[str]:
+    """The names a sentence holds: capitalised words in a row, less an opening function word
+    ("In Argentina", "The Council" are not names; "Kofi Awoonor was …" opens with one)."""
+    out = []
+    for m in _NAME.finditer(sentence):
+        words = m.group(0).split()
+        if not tokenize(words[0]):
+            words = words[1:]
+        if len(words) >= 2:
+            out.append(" ".join(words))
+    return out
 
 
 class SentenceVectors:
@@ -325,7 +341,7 @@ def _continued(
 ) -> list[Candidate]:
     """Add the sentence after a chosen one when it goes on answering: it scores close to
     relevant itself, or it refers back and names what a who/when question asks for."""
-    out = [*chosen, *_items_after(chosen, asks_of(question).count)]
+    out = [*chosen, *_items_after(chosen, asks_of(question))]
     taken = {c.key for c in out}
     for c in chosen:
         following = next_sentence(c.document, c.end)
@@ -340,28 +356,44 @@ def _continued(
             continue  # an earlier answer quoted it
         [scored] = gen.score(question, [nxt])
         typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
+        # The next sentence of the paragraph holds what a who/when/how-many question asks
+        # for and the chosen one does not: it is the answer ("… a person of significance
+        # in my life." + "Kofi Awoonor was …").
         same = "\n" not in c.document.text[c.end : nxt.start]
         slack = PARAGRAPH_SLACK if same else CONTINUE_SLACK
-        if scored.score >= gen.min_relevance - slack or (typed and _refers_to(nxt, c)):
+        answers = typed and (_refers_to(nxt, c) or (same and _answer_type_bonus(question, c.text) == 0))
+        if scored.score >= gen.min_relevance - slack or answers:
             out.append(scored)
             taken.add(nxt.key)
     return out
 
 
-def _items_after(chosen: list[Candidate], count: int) -> list[Candidate]:
-    """The items of a list of ``count`` things a chosen sentence announces and the
-    sentences after it tell one by one ("… three pillars. First is … Second is … The third
-    pillar is …")."""
+def _items_after(chosen: list[Candidate], asks: Asks) -> list[Candidate]:
+    """The items of a list a chosen sentence announces ("… three main objectives.", "…
+    based on three pillars.") that the sentences after it tell one by one ("Our first goal
+    is …", "Second is …", "The third pillar is …"), each item's further sentences passed
+    over: as many as the question asks for, or as follow."""
     items: list[Candidate] = []
+    noun = asks.noun.split()[-1].lower()[:-1] if asks.noun else ""  # "pillars": "pillar"
     for c in chosen:
+        announced = announces(c.text) or bool(noun and noun in c.text.lower())
+        wanted = (asks.count or MAX_ITEMS) if announced else 0
+        # The quote may already hold the list's first items ("… objectives. Our first goal …").
+        inside = sum(
+            1 for part in split_sentences(c.text) if ORDINAL_ITEM.match(c.text[part.start : part.end])
+        )
         end, told = c.end, []
-        while count and len(told) < count and (following := next_sentence(c.document, end)):
-            item = Candidate(c.document, following[0], following[1], c.passage_rank)
-            if not ORDINAL_ITEM.match(item.text):
+        for _ in range(wanted * ITEM_SENTENCES):
+            following = next_sentence(c.document, end)
+            if following is None or inside + len(told) >= wanted:
                 break
-            told.append(item)
-            end = item.end
-        if len(told) >= count - 1 > 0:
+            end = following[1]
+            item = Candidate(c.document, following[0], following[1], c.passage_rank)
+            if ORDINAL_ITEM.match(item.text):
+                told.append(item)
+            elif not told and not inside:
+                break  # the list does not start right after the sentence announcing it
+        if told and inside + len(told) >= max(2, (asks.count or 2) - 1):
             items += told
     return items[:CEILING]
 

@@ -61,9 +61,9 @@ _LIST_ITEM = re.compile(rf"^\s*+(?:{_BULLET}|\(?(?:\d{{1,2}}|[a-h]|[ivx]{{1,4}})
 # ("We see three priorities."): read in ``announces`` so no repeat spans the sentence.
 _FOLLOWING = re.compile(r":\s*+$|\b(?:the following|as follows)\b", re.I)
 _COUNTED = re.compile(
-    r"\b(?:two|three|four|five|six|several|a few|some)\s++"
+    r"\b(?:two|three|four|five|six|several|a few|some)\s++(?:main\s++|key\s++|major\s++|basic\s++|core\s++)?"
     r"(?:ways|points|things|priorities|areas|principles|objectives|steps|elements|proposals|"
-    r"measures|pillars|goals|aspects|issues|messages)\b",
+    r"measures|pillars|goals|aspects|issues|messages|tenets|commitments|challenges|reasons|lessons)\b",
     re.I,
 )
 # Possessive repeats: "[^.!?]*" stops at the first stop either way, so it never gives back.

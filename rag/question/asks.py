@@ -115,7 +115,9 @@ def _focus(text: str, names: set[str]) -> tuple[str, ...]:
     """The terms that name what the text asks about: not its question words, not the
     speaker it names (``names``), not a number."""
     return tuple(
-        t for t in dict.fromkeys(tokenize(text)) if t not in GENERIC and t not in names and not t.isdigit()
+        t
+        for t in dict.fromkeys(tokenize(text))
+        if t not in GENERIC and t not in names and not t.isdigit() and len(t) > 1
     )
 
 
@@ -123,4 +125,4 @@ def _named(text: str) -> set[str]:
     """Terms of what the text names with a capital letter inside the sentence (a treaty, a
     place, a person, a plan)."""
     words = re.findall(r"(?<=[\w,;:(] )[A-Z][\w'’-]*", text)
-    return {t for w in words for t in tokenize(w)} - GENERIC
+    return {t for w in words for t in tokenize(w) if len(t) > 1} - GENERIC

@@ -119,3 +119,26 @@ def test_a_list_told_one_item_per_sentence_is_quoted_whole(embedder):
     assert not answer.refused
     for item in ("strong border controls", "compassionate humanitarian policy", "regional cooperation"):
         assert item in answer.text
+
+
+GOALS = Document(
+    "g1",
+    "RUR_71_2016.txt",
+    "We are proud of our record. In Ruritania, we have set ourselves three main objectives.\n"
+    "Our first goal is to move towards zero poverty. That means equal opportunities for every child. "
+    "A country like ours cannot accept hunger.\n"
+    "Our second goal is to defeat drug trafficking. The drug problem requires that we work together.\n"
+    "Our third goal is to unite Ruritanians through dialogue. Leadership is measured by trust.\n",
+    {"title": "Statement", "country": "RUR", "year": 2016},
+)
+
+
+def _whole(doc: Document) -> list[Passage]:
+    return [Passage(1, Chunk(f"{doc.doc_id}:0", doc.doc_id, 0, len(doc.text), doc.text), doc, 0.03, 0.6)]
+
+
+def test_a_list_whose_items_take_several_sentences_each_is_quoted_item_by_item(embedder):
+    question = Question.of("What three main goals did Ruritania's president set out in 2016?")
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(question, _whole(GOALS))
+    for item in ("zero poverty", "defeat drug trafficking", "unite Ruritanians"):
+        assert item in answer.text
