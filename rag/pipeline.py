@@ -31,7 +31,7 @@ __all__ = ["Pipeline", "Stats", "is_default_index"]
 class Pipeline:
     """The embedding model, the generators and the index, shared by every question.
 
-    Each question reads one snapshot of the index (``rag/snapshot.py``) from start to
+    Each question reads one snapshot of the index (``rag/retrieval/snapshot.py``) from start to
     finish, without a lock: an ingestion here or in another process commits a new state,
     which the next question opens. Writers take turns (``_writing`` here, the index's
     commit lock across processes) and never hold up a reader.

@@ -181,7 +181,7 @@ class Answer:
     sentences: tuple[Sentence, ...] = ()
     note: str = ""  # e.g. why a generative answer fell back to quoting
     # What the question was understood to be about (countries, years, sessions), each
-    # with whether the index holds it: see rag/scope.py.
+    # with whether the index holds it: see rag/question/scope.py.
     scope: dict[str, Any] = field(default_factory=dict)
     # Parts of a several-part question that the statements found do not address.
     unaddressed: tuple[str, ...] = ()

@@ -40,11 +40,11 @@ def unmentioned(
     words other speeches use. Otherwise: words none of ``texts`` contains, weighing at
     least ``UNMENTIONED_SHARE`` of the question's distinctive terms, one of them never used
     where the question was asked (in the scoped statements, or anywhere in the index)."""
-    return _unmentioned(asks, words_of(texts), idf, words_of(scope) if scope is not None else None)
+    return _unmentioned(asks, words_of(texts), idf, Scoped(list(scope)) if scope is not None else None)
 
 
 def _unmentioned(
-    asks: Asks, present: set[str], idf: Callable[[str], float], used: set[str] | None, close: bool = False
+    asks: Asks, present: set[str], idf: Callable[[str], float], used: Scoped | None, close: bool = False
 ) -> list[str]:
     """``unmentioned`` on the terms already read: ``present`` in the passages, ``used`` in
     the scoped statements (None: not scoped). ``close``: the best sentence says the same in
@@ -60,7 +60,14 @@ def _unmentioned(
             t for t in terms if t in asks.named and t not in used and not (close and t in asks.acronyms)
         ]
         if unnamed:
-            return _as_written(asks.text, unnamed)
+            # Said as the question names it: "the Eastern Partnership", not "Partnership".
+            whole = [written for written, terms in asks.phrases if set(terms.split()) & set(unnamed)]
+            return whole[:1] or _as_written(asks.text, unnamed)
+        # A name of several words whose words the statements use, never together ("the
+        # Eastern Partnership" where "eastern" and "partnership" stand apart).
+        apart = [written for written, terms in asks.phrases if not close and not used.says(terms)]
+        if apart:
+            return apart[:1]
     if close:
         return []
     weight = {t: idf(t) for t in terms}
@@ -89,8 +96,25 @@ def _compound(question: str, term: str, present: set[str]) -> bool:
 
 def _as_written(question: str, terms: Sequence[str]) -> list[str]:
     """The question's words for these terms, as it writes them (three at most)."""
-    words = re.findall(r"[\w’'-]+", question)
+    words = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]  # "EU's": "EU"
     return [w for w in words if tokenize(w) and tokenize(w)[0] in terms][:3]
+
+
+class Scoped:
+    """The words of the statements a question is scoped to, read once per answer: their
+    terms (a country's name counted where its demonym stands), and their terms in order,
+    where a name of several words is looked for whole."""
+
+    def __init__(self, texts: Sequence[str]):
+        self.terms = words_of(texts)
+        self.run = " " + " ".join(tokenize(" ".join(texts))) + " "
+
+    def __contains__(self, term: object) -> bool:
+        return term in self.terms
+
+    def says(self, terms: str) -> bool:
+        """Whether these terms (joined by spaces) stand together somewhere."""
+        return f" {terms} " in self.run
 
 
 def words_of(texts: Iterable[str]) -> set[str]:
@@ -186,7 +210,7 @@ def not_answered(
     relevant: list[str],
     texts: list[str],
     idf: Callable[[str], float],
-    used: set[str] | None = None,
+    used: Scoped | None = None,
     close: bool = False,
     following: Sequence[str] = (),
 ) -> str:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, ORDINAL_ITEM, not_answered, words_of
+from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
@@ -158,7 +158,7 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin
         self.idf: Callable[[str], float] = lambda term: 1.0  # one answer's: its snapshot's
-        self.scope_words: set[str] | None = None  # one answer's: the terms of the statements scoped to
+        self.scope_words: Scoped | None = None  # one answer's: the words of the statements scoped to
         self.sentences = SentenceVectors(embedder)
 
     @property
@@ -185,7 +185,7 @@ class ExtractiveGenerator:
             scoped = snapshot.scope_texts(question.scope, passages)
             reader.idf, reader.scope_words = (
                 snapshot.engine.idf,
-                (words_of(scoped) if scoped is not None else None),
+                (Scoped(scoped) if scoped is not None else None),
             )
         return reader
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, TURNS
-from rag.question.scope import speaker_countries
+from rag.question.scope import country_named, speaker_countries, subject_countries
 from rag.terms import tokenize
 
 GENERIC = frozenset(tokenize(GENERIC_WORDS))
@@ -58,6 +58,7 @@ class Asks:
     said: bool = True  # the premise is what was said ("why did X say that P"), not a deed
     speakers: frozenset[str] = frozenset()  # terms of the speakers it names
     acronyms: frozenset[str] = frozenset()  # terms of what it names in capitals ("ICJ", "NATO")
+    phrases: tuple[tuple[str, str], ...] = ()  # names of several words: (as written, their terms joined)
 
     @property
     def figure(self) -> bool:
@@ -68,7 +69,8 @@ class Asks:
 def asks_of(text: str) -> Asks:
     """What the text asks for (read once per text: a question and each of its parts)."""
     listed = _LIST.search(text)
-    speakers = set(tokenize(" ".join(written for _, written in speaker_countries(text))))
+    speaking = speaker_countries(text) or subject_countries(text)
+    speakers = set(tokenize(" ".join(written for _, written in speaking)))
     presumed = _PREMISE.match(text)
     premise = presumed.group("premise").strip() if presumed else ""
     said = bool(premise)
@@ -91,6 +93,7 @@ def asks_of(text: str) -> Asks:
         said,
         frozenset(speakers),
         frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", text) for t in tokenize(w)),
+        _phrases(text),
     )
 
 
@@ -119,6 +122,22 @@ def _focus(text: str, names: set[str]) -> tuple[str, ...]:
         for t in dict.fromkeys(tokenize(text))
         if t not in GENERIC and t not in names and not t.isdigit() and len(t) > 1
     )
+
+
+# Capitalised words in a row inside the sentence, "of", "for", "the" and "and" between them
+# ("the Eastern Partnership", "Programme for Infrastructure Development"); a possessive or
+# a word in capitals ends one ("the EU's Eastern Partnership": "Eastern Partnership").
+_PHRASE = re.compile(r"(?<=[\w,;:(] )[A-Z][a-z][\w-]*+(?:\s++(?:(?:of|for|the|and)\s++)?[A-Z][a-z][\w-]*+)++")
+
+
+def _phrases(text: str) -> tuple[tuple[str, str], ...]:
+    """Names of two or more words (less the words of asking) the question gives."""
+    out = []
+    for m in _PHRASE.finditer(text):
+        terms = [t for t in tokenize(m.group(0)) if t not in GENERIC and len(t) > 1]
+        if len(terms) >= 2 and country_named(m.group(0)) is None:  # a country is read as one
+            out.append((m.group(0), " ".join(terms)))
+    return tuple(out)
 
 
 def _named(text: str) -> set[str]:

@@ -220,6 +220,38 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(found))
 
 
+# "What role did Poland give …", "Why did Ghana refuse …": the country is the subject of
+# the question's verb, most often its speaker, but nothing in the words says so.
+_AUXILIARY = re.compile(r"\b(?:did|does|do|has|have|had|would|will|could|should)\s++(?:the\s++)?$", re.I)
+_JOINED = re.compile(r"\s*+(?:,\s*+)?(?:and\s++|or\s++)?(?:the\s++)?", re.I)
+_VERB_AFTER = re.compile(
+    r"(?<!\s)(?:'s|’s)?\s++(?:(?:also|ever|not|first|really|each|both)\s++)?(?!and\b|or\b)[a-z]{3,}+\b"
+)
+
+
+def subject_countries(question: str) -> list[tuple[str, str]]:
+    """(ISO code, name as written) of each country that is the subject of an auxiliary and
+    a verb ("did Poland give", "did Mexico and Chile each describe"), where no words make
+    anyone the speaker."""
+    names, pattern = _pattern()
+    chains: list[list[re.Match[str]]] = []  # countries in a row: "Mexico and Chile"
+    for m in pattern.finditer(question):
+        if m.group(1).lower() not in names:
+            continue
+        if chains and _JOINED.fullmatch(question, chains[-1][-1].end(), m.start()):
+            chains[-1].append(m)
+        else:
+            chains.append([m])
+    found = []
+    for chain in chains:
+        before = question[max(0, chain[0].start() - 20) : chain[0].start()]
+        if _AUXILIARY.search(before) and _VERB_AFTER.match(question, chain[-1].end()):
+            for m in chain:
+                key = m.group(1).lower()
+                found.append((names[key], f"the {m.group(1)}" if key in _WITH_THE else m.group(1)))
+    return list(dict.fromkeys(found))
+
+
 def country_named(text: str) -> tuple[str, str] | None:
     """(ISO code, name as written) of a country a short text names, whatever role it plays
     ("Denmark", "the United Kingdom" as a follow-up's "And …?"); None when it names none."""
@@ -279,6 +311,9 @@ class _Reading:
     venues: list[tuple[str, bool]]
     countries: list[tuple[str, str]]
     ranges: list[Years]
+    # The countries are only the subject of the question's verb ("What role did Poland give
+    # …"): a preference searched, never a refusal.
+    unsure: bool = False
 
 
 def _read(question: str, coverage: Coverage) -> _Reading:
@@ -289,7 +324,9 @@ def _read(question: str, coverage: Coverage) -> _Reading:
     persons = [
         p for p in sorted(coverage.speakers) if re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lower)
     ]
-    return _Reading(persons, read_venues(question), speaker_countries(question), ranges)
+    countries = speaker_countries(question)
+    subjects = [] if countries or persons else subject_countries(question)
+    return _Reading(persons, read_venues(question), countries or subjects, ranges, bool(subjects))
 
 
 def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Coverage) -> _Reading:
@@ -305,6 +342,7 @@ def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Cove
         read.venues or before.venues,
         read.countries if who else before.countries,
         read.ranges or before.ranges,
+        read.unsure if who else before.unsure,
     )
 
 
@@ -325,8 +363,8 @@ def scope_of(question: str, coverage: Coverage, earlier: str = "", quoted: Seque
     for code, written in read.countries:
         held = code in coverage.countries if coverage.countries else None
         name = country_label(code, written, is_name=written.lower().removeprefix("the ") not in DEMONYMS)
-        parts.append(Part("country", code, name, held))
-        if held is False:
+        parts.append(Part("country", code, name, held, not read.unsure))
+        if held is False and not read.unsure:
             missing.append(no_country(name))
     year_parts, when_missing = _when(read, coverage, bool(missing))
     return Scope(tuple(parts + year_parts), (missing + when_missing or [""])[0])

@@ -99,7 +99,7 @@ class Mentions:
                 self.by_year.setdefault(meta["year"], set()).add(doc.doc_id)
             if meta.get("country"):
                 # The country's code and name (a UN General Debate file's speaker is its
-                # country), not a person: people are scope filters (rag/scope.py).
+                # country), not a person: people are scope filters (rag/question/scope.py).
                 code = str(meta["country"])
                 for name in {code.lower(), country_name(code).lower()}:
                     self.by_country.setdefault(name, set()).add(doc.doc_id)

@@ -80,7 +80,7 @@ def term_id(term: str) -> int:
 def bm25_weights(text: str, offset: int, average_length: float) -> tuple[list[int], list[float], float]:
     """BM25's term-frequency part for each term of a chunk at ``offset`` in its document,
     and the chunk's BM25 length (its terms and ``OFFSET_WEIGHT`` of its offset, as
-    rag/retrieval.py measures it); Qdrant multiplies each weight by the term's IDF
+    rag/retrieval/hybrid.py measures it); Qdrant multiplies each weight by the term's IDF
     (``Modifier.IDF``) when a query asks. The length normalisation uses the average length
     the index records, which ``QdrantIndex.save`` keeps within ``REWEIGH`` of the
     collection's own."""
@@ -226,7 +226,7 @@ def now() -> str:
 
 def chunk_payload(chunk: Chunk, doc: Document, generation: int, seq: int) -> dict[str, Any]:
     """A chunk's payload: its words and place, and the document fields filters read
-    (the same tests as ``Filters.matches``, as Qdrant conditions: rag/collection.py)."""
+    (the same tests as ``Filters.matches``, as Qdrant conditions: rag/retrieval/collection.py)."""
     meta = doc.metadata
     country, speaker = str(meta.get("country") or ""), str(meta.get("speaker") or "")
     parts = doc.source.split("/")
