@@ -57,6 +57,8 @@ ALIASES = {
     "britain": "GBR",
     "great britain": "GBR",
     "russia": "RUS",
+    "falklands": "FLK",
+    "malvinas": "FLK",
     "south korea": "KOR",
     "republic of korea": "KOR",
     "north korea": "PRK",

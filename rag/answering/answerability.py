@@ -9,7 +9,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from rag.countries import demonym_names
+from rag.countries import DEMONYMS, names
 from rag.question.asks import GENERIC, TURN, Asks
 from rag.terms import tokenize
 
@@ -21,6 +21,9 @@ UNMENTIONED_SHARE = 0.9
 # words the question uses and the statements do not are a paraphrase, not a sign that the
 # topic is absent (corpus dev: the topics never raised had 0.52 and 0.59).
 CLOSE = 0.6
+# Terms of a name of several words stand together when each is within this many terms of
+# the first (a name written in another order or with its words spelled out between).
+NEAR = 8
 _YEAR_ONLY = re.compile(r"^(1[89]|20)\d\d$")
 # A figure: digits or an amount in words, standing alone ("COVID-19", "two-State" and
 # "third" are not figures).
@@ -107,28 +110,47 @@ class Scoped:
 
     def __init__(self, texts: Sequence[str]):
         self.terms = words_of(texts)
-        self.run = " " + " ".join(tokenize(" ".join(texts))) + " "
+        self.sequence = tokenize(" ".join(texts))
 
     def __contains__(self, term: object) -> bool:
         return term in self.terms
 
     def says(self, terms: str) -> bool:
-        """Whether these terms (joined by spaces) stand together somewhere."""
-        return f" {terms} " in self.run
+        """Whether these terms (joined by spaces) stand together somewhere: all of them
+        within a few words of each other, in any order ("the Genocide Convention": "the
+        Convention on the Prevention and Punishment of the Crime of Genocide")."""
+        wanted = terms.split()
+        if any(t not in self.terms for t in wanted):
+            return False
+        run = self.sequence
+        places = [i for i, t in enumerate(run) if t == wanted[0]]
+        return any(all(t in run[max(0, i - NEAR) : i + NEAR + 1] for t in wanted[1:]) for i in places)
 
 
 def words_of(texts: Iterable[str]) -> set[str]:
-    """The terms of the texts, a country's name counted where its demonym stands."""
+    """The terms of the texts, a country counted under all its names wherever one of them
+    stands: "Chilean" names Chile, "Morocco" the Moroccan, "the Malvinas" the Falklands."""
     words = set(tokenize(" ".join(texts)))
-    return words | {t for d, name in _demonym_terms().items() if d in words for t in name}
+    for forms, terms in _country_forms():
+        if any(all(t in words for t in form) for form in forms):
+            words |= terms
+    return words
 
 
 @functools.cache
-def _demonym_terms() -> dict[str, tuple[str, ...]]:
-    """A demonym's term to its country's name's terms ("chilean" -> ("chile",))."""
-    return {
-        tokenize(d)[0]: tuple(tokenize(name)) for d, name in demonym_names().items() if len(tokenize(d)) == 1
-    }
+def _country_forms() -> list[tuple[list[tuple[str, ...]], frozenset[str]]]:
+    """For each country: the terms of each of its names, aliases and demonyms, and all
+    those terms together (what a statement naming it by any of them is counted to use)."""
+    by_code: dict[str, set[str]] = {}
+    for name, code in names().items():
+        by_code.setdefault(code, set()).add(name)
+    for demonym, code in DEMONYMS.items():
+        by_code.setdefault(code, set()).add(demonym)
+    out = []
+    for forms in by_code.values():
+        tokenized = [tuple(tokenize(f)) for f in forms if tokenize(f)]
+        out.append((tokenized, frozenset(t for f in tokenized for t in f)))
+    return out
 
 
 def has_figure(text: str) -> bool:

@@ -8,6 +8,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from rag.countries import DEMONYMS
 from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, TURNS
 from rag.question.scope import country_named, speaker_countries, subject_countries
 from rag.terms import tokenize
@@ -135,7 +136,8 @@ def _phrases(text: str) -> tuple[tuple[str, str], ...]:
     out = []
     for m in _PHRASE.finditer(text):
         terms = [t for t in tokenize(m.group(0)) if t not in GENERIC and len(t) > 1]
-        if len(terms) >= 2 and country_named(m.group(0)) is None:  # a country is read as one
+        # A country, or one's people ("Costa Rican"), is read as the country, not as a name.
+        if len(terms) >= 2 and country_named(m.group(0)) is None and m.group(0).lower() not in DEMONYMS:
             out.append((m.group(0), " ".join(terms)))
     return tuple(out)
 
