@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 
 from rag.countries import DEMONYMS
-from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, TURNS
+from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, SPEECH_NOUN, SPEECH_VERB, TURNS
 from rag.question.scope import country_named, speaker_countries, subject_countries
+from rag.question.text import without_context
 from rag.terms import tokenize
 
 GENERIC = frozenset(tokenize(GENERIC_WORDS))
@@ -68,10 +69,12 @@ class Asks:
 
 @functools.lru_cache(maxsize=4096)
 def asks_of(text: str) -> Asks:
-    """What the text asks for (read once per text: a question and each of its parts)."""
+    """What the text asks for (read once per text: a question and each of its parts), from
+    its own words: a follow-up's earlier names in brackets are who and when, not what."""
+    searched, text = text, without_context(text)
     listed = _LIST.search(text)
     speaking = speaker_countries(text) or subject_countries(text)
-    speakers = set(tokenize(" ".join(written for _, written in speaking)))
+    speakers = set(tokenize(" ".join([*(written for _, written in speaking), *_speaking_people(text)])))
     presumed = _PREMISE.match(text)
     premise = presumed.group("premise").strip() if presumed else ""
     said = bool(premise)
@@ -82,10 +85,10 @@ def asks_of(text: str) -> Asks:
     ):
         premise = deed.group("premise").strip()
     return Asks(
-        text,
+        searched,
         _kind(text, bool(listed)),
         _focus(text, speakers),
-        frozenset(_named(text)),
+        frozenset(_named(text) - speakers),
         (NUMBER_WORDS.get(listed.group(1).lower()) or int(listed.group(1))) if listed else 0,
         listed.group(2) if listed else "",
         f"{listed.group(1)} {listed.group(2)}" if listed else "",
@@ -94,7 +97,7 @@ def asks_of(text: str) -> Asks:
         said,
         frozenset(speakers),
         frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", text) for t in tokenize(w)),
-        _phrases(text),
+        _phrases(text, speakers),
     )
 
 
@@ -125,21 +128,40 @@ def _focus(text: str, names: set[str]) -> tuple[str, ...]:
     )
 
 
+_NAME_RUN = r"[A-Z][a-z]++(?:\s++[A-Z][a-z]++)++"
 # Capitalised words in a row inside the sentence, "of", "for", "the" and "and" between them
 # ("the Eastern Partnership", "Programme for Infrastructure Development"); a possessive or
 # a word in capitals ends one ("the EU's Eastern Partnership": "Eastern Partnership").
 _PHRASE = re.compile(r"(?<=[\w,;:(] )[A-Z][a-z][\w-]*+(?:\s++(?:(?:of|for|the|and)\s++)?[A-Z][a-z][\w-]*+)++")
 
 
-def _phrases(text: str) -> tuple[tuple[str, str], ...]:
+def _phrases(text: str, speakers: set[str]) -> tuple[tuple[str, str], ...]:
     """Names of two or more words (less the words of asking) the question gives."""
     out = []
     for m in _PHRASE.finditer(text):
         terms = [t for t in tokenize(m.group(0)) if t not in GENERIC and len(t) > 1]
         # A country, or one's people ("Costa Rican"), is read as the country, not as a name.
-        if len(terms) >= 2 and country_named(m.group(0)) is None and m.group(0).lower() not in DEMONYMS:
+        if (
+            len(terms) >= 2
+            and country_named(m.group(0)) is None
+            and m.group(0).lower() not in DEMONYMS
+            and not set(terms) <= speakers
+        ):
             out.append((m.group(0), " ".join(terms)))
     return tuple(out)
+
+
+# A person named as who spoke: "according to King Abdullah", "What did President Santos
+# say", "King Abdullah's speech". A statement rarely names its own speaker, so such a name
+# is never a thing the statement must mention.
+_SPEAKING_PERSON = re.compile(
+    rf"(?:\baccording\s+to\s+(?:the\s+)?(?P<a>{_NAME_RUN}))|(?P<b>{_NAME_RUN})(?:\s+(?:also\s+|ever\s+)?{SPEECH_VERB}\b|"
+    rf"(?:'s|’s)\s+{SPEECH_NOUN}\b)"
+)
+
+
+def _speaking_people(text: str) -> list[str]:
+    return [m.group("a") or m.group("b") for m in _SPEAKING_PERSON.finditer(text)]
 
 
 def _named(text: str) -> set[str]:

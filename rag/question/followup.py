@@ -79,7 +79,6 @@ _ASKING = frozenset(
     tokenize("tell more go else anything something say said mention mentioned told add added note noted")
     + tokenize("propose proposed stress stressed call called")
 )
-_CONTEXT = re.compile(r"(?<!\s)\s*+\([^()]*+\)\s*+$")
 NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
 
 
@@ -273,11 +272,6 @@ def standalone_question(
         return _instead(before, instead.group("x"), speaks or (lambda code: True))
     context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)))
     return f"{question} ({context})" if context else question  # never "()"
-
-
-def without_context(standalone: str) -> str:
-    """A rewritten follow-up without the earlier turn's names in brackets: what it asks."""
-    return _CONTEXT.sub("", standalone)
 
 
 def _with_year(question: str, year: str) -> str:

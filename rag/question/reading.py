@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.question.asks import Asks, asks_of
-from rag.question.followup import Turn, as_turns, follow_up_kind, standalone_question, without_context
+from rag.question.followup import Turn, as_turns, follow_up_kind, standalone_question
 from rag.question.parts import Part, question_parts
 from rag.question.scope import Coverage, Scope, scope_of
+from rag.question.text import without_context
 
 Span = tuple[str, int, int]  # (doc_id, start, end)
 

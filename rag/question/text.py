@@ -25,3 +25,13 @@ def check_question(question: Any) -> str:
             f"The question is {len(text):,} characters long; keep it under {MAX_QUESTION_CHARS:,}."
         )
     return text
+
+
+# The earlier turn's names and years a follow-up is searched with, in brackets at its end:
+# "What did he say about fisheries? (Norway, 2018)".
+_CONTEXT = re.compile(r"(?<!\s)\s*+\([^()]*+\)\s*+$")
+
+
+def without_context(standalone: str) -> str:
+    """A rewritten follow-up without the earlier turn's names in brackets: what it asks."""
+    return _CONTEXT.sub("", standalone)
