@@ -20,8 +20,8 @@ from rag.embedding import Embedder
 from rag.question import Question
 from rag.question.asks import Asks, asks_of
 from rag.question.followup import NOTHING_NEW, Turn
-from rag.question.parts import Part, question_parts
-from rag.retrieval import Reading
+from rag.question.parts import Part
+from rag.retrieval import Reading, within
 from rag.splitting import split_sentences
 from rag.terms import tokenize
 from rag.types import Answer, Citation, Passage
@@ -159,6 +159,7 @@ class ExtractiveGenerator:
         self.margin = margin
         self.idf: Callable[[str], float] = lambda term: 1.0  # one answer's: its snapshot's
         self.scope_words: Scoped | None = None  # one answer's: the words of the statements scoped to
+        self.parts: tuple[Part, ...] = ()  # one answer's: the parts of the question, as read
         self.sentences = SentenceVectors(embedder)
 
     @property
@@ -181,6 +182,7 @@ class ExtractiveGenerator:
         knowing the words of the statements the question is scoped to, where what it asks
         about must be named for it to be answered."""
         reader = copy.copy(self)
+        reader.parts = question.parts
         if snapshot is not None:
             scoped = snapshot.scope_texts(question.scope, passages)
             reader.idf, reader.scope_words = (
@@ -253,7 +255,7 @@ class ExtractiveGenerator:
         passages: list[Passage],
         cited: Sequence[Candidate] = (),
     ) -> Answer:
-        parts = question_parts(question)
+        parts = self.parts
         if len(parts) > 1:
             return self._answer_parts(question, parts, candidates, passages, cited)
         scored = self.score(question, candidates)
@@ -301,7 +303,10 @@ class ExtractiveGenerator:
         chosen: list[Candidate] = []
         unaddressed: list[str] = []
         for part in parts:
-            scored = self.score(part.query, candidates)
+            # One side of a comparison, or a part naming its own year, is answered from
+            # those statements only.
+            own = within(None, part.scope) if part.scope is not None else None
+            scored = self.score(part.query, [c for c in candidates if own is None or own.matches(c.document)])
             if self._refusal(part.query, scored, passages) is not None:
                 unaddressed.append(part.name)
                 continue

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.question.scope import Scope
+
 MAX_PARTS = 6
 # "say … about", "position on": the topics follow ("call on Israel" names no topic).
 _TOPIC = re.compile(
@@ -39,6 +41,31 @@ class Part:
     name: str  # what this part asks about, as the question words it
     query: str  # the part as a question of its own
     topic: bool = False  # a topic in a list ("hunger"), not a whole question or clause
+    # Whose statements and when this part is searched in, where it names its own ("… and
+    # what had it said in 2010?") or is one side of a comparison; None: the question's.
+    scope: Scope | None = None
+
+
+# "How did Mexico and Chile each describe …", "Compare what Senegal and Ghana said": the
+# words that make one question of several speakers a comparison.
+_EACH = re.compile(
+    r"\b(?:each|both|respectively|compare[ds]?|comparison|differ(?:ed|s)?|contrast(?:ed)?)\b", re.I
+)
+
+
+def compared(question: str, speakers: list[tuple[str, str, int, int]]) -> list[Part]:
+    """One part per speaker of a comparison, in the order asked, each the question asked of
+    that speaker alone; [] when the question is not one. ``speakers``: (code, name as
+    written, start, end) of each speaker named, in order."""
+    if len(speakers) < 2 or not _EACH.search(question):
+        return []
+    first, last = speakers[0][2], speakers[-1][3]
+    parts = []
+    for _, written, _, _ in speakers:
+        alone = question[:first] + written + question[last:]
+        alone = " ".join(_EACH.sub("", alone).split()).replace(" ,", ",").replace(" ?", "?")
+        parts.append(Part(written, alone))
+    return parts
 
 
 def question_parts(question: str) -> list[Part]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 from rag.question.asks import Asks, asks_of
 from rag.question.followup import Turn, as_turns, follow_up_kind, standalone_question
-from rag.question.parts import Part, question_parts
-from rag.question.scope import Coverage, Scope, scope_of
+from rag.question.parts import Part, compared, question_parts
+from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
 from rag.question.text import without_context
 
 Span = tuple[str, int, int]  # (doc_id, start, end)
@@ -56,7 +56,7 @@ class Question:
             scope_of(text, coverage, before.searched, before.speakers) if before else scope_of(text, coverage)
         )
         cited = tuple(span for t in turns for span in t.cited) if follow == "more" else ()
-        return cls(asked, text, asks_of(text), scope, tuple(question_parts(text)), follow, before, cited)
+        return cls(asked, text, asks_of(text), scope, _parts(text, scope, coverage), follow, before, cited)
 
     @classmethod
     def of(cls, text: str) -> Question:
@@ -78,4 +78,30 @@ class Question:
         """This question without the earlier turn's names in brackets: what it asks, to
         answer from statements already chosen."""
         text = without_context(self.text)
-        return replace(self, text=text, asks=asks_of(text), parts=tuple(question_parts(text)))
+        return replace(self, text=text, asks=asks_of(text), parts=_parts(text, self.scope, Coverage()))
+
+
+def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
+    """The question's parts: one per speaker of a comparison ("How did Mexico and Chile each
+    …"), else its several questions, clauses or listed topics; each searched within its own
+    scope where it names its own speaker or year, the question's roles filling the rest."""
+    speaking = speaker_countries(text) or subject_countries(text)
+    located = []
+    for code, written in speaking:
+        at = text.lower().find(written.lower())
+        if at < 0:
+            written = written.removeprefix("the ")
+            at = text.lower().find(written.lower())
+        if at >= 0:
+            located.append((code, text[at : at + len(written)], at, at + len(written)))
+    parts = compared(text, sorted(located, key=lambda s: s[2])) or question_parts(text)
+    if len(parts) < 2:
+        return tuple(parts)
+    whole = {(p.kind, str(p.value)) for p in scope.parts}
+    out = []
+    for part in parts:
+        own = scope_of(part.query, coverage, text)
+        own = replace(own, parts=tuple(p for p in own.parts if p.sure))  # an unsure reading narrows nothing
+        differs = {(p.kind, str(p.value)) for p in own.parts} != whole
+        out.append(replace(part, scope=own) if differs and not own.missing else part)
+    return tuple(out)

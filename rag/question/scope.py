@@ -217,7 +217,7 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
         )
         if by or (speaks and governing not in _TOPIC_BEFORE):
             found.append((code, f"the {written}" if key in _WITH_THE else written))
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(_joined_speakers(question, found)))
 
 
 # "What role did Poland give …", "Why did Ghana refuse …": the country is the subject of
@@ -227,6 +227,35 @@ _JOINED = re.compile(r"\s*+(?:,\s*+)?(?:and\s++|or\s++)?(?:the\s++)?", re.I)
 _VERB_AFTER = re.compile(
     r"(?<!\s)(?:'s|’s)?\s++(?:(?:also|ever|not|first|really|each|both)\s++)?(?!and\b|or\b)[a-z]{3,}+\b"
 )
+_SPEAKS_AFTER = re.compile(
+    rf"(?<!\s)(?:\s++(?:(?:also|ever|not|once|first|each|both)\s++)?{SPEECH_VERB}\b|(?:'s|’s)?\s++{SPEAKER_NOUN}\b)",
+    re.I,
+)
+
+
+def _joined_speakers(question: str, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The speakers with the countries joined to one ("Norway and Kenya said", "Compare
+    what Spain, Poland and Peru said"): a row of countries whose last one speaks all speak."""
+    names, pattern = _pattern()
+    rows: list[list[re.Match[str]]] = []
+    for m in pattern.finditer(question):
+        if m.group(1).lower() not in names:
+            continue
+        if rows and _JOINED.fullmatch(question, rows[-1][-1].end(), m.start()):
+            rows[-1].append(m)
+        else:
+            rows.append([m])
+    joined = [m for row in rows if len(row) > 1 and _SPEAKS_AFTER.match(question, row[-1].end()) for m in row]
+    if not joined:
+        return found
+    out = list(dict.fromkeys([*found, *((names[m.group(1).lower()], _written(m)) for m in joined)]))
+    lower = question.lower()
+    at = {w: lower.find(w.removeprefix("the ").lower()) for w in {w for _, w in out}}
+    return sorted(out, key=lambda f: at[f[1]])
+
+
+def _written(m: re.Match[str]) -> str:
+    return f"the {m.group(1)}" if m.group(1).lower() in _WITH_THE else m.group(1)
 
 
 def subject_countries(question: str) -> list[tuple[str, str]]:

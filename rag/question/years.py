@@ -59,7 +59,8 @@ _HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,6}(?:in|by|since)\s+$", re.I)
 # "What had it said in 2011?": a speech of its own, earlier than another (a follow-up's
 # "the previous year"), not a deed the speech looks back on.
 _HAD_SAID = re.compile(
-    r"\bhad\s+(?:[a-z]+\s+){0,2}(?:said|stated|told|spoken|declared|argued|announced)\s+(?:in|during|at)\s+$",
+    r"\bhad\s+(?:[a-z]+\s+){0,2}(?:said|stated|told|spoken|declared|argued|announced)\b[^.?!;,]{0,40}?"
+    r"\s(?:in|during|at)\s+$",
     re.I,
 )
 _SINCE = re.compile(r"\b(?P<w>since|after|before|until|prior\s+to)\s+$", re.I)

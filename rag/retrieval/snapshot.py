@@ -129,7 +129,14 @@ class Reading(ABC):
             return passages
         seen = {(p.doc_id, p.start) for p in passages}
         for part in question.parts:
-            for p in self.engine.retrieve(part.query, PART_K, filters):
+            # A part with a scope of its own (one side of a comparison, "… and in 2010?") is
+            # searched in those statements; one they cannot hold is searched as the question.
+            own = within(filters, part.scope) if part.scope is not None else filters
+            try:
+                found = self.engine.retrieve(part.query, PART_K, own)
+            except NoMatchError:
+                found = self.engine.retrieve(part.query, PART_K, filters)
+            for p in found:
                 if (p.doc_id, p.start) not in seen:
                     seen.add((p.doc_id, p.start))
                     passages.append(replace(p, rank=len(passages) + 1))

@@ -1,0 +1,82 @@
+"""Each part of a question searched and answered within its own scope: one part per
+speaker of a comparison, in the order asked; a part naming its own year searched in that
+year. Generated over countries of the table; invented statements."""
+
+from __future__ import annotations
+
+import itertools
+
+from rag.answering import ExtractiveGenerator
+from rag.question import Question
+from rag.question.scope import Coverage
+from rag.types import Chunk, Document, Passage
+
+PAIRS = [
+    ("Norway", "NOR"),
+    ("Kenya", "KEN"),
+    ("Chile", "CHL"),
+    ("Viet Nam", "VNM"),
+    ("Poland", "POL"),
+    ("Peru", "PER"),
+]
+COVERAGE = Coverage(countries={c: {2010, 2013, 2014} for _, c in PAIRS}, years={2010, 2013, 2014})
+COMPARISONS = [
+    "How did {A} and {B} each describe whaling in 2014?",
+    "Compare what {A} and {B} said about whaling in 2014.",
+    "Did {A} and {B} both mention whaling in 2014?",
+    "How did {A}, {B} and {C} each describe whaling in 2014?",
+]
+
+
+def test_a_comparison_has_one_part_per_speaker_in_the_order_asked():
+    wrong = []
+    for (a, ac), (b, bc), (c, cc) in itertools.permutations(PAIRS, 3):
+        for template in COMPARISONS:
+            read = Question.read(template.format(A=a, B=b, C=c), (), COVERAGE)
+            expected = [(a, ac), (b, bc)] + ([(c, cc)] if "{C}" in template else [])
+            got = [
+                (p.name, [x.value for x in p.scope.parts if x.kind == "country"] if p.scope else None)
+                for p in read.parts
+            ]
+            if got != [(name, [code]) for name, code in expected]:
+                wrong.append(f"{template.format(A=a, B=b, C=c)!r}: {got}")
+    assert not wrong, f"{len(wrong)} misread, e.g.:\n" + "\n".join(wrong[:10])
+
+
+def test_a_part_naming_its_own_year_is_searched_in_that_year():
+    for name, code in PAIRS:
+        read = Question.read(
+            f"What did {name} say about piracy in 2013, and what had it said in 2010?", (), COVERAGE
+        )
+        scopes = [sorted((x.kind, x.value) for x in p.scope.parts) if p.scope else None for p in read.parts]
+        assert scopes == [[("country", code), ("year", 2013)], [("country", code), ("year", 2010)]], scopes
+
+
+def _doc(doc_id: str, code: str, text: str) -> Document:
+    return Document(
+        doc_id, f"{code}_69_2014.txt", text, {"title": "Statement", "country": code, "year": 2014}
+    )
+
+
+def test_a_comparison_is_answered_side_by_side_and_names_the_silent_side(embedder):
+    docs = [
+        _doc(
+            "k", "KEN", "Kenya is concerned about debt. Kenya calls for a moratorium on commercial whaling.\n"
+        ),
+        _doc(
+            "n",
+            "NOR",
+            "Norway supports sustainable whaling under strict quotas. Norway funds ocean research.\n",
+        ),
+        _doc("c", "CHL", "Chile welcomes the new climate agreement and will cut its emissions.\n"),
+    ]
+    passages = [
+        Passage(i + 1, Chunk(f"{d.doc_id}:0", d.doc_id, 0, len(d.text), d.text), d, 0.03, 0.6)
+        for i, d in enumerate(docs)
+    ]
+    read = Question.read("How did Norway, Kenya and Chile each describe whaling in 2014?", (), COVERAGE)
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(read, passages)
+    assert answer.text.index("Norway supports sustainable whaling") < answer.text.index(
+        "moratorium on commercial whaling"
+    )
+    assert answer.unaddressed == ("Chile",)
