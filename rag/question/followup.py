@@ -49,7 +49,9 @@ _MORE = re.compile(
 _INSTEAD = re.compile(
     r"^\s*(?:and|but|what about|how about|and what about|same for|what of)\s+(?P<x>.+?)\s*\??\s*$", re.I
 )
-_ONLY_WHEN = re.compile(r"^\s*(?:and\s+)?(?:in|for|at)\s+(?P<x>(?:19|20)\d\d)\s*\??\s*$", re.I)
+_ONLY_WHEN = re.compile(
+    r"^\s*(?:and\s+)?(?:in|for|at)\s+(?:its\s+)?(?P<x>(?:19|20)\d\d)(?:\s+statement)?\s*\??\s*$", re.I
+)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)*")
 _QUESTION_WORD = re.compile(r"^(?:Who|What|When|Where|Why|How|Which|Did|Does|Do|Is|Are|Was|And|In)\b\s*")
@@ -68,11 +70,16 @@ _SHIFT = re.compile(
 # "the following year", "a year earlier", "two years later": a year counted from the
 # earlier turn's.
 _RELATIVE = re.compile(
-    r"\b(?:in\s+|during\s+)?(?:the\s+(?P<fwd>following|next|subsequent)\s+year|the\s+(?P<back>previous|preceding|prior)\s+year|"
-    r"the\s+year\s+(?P<dir>after|before)|(?P<n>a|one|two|three|four|five)\s+years?\s+(?P<way>later|earlier|after|before))\b",
+    r"\b(?:in\s+|during\s+|by\s+)?(?:the\s+(?P<fwd>following|next|subsequent)\s+year|the\s+(?P<back>previous|preceding|prior)\s+year|"
+    r"the\s+year\s+(?P<dir>after|before)|(?P<n>a|one|two|three|four|five)\s+years?\s+(?P<way>later|earlier|after|before|on|on\s+from))\b",
     re.I,
 )
 _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+# Capitalised names inside the words an answer quoted ("the EU's Operation Atalanta").
+_QUOTED_NAME = re.compile(r"(?<=[\w,;:(] )[A-Z][a-z][\w'’-]*+(?:\s++(?:of\s++|the\s++)?[A-Z][\w'’-]*+)*+")
+# "that operation", "those countries", "this initiative": pointing at something the answer
+# before named.
+_POINTING = re.compile(r"\b(?:that|this|those|these|the\s+same)\s+[a-z]{3,}+\b", re.I)
 # The words of asking for more ("Tell me more", "What else did he say?"): a "what else"
 # question with other words asks about those.
 _ASKING = frozenset(
@@ -90,6 +97,9 @@ class Turn:
     standalone: str = ""
     cited: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end)
     speakers: tuple[str, ...] = ()  # whose words the answer quoted
+    # Names in the words the answer quoted ("Operation Atalanta"), read from the index when
+    # a follow-up points at one of them ("What does that operation protect?").
+    quoted: tuple[str, ...] = ()
 
     @property
     def searched(self) -> str:
@@ -141,14 +151,19 @@ def speakers_of(documents: Iterable[Document]) -> tuple[str, ...]:
 
 
 def with_speakers(turn: Turn, document: Callable[[str], Document | None]) -> Turn:
-    """A turn read from JSON names no speakers: whose words its citations are, from the
-    documents the index holds."""
-    if turn.speakers or not turn.cited:
+    """A turn with whose words its citations are (a turn read from JSON names no speakers)
+    and the names in those words, from the documents the index holds."""
+    if not turn.cited:
         return turn
-    docs = [document(doc_id) for doc_id, _, _ in turn.cited]
-    return replace(turn, speakers=speakers_of(d for d in docs if d is not None))
+    docs = {doc_id: document(doc_id) for doc_id in dict.fromkeys(d for d, _, _ in turn.cited)}
+    words = " ".join(d.text[s:e] for doc_id, s, e in turn.cited if (d := docs[doc_id]) is not None)
+    asked = turn.searched.lower()
+    quoted = [n for n in dict.fromkeys(_QUOTED_NAME.findall(words)) if n.lower() not in asked]
+    speakers = turn.speakers or speakers_of(d for d in docs.values() if d is not None)
+    return replace(turn, speakers=speakers, quoted=tuple(quoted[:MAX_QUOTED]))
 
 
+MAX_QUOTED = 4  # names of an earlier answer's quoted words a follow-up may point at
 MAX_TURNS = 20  # earlier turns a follow-up reads: the conversation's last ones
 MAX_CITED = 100  # spans of one earlier turn
 MAX_NAME = 200  # characters of one speaker's name
@@ -165,6 +180,7 @@ def as_turns(history: Iterable[Turn | str]) -> list[Turn]:
             t.standalone[:MAX_QUESTION_CHARS],
             t.cited[:MAX_CITED],
             tuple(s[:MAX_NAME] for s in t.speakers[:20]),
+            tuple(n[:MAX_NAME] for n in t.quoted[:MAX_QUOTED]),
         )
         for t in turns
     ]
@@ -186,8 +202,8 @@ def resolved(question: str, history: Sequence[Turn | str]) -> str:
     elif m.group("dir"):
         shift = 1 if m.group("dir").lower() == "after" else -1
     else:
-        shift = _COUNTS[m.group("n").lower()] * (1 if m.group("way").lower() in ("later", "after") else -1)
-    return question[: m.start()] + f"in {base + shift}" + question[m.end() :]
+        shift = _COUNTS[m.group("n").lower()] * (-1 if m.group("way").lower() in ("earlier", "before") else 1)
+    return question[: m.start()] + f"in its {base + shift} statement" + question[m.end() :]
 
 
 def shifts_topic(question: str) -> bool:
@@ -213,7 +229,12 @@ def follow_up_kind(question: str, history: Sequence[Turn | str]) -> str:
     "instead" ("And Denmark?", "in 2019?": the earlier question about something else),
     "refers" (it points back: "What did he say about X?"), or "shift" ("On a different
     subject: what did it say about X?": something new, of the same speaker)."""
-    question = resolved(question, history)
+    asked, counted = question, resolved(question, history)
+    if counted != question and not shifts_topic(question) and not leans_on_earlier(counted):
+        # "How far had the talks got by the following year?": the same speaker, another
+        # year: not searched first in what the earlier answer quoted (another year's words).
+        return "instead"
+    question = counted
     if shifts_topic(question):
         return "shift" if history and leans_on_earlier(_SHIFT.sub("", question)) else ""
     if not history or not leans_on_earlier(question):
@@ -221,8 +242,8 @@ def follow_up_kind(question: str, history: Sequence[Turn | str]) -> str:
     if _MORE.match(question):
         return "more"
     instead = _INSTEAD.match(question)
-    if _ONLY_WHEN.match(question) or (instead and len(instead.group("x").split()) <= 5):
-        return "instead"
+    if _ONLY_WHEN.match(question) or (instead and len(instead.group("x").split()) <= 5) or counted != asked:
+        return "instead"  # another year's statement: not the words the earlier answer quoted
     return "refers"
 
 
@@ -245,7 +266,13 @@ def standalone_question(
       names, years and the speakers its answer quoted in brackets.
     """
     turns = as_turns(history)
-    question = resolved(question, turns)
+    counted = resolved(question, turns)
+    if counted != question and not shifts_topic(question) and not leans_on_earlier(counted):
+        # A year counted from the earlier turn's, and nothing else of it named: the
+        # question of that speaker ("How far had the talks got by the following year?").
+        context = _context_of(turns[-1], True, True)
+        return f"{counted} ({context})" if context else counted
+    question = counted
     if turns and shifts_topic(question):
         # Something else: the question's own words, with who and when from before only
         # where it points back ("Separately, what did it say about fisheries?").
@@ -270,7 +297,8 @@ def standalone_question(
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
         return _instead(before, instead.group("x"), speaks or (lambda code: True))
-    context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)))
+    pointing = bool(_POINTING.search(question))
+    context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)), pointing)
     return f"{question} ({context})" if context else question  # never "()"
 
 
@@ -303,16 +331,17 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     return f"{question.rstrip(' ?')} ({new})?"
 
 
-def _context_of(turn: Turn, own_words: bool, own_year: bool = False) -> str:
+def _context_of(turn: Turn, own_words: bool, own_year: bool = False, pointing: bool = False) -> str:
     """What the earlier turn was about: the speakers its answer quoted, and the names and
     years its question gave; its other words too when the follow-up has none of its own
     ("Why?")."""
     question = turn.searched
-    names = [_QUESTION_WORD.sub("", n) for n in _ENTITY.findall(question)]
+    names = [re.sub(r"[’']s$", "", _QUESTION_WORD.sub("", n)) for n in _ENTITY.findall(question)]
     names = [n for n in names if n and n.lower() not in STOPWORDS]
     if not own_words:
         names += [w for w in re.findall(r"[\w'-]+", question) if w.lower() not in STOPWORDS]
     names = [n for n in names if not (own_year and _YEAR.fullmatch(n))]
     years = [] if own_year else _YEAR.findall(question)  # a follow-up naming its own year keeps it
-    context = list(dict.fromkeys([*turn.speakers, *names, *years]))
+    pointed = list(turn.quoted) if pointing else []  # "that operation": named in the answer
+    context = list(dict.fromkeys([*turn.speakers, *names, *years, *pointed]))
     return ", ".join(context)

@@ -36,7 +36,11 @@ GENERIC_WORDS = (
     "say said says speech statement general debate session assembly united nations un country "
     "countries government president minister describe call propose announce mention according "
     "what year talk speak discuss position view think see much many given take list lack count "
-    "kingdom state states way kind share number figure"
+    "kingdom state states way kind share number figure "
+    # Light verbs and vague words: "what figures did it give", "how far had the talks got",
+    # "how did things go": they ask, they do not name what is asked about.
+    "give gave giving get got go went gone come came happen happened thing things far make made "
+    "tell told say saying speak spoke"
 )
 NUMBER_WORDS = {
     "two": 2,

@@ -184,6 +184,11 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     Nigeria"; not a country the statement is about ("what China said about Kenya")."""
     names, pattern = _pattern()
     found: list[tuple[str, str]] = []
+    # "And Sweden - what did it say …": the country set off at the start speaks.
+    opening = _OPENING.match(question)
+    if opening and opening.group(1).lower() in names:
+        key = opening.group(1).lower()
+        found.append((names[key], f"the {opening.group(1)}" if key in _WITH_THE else opening.group(1)))
     for m in pattern.finditer(question):
         written = m.group(1)
         key = written.lower()
@@ -220,6 +225,13 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(_joined_speakers(question, found)))
 
 
+# "And Sweden - what did it say on climate?", "Kenya: what did it propose?": a country set
+# off at the start of a question is who it asks about.
+_OPENING = re.compile(
+    r"^\s*+(?:(?:and|but|now|what\s+about|how\s+about)\s++)?(?:the\s++)?([A-Z][\w'’.-]*+(?:\s++[A-Z][\w'’.-]*+){0,3})"
+    r"\s*+[-–—:,]\s*+(?:what|how|which|who|did|does|do|was|were|is|has|why|when|where)\b",
+    re.I,
+)
 # "What role did Poland give …", "Why did Ghana refuse …": the country is the subject of
 # the question's verb, most often its speaker, but nothing in the words says so.
 _AUXILIARY = re.compile(r"\b(?:did|does|do|has|have|had|would|will|could|should)\s++(?:the\s++)?$", re.I)

@@ -128,3 +128,52 @@ def test_the_reading_is_frozen():
         read.text = "something else"  # type: ignore[misc]
     assert read.asks.focus and read.asks.kind == ""
     assert Question.read("How much did Kenya pledge in 2019?", (), COVERAGE).asks.kind == "figure"
+
+
+MORE_RELATIVE = [("And two years on?", 2), ("How far had the talks got by the following year?", 1)]
+OPENINGS = [
+    "And {C2} - what did it say on climate that year?",
+    "And {C2}: how did it describe climate finance?",
+    "{C2}, what did it propose on climate?",
+]
+
+
+def test_more_ways_of_counting_years_from_the_earlier_turn():
+    for (country, code), year, first, (follow, shift) in _cases(MORE_RELATIVE):
+        read = Question.read(follow, [_turn(country, year, first)], COVERAGE)
+        assert _scope(read) == ([code], [year + shift]), (follow, country, year, _scope(read))
+
+
+def test_a_country_opening_a_follow_up_is_the_new_speaker_with_the_earlier_year():
+    wrong = []
+    for (country, code), year, first, template in _cases(OPENINGS):
+        other, other_code = next(c for c in COUNTRIES if c[1] != code)
+        read = Question.read(template.format(C2=other), [_turn(country, year, first)], COVERAGE)
+        if _scope(read) != ([other_code], [year]):
+            wrong.append(f"{template.format(C2=other)!r} after {country} {year}: {_scope(read)}")
+    assert not wrong, f"{len(wrong)} misread, e.g.:\n" + "\n".join(wrong[:10])
+
+
+def test_words_that_only_ask_are_never_what_the_answer_must_mention():
+    for question in (
+        "And a year later, what numbers did he give?",
+        "How far had those talks got?",
+        "How did things go?",
+    ):
+        assert not {"give", "got", "far", "thing", "go"} & set(Question.of(question).asks.focus), question
+
+
+def test_a_follow_up_pointing_at_something_the_answer_named_is_searched_with_that_name():
+    from rag.question.followup import with_speakers
+    from rag.types import Document
+
+    text = "Sweden led the European Union's Operation Atalanta off the coast of Somalia this year."
+    doc = Document("swe", "SWE_65_2010.txt", text, {"country": "SWE", "year": 2010})
+    earlier = with_speakers(
+        Turn("What did Sweden say about piracy in 2010?", cited=(("swe", 0, len(text)),)), {"swe": doc}.get
+    )
+    read = Question.read("What does that operation protect?", [earlier], COVERAGE)
+    assert "Operation Atalanta" in read.text and "Sweden" in read.text
+    # A follow-up that points at nothing the answer named does not carry those names.
+    plain = Question.read("What did it say about fisheries?", [earlier], COVERAGE)
+    assert "Atalanta" not in plain.text
