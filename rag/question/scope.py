@@ -187,8 +187,7 @@ def speaker_countries(question: str) -> list[tuple[str, str]]:
     # "And Sweden - what did it say …": the country set off at the start speaks.
     opening = _OPENING.match(question)
     if opening and opening.group(1).lower() in names:
-        key = opening.group(1).lower()
-        found.append((names[key], f"the {opening.group(1)}" if key in _WITH_THE else opening.group(1)))
+        found.append((names[opening.group(1).lower()], _written(opening)))
     for m in pattern.finditer(question):
         written = m.group(1)
         key = written.lower()
@@ -248,15 +247,8 @@ _SPEAKS_AFTER = re.compile(
 def _joined_speakers(question: str, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The speakers with the countries joined to one ("Norway and Kenya said", "Compare
     what Spain, Poland and Peru said"): a row of countries whose last one speaks all speak."""
-    names, pattern = _pattern()
-    rows: list[list[re.Match[str]]] = []
-    for m in pattern.finditer(question):
-        if m.group(1).lower() not in names:
-            continue
-        if rows and _JOINED.fullmatch(question, rows[-1][-1].end(), m.start()):
-            rows[-1].append(m)
-        else:
-            rows.append([m])
+    names = _pattern()[0]
+    rows = _rows(question)
     joined = [m for row in rows if len(row) > 1 and _SPEAKS_AFTER.match(question, row[-1].end()) for m in row]
     if not joined:
         return found
@@ -270,26 +262,31 @@ def _written(m: re.Match[str]) -> str:
     return f"the {m.group(1)}" if m.group(1).lower() in _WITH_THE else m.group(1)
 
 
+def _rows(question: str) -> list[list[re.Match[str]]]:
+    """The countries the question names, in rows joined by commas, "and" or "or"
+    ("Mexico and Chile", "Spain, Poland and Peru"); a country alone is a row of one."""
+    names, pattern = _pattern()
+    rows: list[list[re.Match[str]]] = []
+    for m in pattern.finditer(question):
+        if m.group(1).lower() not in names:
+            continue
+        if rows and _JOINED.fullmatch(question, rows[-1][-1].end(), m.start()):
+            rows[-1].append(m)
+        else:
+            rows.append([m])
+    return rows
+
+
 def subject_countries(question: str) -> list[tuple[str, str]]:
     """(ISO code, name as written) of each country that is the subject of an auxiliary and
     a verb ("did Poland give", "did Mexico and Chile each describe"), where no words make
     anyone the speaker."""
-    names, pattern = _pattern()
-    chains: list[list[re.Match[str]]] = []  # countries in a row: "Mexico and Chile"
-    for m in pattern.finditer(question):
-        if m.group(1).lower() not in names:
-            continue
-        if chains and _JOINED.fullmatch(question, chains[-1][-1].end(), m.start()):
-            chains[-1].append(m)
-        else:
-            chains.append([m])
+    names = _pattern()[0]
     found = []
-    for chain in chains:
+    for chain in _rows(question):
         before = question[max(0, chain[0].start() - 20) : chain[0].start()]
         if _AUXILIARY.search(before) and _VERB_AFTER.match(question, chain[-1].end()):
-            for m in chain:
-                key = m.group(1).lower()
-                found.append((names[key], f"the {m.group(1)}" if key in _WITH_THE else m.group(1)))
+            found += [(names[m.group(1).lower()], _written(m)) for m in chain]
     return list(dict.fromkeys(found))
 
 
