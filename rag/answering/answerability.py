@@ -21,6 +21,7 @@ UNMENTIONED_SHARE = 0.9
 # words the question uses and the statements do not are a paraphrase, not a sign that the
 # topic is absent (corpus dev: the topics never raised had 0.52 and 0.59).
 CLOSE = 0.6
+MAX_COMPOUND = 30  # characters of the longest word read as two ("peacekeeping")
 # Terms of a name of several words stand together when each is within this many terms of
 # the first (a name written in another order or with its words spelled out between).
 NEAR = 8
@@ -64,11 +65,11 @@ def _unmentioned(
         ]
         if unnamed:
             # Said as the question names it: "the Eastern Partnership", not "Partnership".
-            whole = [written for written, terms in asks.phrases if set(terms.split()) & set(unnamed)]
+            whole = [written for written, joined in asks.phrases if set(joined.split()) & set(unnamed)]
             return whole[:1] or _as_written(asks.text, unnamed)
         # A name of several words whose words the statements use, never together ("the
         # Eastern Partnership" where "eastern" and "partnership" stand apart).
-        apart = [written for written, terms in asks.phrases if not close and not used.says(terms)]
+        apart = [written for written, joined in asks.phrases if not close and not used.says(joined)]
         if apart:
             return apart[:1]
     if close:
@@ -90,6 +91,8 @@ def _compound(question: str, term: str, present: set[str]) -> bool:
     as one ("landmines": land, mines; "peacekeeping": peace, keeping)."""
     for word in _as_written(question, [term])[:1]:
         lower = word.lower()
+        if len(lower) > MAX_COMPOUND:
+            return False  # not a word of two words: each cut would be tokenized again
         for cut in range(3, len(lower) - 2):
             head, tail = tokenize(lower[:cut]), tokenize(lower[cut:])
             if len(head) == 1 and len(tail) == 1 and head[0] in present and tail[0] in present:
@@ -100,17 +103,17 @@ def _compound(question: str, term: str, present: set[str]) -> bool:
 def _as_written(question: str, terms: Sequence[str]) -> list[str]:
     """The question's words for these terms, as it writes them (three at most)."""
     words = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]  # "EU's": "EU"
-    return [w for w in words if tokenize(w) and tokenize(w)[0] in terms][:3]
+    return [w for w in words if (t := tokenize(w)) and t[0] in terms][:3]
 
 
 class Scoped:
     """The words of the statements a question is scoped to, read once per answer: their
-    terms (a country's name counted where its demonym stands), and their terms in order,
-    where a name of several words is looked for whole."""
+    terms in order, where a name of several words is looked for, and the set of them with
+    each country they name counted under all its names."""
 
     def __init__(self, texts: Sequence[str]):
-        self.terms = words_of(texts)
         self.sequence = tokenize(" ".join(texts))
+        self.terms = _with_countries(set(self.sequence))
 
     def __contains__(self, term: object) -> bool:
         return term in self.terms
@@ -130,7 +133,10 @@ class Scoped:
 def words_of(texts: Iterable[str]) -> set[str]:
     """The terms of the texts, a country counted under all its names wherever one of them
     stands: "Chilean" names Chile, "Morocco" the Moroccan, "the Malvinas" the Falklands."""
-    words = set(tokenize(" ".join(texts)))
+    return _with_countries(set(tokenize(" ".join(texts))))
+
+
+def _with_countries(words: set[str]) -> set[str]:
     for forms, terms in _country_forms():
         if any(all(t in words for t in form) for form in forms):
             words |= terms

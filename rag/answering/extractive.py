@@ -184,11 +184,16 @@ class ExtractiveGenerator:
         reader = copy.copy(self)
         reader.parts = question.parts
         if snapshot is not None:
-            scoped = snapshot.scope_texts(question.scope, passages)
-            reader.idf, reader.scope_words = (
-                snapshot.engine.idf,
-                (Scoped(scoped) if scoped is not None else None),
-            )
+            reader.idf = snapshot.engine.idf
+
+            def scoped() -> Scoped | None:
+                texts = snapshot.scope_texts(question.scope, passages)
+                return Scoped(texts) if texts is not None else None
+
+            # The attempts at one answer (a follow-up's up to three) read the same statements.
+            docs = tuple(dict.fromkeys(p.doc_id for p in passages))
+            key = ("scoped", question.scope.kept_to_speakers, docs)
+            reader.scope_words = snapshot.remembered(key, scoped)
         return reader
 
     def score(self, question: str, candidates: list[Candidate]) -> list[Candidate]:

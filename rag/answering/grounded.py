@@ -165,12 +165,6 @@ class LLMGenerator:
     def quoting(self) -> ExtractiveGenerator:
         return self.fallback
 
-    def generate(
-        self, question: Question, passages: list[Passage], snapshot: Reading | None = None
-    ) -> Answer:
-        quoted = self.fallback.generate(question, passages, snapshot)
-        return _last(self.stream(question, passages, quoted, snapshot))
-
     def standalone(self, question: str, turns: Sequence[Turn]) -> str | None:
         """A follow-up rewritten by the model to stand alone (LangChain's history-aware
         retrieval pattern); None when the question does not lean on earlier turns or the
@@ -246,12 +240,3 @@ def _reason(exc: Exception) -> str:
         return "timed out"
     first = str(exc).strip().split("\n")[0][:160]
     return f"{name}: {first}" if first else name
-
-
-def _last(items: Iterator[str | Answer]) -> Answer:
-    answer = None
-    for item in items:
-        if isinstance(item, Answer):
-            answer = item
-    assert answer is not None
-    return answer

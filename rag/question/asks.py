@@ -24,7 +24,7 @@ _FIGURE = re.compile(
     re.I,
 )
 _LIST = re.compile(
-    r"\b(?:which|what|name|list)\s+(?:are\s+)?(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+    r"\b(?:which|what|name|list)\s+(?:are\s+)?(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+"
     r"((?:[a-z-]+\s+){0,2}[a-z-]+s)\b",
     re.I,
 )

@@ -156,7 +156,12 @@ def with_speakers(turn: Turn, document: Callable[[str], Document | None]) -> Tur
     if not turn.cited:
         return turn
     docs = {doc_id: document(doc_id) for doc_id in dict.fromkeys(d for d, _, _ in turn.cited)}
-    words = " ".join(d.text[s:e] for doc_id, s, e in turn.cited if (d := docs[doc_id]) is not None)
+    # The spans come back from a client: each read for at most MAX_QUOTE_CHARS characters.
+    words = " ".join(
+        d.text[max(0, s) : max(0, s) + min(max(0, e - s), MAX_QUOTE_CHARS)]
+        for doc_id, s, e in turn.cited
+        if (d := docs[doc_id]) is not None
+    )
     asked = turn.searched.lower()
     quoted = [n for n in dict.fromkeys(_QUOTED_NAME.findall(words)) if n.lower() not in asked]
     speakers = turn.speakers or speakers_of(d for d in docs.values() if d is not None)
@@ -164,6 +169,7 @@ def with_speakers(turn: Turn, document: Callable[[str], Document | None]) -> Tur
 
 
 MAX_QUOTED = 4  # names of an earlier answer's quoted words a follow-up may point at
+MAX_QUOTE_CHARS = 2000  # characters of one earlier span read for those names
 MAX_TURNS = 20  # earlier turns a follow-up reads: the conversation's last ones
 MAX_CITED = 100  # spans of one earlier turn
 MAX_NAME = 200  # characters of one speaker's name
@@ -223,35 +229,16 @@ def leans_on_earlier(question: str) -> bool:
     )
 
 
-def follow_up_kind(question: str, history: Sequence[Turn | str]) -> str:
-    """How a question follows the turns before it: "" (it does not: a question of its own),
-    "more" ("What else?", "What else did he say about X?": without what was cited),
-    "instead" ("And Denmark?", "in 2019?": the earlier question about something else),
-    "refers" (it points back: "What did he say about X?"), or "shift" ("On a different
-    subject: what did it say about X?": something new, of the same speaker)."""
-    asked, counted = question, resolved(question, history)
-    if counted != question and not shifts_topic(question) and not leans_on_earlier(counted):
-        # "How far had the talks got by the following year?": the same speaker, another
-        # year: not searched first in what the earlier answer quoted (another year's words).
-        return "instead"
-    question = counted
-    if shifts_topic(question):
-        return "shift" if history and leans_on_earlier(_SHIFT.sub("", question)) else ""
-    if not history or not leans_on_earlier(question):
-        return ""
-    if _MORE.match(question):
-        return "more"
-    instead = _INSTEAD.match(question)
-    if _ONLY_WHEN.match(question) or (instead and len(instead.group("x").split()) <= 5) or counted != asked:
-        return "instead"  # another year's statement: not the words the earlier answer quoted
-    return "refers"
-
-
-def standalone_question(
+def follow_up(
     question: str, history: Sequence[Turn | str], speaks: Callable[[str], bool] | None = None
-) -> str:
-    """The question as it is searched: itself when it stands alone or starts afresh; else
-    rewritten from the turn before it, by rules (docs/conversations.md):
+) -> tuple[str, str]:
+    """How a question follows the turns before it, and the question as it is searched, in
+    one decision (docs/conversations.md). The kind: "" (a question of its own), "more"
+    ("What else?", "What else did he say about X?": without what was cited), "instead" ("And
+    Denmark?", "in 2019?", "the following year": the earlier question about something
+    else), "refers" (it points back: "What did he say about X?") or "shift" ("On a
+    different subject: what did it say about X?": something new, of the same speaker).
+    The text:
 
     - "What else?", "Tell me more": the earlier question again (its answer is then kept to
       what was not cited before); "What else did he say about X?": about X, same speaker;
@@ -266,40 +253,58 @@ def standalone_question(
       names, years and the speakers its answer quoted in brackets.
     """
     turns = as_turns(history)
-    counted = resolved(question, turns)
-    if counted != question and not shifts_topic(question) and not leans_on_earlier(counted):
+    if not turns:
+        return "", question
+    asked, question = question, resolved(question, turns)
+    counted = question != asked
+    if shifts_topic(asked):
+        return _shifted(question, turns[-1])
+    if counted and not leans_on_earlier(question):
         # A year counted from the earlier turn's, and nothing else of it named: the
-        # question of that speaker ("How far had the talks got by the following year?").
+        # question of that speaker in that year ("How far had the talks got by the
+        # following year?"), not searched first in the earlier year's quoted words.
         context = _context_of(turns[-1], True, True)
-        return f"{counted} ({context})" if context else counted
-    question = counted
-    if turns and shifts_topic(question):
-        # Something else: the question's own words, with who and when from before only
-        # where it points back ("Separately, what did it say about fisheries?").
-        rest = _SHIFT.sub("", question) or question
-        if not leans_on_earlier(rest):
-            return rest
-        context = ", ".join(dict.fromkeys([*turns[-1].speakers, *_YEAR.findall(turns[-1].searched)]))
-        return f"{rest} ({context})" if context else rest
-    if not turns or not leans_on_earlier(question):
-        return question
+        return "instead", f"{question} ({context})" if context else question
+    if not leans_on_earlier(question):
+        return "", question
     before = turns[-1].searched
     if _MORE.match(question):
         # "What else?" asks the earlier question again; "What else did he say about X?"
         # asks about X, of the same speaker.
         if not set(tokenize(question)) - _ASKING:
-            return before
+            return "more", before
         context = _context_of(turns[-1], own_words=True, own_year=bool(_YEAR.search(question)))
-        return f"{question} ({context})" if context else question
+        return "more", f"{question} ({context})" if context else question
     when = _ONLY_WHEN.match(question)
     if when:
-        return _with_year(before, when.group("x"))
+        return "instead", _with_year(before, when.group("x"))
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
-        return _instead(before, instead.group("x"), speaks or (lambda code: True))
+        return "instead", _instead(before, instead.group("x"), speaks or (lambda code: True))
     pointing = bool(_POINTING.search(question))
     context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)), pointing)
-    return f"{question} ({context})" if context else question  # never "()"
+    # Another year's statement is not searched first in the words the earlier answer quoted.
+    return (
+        "instead" if counted else "refers",
+        f"{question} ({context})" if context else question,
+    )  # never "()"
+
+
+def _shifted(question: str, before: Turn) -> tuple[str, str]:
+    """Something else: the question's own words, with who and when from before only where
+    it points back ("Separately, what did it say about fisheries?")."""
+    rest = _SHIFT.sub("", question) or question
+    if not leans_on_earlier(rest):
+        return "", rest
+    context = ", ".join(dict.fromkeys([*before.speakers, *_YEAR.findall(before.searched)]))
+    return "shift", f"{rest} ({context})" if context else rest
+
+
+def standalone_question(
+    question: str, history: Sequence[Turn | str], speaks: Callable[[str], bool] | None = None
+) -> str:
+    """The question as it is searched (``follow_up``'s text)."""
+    return follow_up(question, history, speaks)[1]
 
 
 def _with_year(question: str, year: str) -> str:

@@ -17,6 +17,9 @@ _TOPIC = re.compile(
     r"tell|told|write|wrote|do|does|did)\b(?:\s+\S+){0,6}?\s+(?:about|on|regarding|concerning|towards|toward)\s+",
     re.I,
 )
+# One question of several: it starts where the text or the question before it ends (never
+# within one, which would read the rest of the text again from each letter).
+_QUESTION = re.compile(r"(?<![^?])[^?]+\?")
 _WH = {"who", "whom", "what", "when", "where", "why", "how", "which", "whether"}
 # Where the question says when or where after its topics ("… in 2024", "… at the 2018 debate").
 _TRAILER = re.compile(
@@ -79,7 +82,7 @@ def question_parts(question: str) -> list[Part]:
 
 def _questions(q: str) -> list[Part]:
     """Several questions in one: "When was it held? Who chaired it?"."""
-    found = [s.strip() for s in re.findall(r"[^?]+\?", q) if len(s.split()) >= 3]
+    found = [s.strip() for s in _QUESTION.findall(q) if len(s.split()) >= 3]
     return [Part(s.rstrip("?"), s) for s in found]
 
 

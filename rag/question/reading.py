@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.question.asks import Asks, asks_of
-from rag.question.followup import Turn, as_turns, follow_up_kind, standalone_question
+from rag.question.followup import Turn, as_turns, follow_up
 from rag.question.parts import Part, compared, question_parts
 from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
 from rag.question.text import without_context
@@ -31,7 +31,7 @@ class Question:
     asks: Asks
     scope: Scope = field(default_factory=Scope)
     parts: tuple[Part, ...] = ()
-    follow: str = ""  # "" (a question of its own), "more", "instead" or "refers"
+    follow: str = ""  # "" (a question of its own), "more", "instead", "refers" or "shift"
     before: Turn | None = None  # the turn a follow-up follows
     cited: tuple[Span, ...] = ()  # what earlier answers quoted, not to be quoted again ("What else?")
 
@@ -48,8 +48,8 @@ class Question:
         turns = as_turns(history)
         coverage = coverage or Coverage()
         speaks = coverage.countries.__contains__ if coverage.countries else None
-        text = rewritten or standalone_question(asked, turns, speaks)
-        follow = follow_up_kind(asked, turns)
+        follow, text = follow_up(asked, turns, speaks)
+        text = rewritten or text
         before = turns[-1] if follow else None
         # A follow-up keeps the earlier turn's speaker, years and venue unless it names its own.
         scope = (
@@ -78,7 +78,8 @@ class Question:
         """This question without the earlier turn's names in brackets: what it asks, to
         answer from statements already chosen."""
         text = without_context(self.text)
-        return replace(self, text=text, asks=asks_of(text), parts=_parts(text, self.scope, Coverage()))
+        # Searched only in the statements already quoted: its parts need no scopes of their own.
+        return replace(self, text=text, asks=asks_of(text), parts=tuple(question_parts(text)))
 
 
 def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
@@ -100,8 +101,25 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
     whole = {(p.kind, str(p.value)) for p in scope.parts}
     out = []
     for part in parts:
-        own = scope_of(part.query, coverage, text)
-        own = replace(own, parts=tuple(p for p in own.parts if p.sure))  # an unsure reading narrows nothing
+        own = scope_of(part.query, coverage)
+        if own.missing:
+            out.append(part)
+            continue
+        own = _filled(
+            replace(own, parts=tuple(p for p in own.parts if p.sure)), scope
+        )  # unsure: no narrowing
         differs = {(p.kind, str(p.value)) for p in own.parts} != whole
-        out.append(replace(part, scope=own) if differs and not own.missing else part)
+        out.append(replace(part, scope=own) if differs else part)
     return tuple(out)
+
+
+_ROLES = (("country", "speaker"), ("year",), ("venue",))  # who, when, where
+
+
+def _filled(own: Scope, whole: Scope) -> Scope:
+    """A part's scope, each role it leaves empty taken from the whole question's."""
+    parts = list(own.parts)
+    for kinds in _ROLES:
+        if not any(p.kind in kinds for p in own.parts):
+            parts += [p for p in whole.parts if p.kind in kinds]
+    return replace(own, parts=tuple(parts))

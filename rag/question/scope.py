@@ -71,6 +71,11 @@ class Scope:
     parts: tuple[Part, ...] = ()
     missing: str = ""  # one sentence when the index lacks what the question is about
 
+    @property
+    def kept_to_speakers(self) -> bool:
+        """Whether the search is kept to speakers the index holds (a country or a person)."""
+        return any(p.held and p.kind in ("country", "speaker") for p in self.parts)
+
     def to_json(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {"countries": [], "speakers": [], "years": [], "venues": []}
         keys = {"country": "countries", "speaker": "speakers", "year": "years", "venue": "venues"}
@@ -239,7 +244,7 @@ _VERB_AFTER = re.compile(
     r"(?<!\s)(?:'s|’s)?\s++(?:(?:also|ever|not|first|really|each|both)\s++)?(?!and\b|or\b)[a-z]{3,}+\b"
 )
 _SPEAKS_AFTER = re.compile(
-    rf"(?<!\s)(?:\s++(?:(?:also|ever|not|once|first|each|both)\s++)?{SPEECH_VERB}\b|(?:'s|’s)?\s++{SPEAKER_NOUN}\b)",
+    rf"(?<=\w)(?:\s++(?:(?:also|ever|not|once|first|each|both)\s++)?{SPEECH_VERB}\b|(?:'s|’s)?\s++{SPEAKER_NOUN}\b)",
     re.I,
 )
 

@@ -10,10 +10,13 @@ wait for each other, nor for a writer.
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError, NoMatchError
@@ -25,7 +28,10 @@ from rag.storage import Index
 from rag.storage.manifest import MANIFEST
 from rag.types import Document, Passage
 
-PART_K = 3  # passages retrieved for each part of a several-part question
+PART_K = 3
+MEMO_SIZE = 64  # values one snapshot remembers (``Reading.remembered``)
+_MEMO_LOCK = threading.Lock()
+T = TypeVar("T")  # passages retrieved for each part of a several-part question
 
 Stamp = tuple[int, int, int] | None
 
@@ -70,6 +76,21 @@ class Reading(ABC):
     coverage: Coverage
     chunk_counts: dict[str, int]
     added: dict[str, str]
+
+    def remembered(self, key: Hashable, make: Callable[[], T]) -> T:
+        """A value derived from this state of the index, made once for it (the last
+        ``MEMO_SIZE`` kept): what several attempts at one answer read alike."""
+        with _MEMO_LOCK:
+            memo = self.__dict__.setdefault("_memo", OrderedDict())
+            if key in memo:
+                memo.move_to_end(key)
+                return memo[key]
+        value = make()  # made outside the lock: other questions go on meanwhile
+        with _MEMO_LOCK:
+            memo[key] = value
+            while len(memo) > MEMO_SIZE:
+                memo.popitem(last=False)
+        return value
 
     @abstractmethod
     def documents(self, whole: bool = False) -> list[Document]:
@@ -146,7 +167,7 @@ class Reading(ABC):
         """The whole texts of the statements a scoped search read (a Qdrant index's passages
         carry no statement text): where the words asked about must be for the question to
         be answered. None when the search was not kept to a speaker."""
-        if not any(p.held and p.kind in ("country", "speaker") for p in scope.parts):
+        if not scope.kept_to_speakers:
             return None
         documents = [self.document(d) for d in dict.fromkeys(p.doc_id for p in passages)]
         texts = [d.text for d in documents if d is not None]

@@ -142,3 +142,11 @@ def test_a_list_whose_items_take_several_sentences_each_is_quoted_item_by_item(e
     answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(question, _whole(GOALS))
     for item in ("zero poverty", "defeat drug trafficking", "unite Ruritanians"):
         assert item in answer.text
+
+
+def test_a_count_of_thousands_of_digits_is_no_list_and_no_error():
+    # int() refuses more than 4,300 digits: a question under the 5,000-character limit could
+    # hold them and ended in a ValueError.
+    question = Question.of("Which " + "9" * 4400 + " priorities did Kenya name in 2014?")
+    assert question.asks.count == 0
+    assert Question.of("Which 12 priorities did Kenya name in 2014?").asks.count == 12

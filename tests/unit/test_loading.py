@@ -408,27 +408,30 @@ def test_a_word_file_whose_text_fails_its_checksum_is_skipped_saying_so(tmp_path
     assert isinstance(skipped, Skipped) and skipped.reason == "damaged Word file (a part fails its checksum)"
 
 
-def test_an_html_file_of_150000_tags_is_skipped_at_the_tag_limit(tmp_path):
-    page = tmp_path / "tags.html"
-    page.write_text("<html><body>" + "<b>x" * 150_000 + "</body></html>")
-    seen = _load_measured(page)
-    assert seen["reason"] == "HTML file has more than 100,000 tags (the limit)"
-    assert seen["seconds"] < 10 and seen["peak_mb"] < 500, seen
-
-
-def test_an_html_file_past_ten_million_characters_is_skipped_at_the_limit(tmp_path):
-    page = tmp_path / "long.html"
-    page.write_text("<html><body><p>" + "word " * 2_000_001 + "</p></body></html>")
-    seen = _load_measured(page)
-    assert seen["reason"] == "HTML file has more than 10,000,000 characters of text (the limit)"
-    assert seen["seconds"] < 10 and seen["peak_mb"] < 500, seen
-
-
-def test_a_pdf_of_3000_pages_is_skipped_at_the_page_limit(tmp_path):
-    pdf = tmp_path / "pages.pdf"
-    pdf.write_bytes(_pdf_pages(3_000, b"Reform now."))
-    seen = _load_measured(pdf)
-    assert seen["reason"] == "PDF has more than 2,000 pages (the limit)"
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (
+            "tags.html",
+            lambda: ("<html><body>" + "<b>x" * 150_000 + "</body></html>").encode(),
+            "HTML file has more than 100,000 tags (the limit)",
+        ),
+        (
+            "long.html",
+            lambda: ("<html><body><p>" + "word " * 2_000_001 + "</p></body></html>").encode(),
+            "HTML file has more than 10,000,000 characters of text (the limit)",
+        ),
+        ("pages.pdf", lambda: _pdf_pages(3_000, b"Reform now."), "PDF has more than 2,000 pages (the limit)"),
+    ],
+    ids=["html-150000-tags", "html-past-ten-million-characters", "pdf-3000-pages"],
+)
+def test_a_file_past_a_reader_limit_is_skipped_at_the_limit_in_bounded_time_and_memory(
+    tmp_path, name, content, reason
+):
+    path = tmp_path / name
+    path.write_bytes(content())
+    seen = _load_measured(path)
+    assert seen["reason"] == reason
     assert seen["seconds"] < 10 and seen["peak_mb"] < 500, seen
 
 

@@ -21,8 +21,8 @@ import pytest
 import rag
 import ui
 from rag import loading, markup, splitting
-from rag.answering import readability
-from rag.question import scope
+from rag.answering import answerability, readability
+from rag.question import Question, asks, followup, parts, scope
 
 SIZE = 100_000
 LIMIT = 0.05  # seconds for one pattern, or one function's patterns, on one input
@@ -94,10 +94,6 @@ def _module_patterns() -> dict[str, re.Pattern[str]]:
 
 PATTERNS = _module_patterns()
 
-# Patterns in files these tests do not own that backtrack on such inputs: each needs a fix
-# in its own file (the times are on a shared two-core machine, 100 KB unless said).
-_SLOW_ELSEWHERE: dict[str, str] = {}
-
 
 def _seconds(call: Callable[[], object], tries: int = 3) -> float:
     """The best of up to ``tries`` runs, the collector paused (the machine is shared, and a
@@ -126,15 +122,7 @@ def test_the_patterns_are_found():
     assert len(PATTERNS) >= 40
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(run=False, reason=f"{name}: {_SLOW_ELSEWHERE[name]}"))
-        if name in _SLOW_ELSEWHERE
-        else name
-        for name in sorted(PATTERNS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_a_pattern_searches_100_kb_of_hostile_text_in_50_ms(name):
     pattern = PATTERNS[name]
     seconds, kind = _slowest(pattern.search)
@@ -169,34 +157,38 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "readability.announces": readability.announces,
     "readability.is_salutation": readability.is_salutation,
     "readability.without_bullet": readability.without_bullet,
+    # The question read once: every pattern it meets, on a question or an earlier turn.
+    "scope.subject_countries": scope.subject_countries,
+    "parts.question_parts": parts.question_parts,
+    "asks.asks_of": asks.asks_of.__wrapped__,  # not the cache
+    "followup.follow_up": lambda text: followup.follow_up(text, [followup.Turn(text, text)]),
+    "reading.Question.read": lambda text: Question.read(
+        text, [followup.Turn("What did Kenya say in 2020?")], _COVERAGE
+    ),
+    "answerability.not_answered": lambda text: answerability.not_answered(
+        asks.asks_of.__wrapped__(text), [text], [text], lambda term: 1.0, answerability.Scoped([text])
+    ),
 }
 
 
-# rag/question/years.py (read_years, behind scope.asked_years and scope_of) checks each
-# year it finds against every span it took before: quadratic in the number of years.
-_SLOW_FUNCTIONS: dict[str, str] = {}
 QUARTER = _hostile(SIZE // 4)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(run=False, reason=f"{name}: {_SLOW_FUNCTIONS[name]}"))
-        if name in _SLOW_FUNCTIONS
-        else name
-        for name in sorted(FUNCTIONS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_a_function_reads_100_kb_of_hostile_text_in_linear_time(name):
     """Within 50 ms, or, for a function that does work for each thing it finds (a run of
     emphasis, a sentence), in time that grows as the text does: four times the text, at
     most eight times the time (a quadratic pattern takes sixteen)."""
     function = FUNCTIONS[name]
     for kind, text in HOSTILE.items():
-        seconds = _seconds(lambda text=text: function(text))
+        seconds = _seconds(lambda text=text: function(text), tries=1)
         if seconds <= LIMIT:
             continue
         quarter = _seconds(lambda kind=kind: function(QUARTER[kind]))
+        if not (seconds <= 8 * quarter + 0.01 and seconds < 1):
+            seconds = _seconds(
+                lambda text=text: function(text)
+            )  # the best of three: a busy machine is not the function
         assert seconds <= 8 * quarter + 0.01 and seconds < 1, (
             f"{name} took {seconds * 1000:.0f} ms on 100 KB of {kind}, {quarter * 1000:.0f} ms on 25 KB"
         )
