@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rag.countries import DEMONYMS, names
 from rag.question.asks import GENERIC, TURN, Asks
+from rag.splitting import split_sentences
 from rag.terms import tokenize
 
 # Share of the question's distinctive terms (idf-weighted) that no passage contains, from
@@ -178,7 +179,7 @@ def list_not_given(asks: Asks, sentences: list[str], following: Sequence[str] = 
         # "A, B and C": two separators, three things.
         listed = tail.count(",") + tail.count(";") + (":" in tail) * count + bool(_LAST_ITEM.search(tail))
         after = following[i] if i < len(following) else ""
-        if at >= 0 and (listed >= count - 1 or len(_ORDINAL.findall(after)) >= count - 1):
+        if at >= 0 and (listed >= count - 1 or _items_told(after) >= count - 1):
             return ""
     if not any(noun in s.lower() for s in sentences):
         return ""
@@ -186,14 +187,6 @@ def list_not_given(asks: Asks, sentences: list[str], following: Sequence[str] = 
 
 
 _LAST_ITEM = re.compile(r"\s(?:and|or)\s+[^,;]+[.!]?\s*$", re.I)
-# Items of a list told one sentence each: "First is …", "The second pillar …", "Finally, …".
-_ORDINAL = re.compile(
-    r"(?:^|[.;:!]\s+)(?:the\s+)?(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|fifth(?:ly)?|"
-    r"sixth|finally|lastly)\b",
-    re.I,
-)
-
-
 # A sentence telling one item of a list: an ordinal among its first words ("First is …",
 # "Our second goal is …", "It would first require …", "Finally, …").
 ORDINAL_ITEM = re.compile(
@@ -201,6 +194,11 @@ ORDINAL_ITEM = re.compile(
     r"sixth|finally|lastly)\b",
     re.I,
 )
+
+
+def _items_told(text: str) -> int:
+    """How many of the text's sentences tell one item of a list (``ORDINAL_ITEM``)."""
+    return sum(1 for s in split_sentences(text) if ORDINAL_ITEM.match(text[s.start : s.end]))
 
 
 def premise_denied(asks: Asks, sentences: list[str]) -> bool:

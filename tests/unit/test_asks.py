@@ -150,3 +150,13 @@ def test_a_count_of_thousands_of_digits_is_no_list_and_no_error():
     question = Question.of("Which " + "9" * 4400 + " priorities did Kenya name in 2014?")
     assert question.asks.count == 0
     assert Question.of("Which 12 priorities did Kenya name in 2014?").asks.count == 12
+
+
+def test_a_list_told_as_our_first_goal_is_given_and_not_refused():
+    asks = asks_of("What three main goals did Ruritania set out in 2016?")
+    announced = "In Ruritania, we have set ourselves three main goals."
+    after = (
+        " Our first goal is to move towards zero poverty. That means equal opportunities."
+        " Our second goal is to defeat drug trafficking. Our third goal is to unite the country."
+    )
+    assert list_not_given(asks, [announced], [after]) == ""
