@@ -113,7 +113,11 @@ class Pipeline:
         chosen = self.generator(generator)
         read = Question.read(asked, turns, snapshot.coverage, chosen.standalone(asked, turns))
         found = quote(read, snapshot, chosen.quoting, k or self.settings.k, filters, scoped)
-        understood = {"understood": read.understood, "scope": found.scope.to_json()}
+        understood = {
+            "understood": read.understood,
+            "searched": read.searched,
+            "scope": found.scope.to_json(),
+        }
         if found.answer is None:
             # Nothing by that speaker, or from then: say so, and show the closest passages
             # (each labelled with its own speaker and date) to judge.

@@ -185,8 +185,10 @@ class Answer:
     scope: dict[str, Any] = field(default_factory=dict)
     # Parts of a several-part question that the statements found do not address.
     unaddressed: tuple[str, ...] = ()
-    # The question as searched, when a follow-up was rewritten to stand alone.
+    # A follow-up as a person would write it standalone ("Understood as"), and as searched
+    # (with the earlier turn's names): each only when it differs from what was asked.
     understood: str = ""
+    searched: str = ""
     groups: tuple[Group, ...] = ()
 
     @property
@@ -217,6 +219,7 @@ class Answer:
             "scope": self.scope,
             "unaddressed": list(self.unaddressed),
             "understood": self.understood or self.question,
+            "searched": self.searched or self.question,
             "groups": [g.to_json() for g in self.groups],
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],

@@ -4,6 +4,7 @@ cited by its exact offsets."""
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -16,11 +17,13 @@ import numpy as np
 from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
+from rag.countries import demonym_names
 from rag.embedding import Embedder
 from rag.question import Question
 from rag.question.asks import Asks, asks_of
 from rag.question.followup import NOTHING_NEW, Turn
-from rag.question.parts import Part
+from rag.question.parts import Part, asked_topic
+from rag.question.text import without_context
 from rag.retrieval import Reading, within
 from rag.splitting import split_sentences
 from rag.terms import tokenize
@@ -51,6 +54,14 @@ _NUMBER = re.compile(
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|"
     r"hundred|thousand|million|billion)\b",
     re.I,
+)
+# A place named after a preposition inside the sentence ("will begin in Oslo", "held at
+# Geneva", "travelled to Liberia"): what a "where" question asks for.
+_PLACE = re.compile(r"(?<=[\w,;] )(?:in|at|to|from)\s++(?:the\s++)?([A-Z][a-z]{2,}+)")
+# Capitalised words after "in", "to" that name a body or an office, not a place.
+_NOT_PLACE = frozenset(
+    "general united security assembly council government organization secretary president "
+    "committee member members conference commission charter declaration agenda court".split()
 )
 
 
@@ -90,6 +101,10 @@ def _answer_type_bonus(question: str, sentence: str) -> float:
         return 0.1 if _DATE.search(sentence) else 0.0
     if kind == "figure":
         return 0.1 if _NUMBER.search(sentence) else 0.0
+    if kind == "place":
+        asked = set(tokenize(question))
+        places = [m.group(1) for m in _PLACE.finditer(sentence) if m.group(1).lower() not in _NOT_PLACE]
+        return 0.1 if any(not set(tokenize(p)) <= asked for p in places) else 0.0
     return 0.0
 
 
@@ -267,8 +282,12 @@ class ExtractiveGenerator:
         refused = self._refusal(question, scored, passages)
         if refused is not None:
             return refused
-        chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance, cited)
-        return _compose(self.name, question, _continued(self, question, chosen, cited), passages)
+        # The sentences naming what is asked about, when any come close to relevant.
+        naming = _naming_topic(question, scored, self.min_relevance - CONTINUE_SLACK)
+        floor = self.min_relevance - CONTINUE_SLACK if naming is not scored else self.min_relevance
+        chosen = _choose(naming, self.max_sentences, self.margin, floor, cited)
+        chosen = _continued(self, question, chosen, cited)
+        return _compose(self.name, question, chosen + _typed(question, scored, chosen, cited, self), passages)
 
     def _brief(self, question: str, candidates: list[Candidate], passages: list[Passage]) -> Answer:
         scored = self.score(question, candidates)
@@ -378,6 +397,24 @@ def _continued(
     return out
 
 
+def _typed(
+    question: str,
+    scored: list[Candidate],
+    chosen: list[Candidate],
+    cited: Sequence[Candidate],
+    gen: ExtractiveGenerator,
+) -> list[Candidate]:
+    """For a where/who/when/how-many question whose chosen sentences hold no place, name,
+    date or figure: the best relevant sentence that does ("… entering into conversations
+    with the guerrilla forces." chosen, "The talks will begin in Oslo …" holds the answer)."""
+    if not chosen or not _asks_for_type(question) or len(chosen) >= CEILING:
+        return []
+    if any(_answer_type_bonus(question, c.text) > 0 for c in chosen):
+        return []
+    typed = [c for c in scored if c.score >= gen.min_relevance and _answer_type_bonus(question, c.text) > 0]
+    return _choose(typed, 1, 0.0, gen.min_relevance, [*cited, *chosen])
+
+
 def _items_after(chosen: list[Candidate], asks: Asks) -> list[Candidate]:
     """The items of a list a chosen sentence announces ("… three main objectives.", "…
     based on three pillars.") that the sentences after it tell one by one ("Our first goal
@@ -481,15 +518,46 @@ def _choose(
     return []
 
 
+def _naming_topic(question: str, scored: list[Candidate], floor: float) -> list[Candidate]:
+    """The sentences that name what the question asks about ("What did Sweden say about
+    peacekeeping?": "… all peacekeepers …"), when any scores ``floor``; else all of them
+    (the same list)."""
+    topic = asked_topic(without_context(question))
+    if not topic or len(tokenize(topic)) > 4:
+        return scored
+    naming = [c for c in scored if _names_topic(topic, c.text)]
+    return naming if any(c.score >= floor for c in naming) else scored
+
+
 def _on_topic(part: Part, c: Candidate) -> bool:
-    """Whether a sentence names a part's topic ("Ukraine": "Ukrainian territory"; "global
+    """Whether a sentence names a part's topic."""
+    return not part.topic or _names_topic(part.name, c.text)
+
+
+def _names_topic(topic_words: str, sentence: str) -> bool:
+    """Whether a sentence names a topic ("Ukraine": "Ukrainian territory"; "global
     governance": both words, not "global taxation")."""
-    if not part.topic:
-        return True
-    words = set(tokenize(c.text))
-    topic = tokenize(part.name)
-    named = [t for t in topic if any(w.startswith(t) or (len(w) >= 4 and t.startswith(w)) for w in words)]
+    words = set(tokenize(sentence))
+    topic = tokenize(topic_words)
+
+    def said(term: str) -> bool:
+        return any(w.startswith(term) or (len(w) >= 4 and term.startswith(w)) for w in words)
+
+    # "French nuclear testing": "France … tests"; "Chile's lithium": "the Chilean lithium".
+    named = [t for t in topic if said(t) or any(said(other) for other in _country_words().get(t, ()))]
     return bool(topic) and len(named) >= (len(topic) if len(topic) <= 2 else len(topic) - 1)
+
+
+@functools.cache
+def _country_words() -> dict[str, tuple[str, ...]]:
+    """Each term of a demonym to its country's terms, and each country's term to its
+    demonym's ("french": ("franc",), "chile": ("chilean",))."""
+    table: dict[str, set[str]] = {}
+    for demonym, country in demonym_names().items():
+        for a, b in ((demonym, country), (country, demonym)):
+            for term in tokenize(a):
+                table.setdefault(term, set()).update(tokenize(b))
+    return {term: tuple(others) for term, others in table.items()}
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:
@@ -497,7 +565,7 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
 
 
 def _asks_for_type(question: str) -> bool:
-    return asks_of(question).kind in ("person", "date", "figure")
+    return asks_of(question).kind in ("person", "date", "figure", "place")
 
 
 def _refers_to(sentence: Candidate, before: Candidate) -> bool:

@@ -20,7 +20,7 @@ TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.ite
 _FIGURE = re.compile(
     r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:(?:was|were|is|are|will\s+be)\s+)?(?:the\s+|its\s+|their\s+)?"
     r"(?:[a-z]+\s+)?(?:share|percentage|proportion|amount|number|sum|total|"
-    r"figure|toll|budget|cost)\b",
+    r"figure|toll|budget|cost)s?\b",
     re.I,
 )
 _LIST = re.compile(
@@ -39,6 +39,12 @@ _PREMISE = re.compile(
 # read only when it is turned (a refusal, a withdrawal, a negation …).
 _PRESUMED = re.compile(
     r"^\s*(?:why|how\s+come)\s+(?:did|does|do|has|had|would|was|were|is|are)?\s*(?P<premise>[^?]{3,300})",
+    re.I,
+)
+# "Where …", "Did it say where …", "In which city …": a place is asked for.
+_PLACE = re.compile(
+    r"^\s*where\b|\b(?:say|said|tell|told|mention|mentioned|announce|announced)\s+where\b|"
+    r"\b(?:which|what)\s+(?:city|capital|town|venue|place|location)\b",
     re.I,
 )
 _YES_NO = re.compile(r"^\s*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b", re.I)
@@ -113,7 +119,7 @@ def _kind(text: str, listed: bool) -> str:
         return "list"
     if q.startswith(("why", "how come")):
         return "reason"
-    if q.startswith("where"):
+    if _PLACE.search(text):
         return "place"
     return "yes/no" if _YES_NO.match(text) else ""
 

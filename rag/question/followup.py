@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.countries import country_name
+from rag.question.lexicon import GENERIC_WORDS
 from rag.question.scope import country_named, speaker_countries
-from rag.question.text import MAX_QUESTION_CHARS
+from rag.question.text import MAX_QUESTION_CHARS, without_context
 from rag.question.years import speech_years
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
@@ -86,6 +87,7 @@ _ASKING = frozenset(
     tokenize("tell more go else anything something say said mention mentioned told add added note noted")
     + tokenize("propose proposed stress stressed call called")
 )
+_LIGHT = frozenset(tokenize(GENERIC_WORDS)) | _ASKING | frozenset(tokenize(" ".join(_REFERS_BACK)))
 NOTHING_NEW = "The statements found say nothing on this beyond the earlier answers."
 
 
@@ -118,7 +120,7 @@ class Turn:
         """The turn an answer makes: what it was understood as, what it cited, and whose words."""
         return cls(
             question,
-            answer.understood or question,
+            answer.searched or question,
             tuple((c.doc_id, c.start, c.end) for c in answer.citations),
             speakers_of(c.document for c in answer.citations),
         )
@@ -131,7 +133,9 @@ class Turn:
         cited = row.get("cited") or [[c["doc_id"], c["start"], c["end"]] for c in row.get("citations", ())]
         return cls(
             question=row["question"][:MAX_QUESTION_CHARS],
-            standalone=str(row.get("understood") or row["question"])[:MAX_QUESTION_CHARS],
+            standalone=str(row.get("searched") or row.get("understood") or row["question"])[
+                :MAX_QUESTION_CHARS
+            ],
             cited=tuple((str(d), int(s), int(e)) for d, s, e in list(cited)[:MAX_CITED]),
             speakers=tuple(str(s)[:MAX_NAME] for s in list(row.get("speakers", ()))[:20]),
         )
@@ -163,7 +167,8 @@ def with_speakers(turn: Turn, document: Callable[[str], Document | None]) -> Tur
         if (d := docs[doc_id]) is not None
     )
     asked = turn.searched.lower()
-    quoted = [n for n in dict.fromkeys(_QUOTED_NAME.findall(words)) if n.lower() not in asked]
+    names = (" ".join(n.split()) for n in _QUOTED_NAME.findall(words))  # a name broken over lines
+    quoted = [n for n in dict.fromkeys(names) if n.lower() not in asked]
     speakers = turn.speakers or speakers_of(d for d in docs.values() if d is not None)
     return replace(turn, speakers=speakers, quoted=tuple(quoted[:MAX_QUOTED]))
 
@@ -263,7 +268,7 @@ def follow_up(
         # A year counted from the earlier turn's, and nothing else of it named: the
         # question of that speaker in that year ("How far had the talks got by the
         # following year?"), not searched first in the earlier year's quoted words.
-        context = _context_of(turns[-1], True, True)
+        context = _context_of(turns[-1], _names_own_topic(question), True)
         return "instead", f"{question} ({context})" if context else question
     if not leans_on_earlier(question):
         return "", question
@@ -282,7 +287,7 @@ def follow_up(
     if instead and len(instead.group("x").split()) <= 5:
         return "instead", _instead(before, instead.group("x"), speaks or (lambda code: True))
     pointing = bool(_POINTING.search(question))
-    context = _context_of(turns[-1], len(tokenize(question)) > 0, bool(_YEAR.search(question)), pointing)
+    context = _context_of(turns[-1], _names_own_topic(question), bool(_YEAR.search(question)), pointing)
     # Another year's statement is not searched first in the words the earlier answer quoted.
     return (
         "instead" if counted else "refers",
@@ -336,17 +341,80 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     return f"{question.rstrip(' ?')} ({new})?"
 
 
+def _names_own_topic(question: str) -> bool:
+    """Whether a follow-up names what it asks about: in two words of its own or more, or
+    after "about" or "on"; one that asks only in light words ("What numbers did he give?",
+    "How far had those talks got?") asks about the earlier question's topic."""
+    own = [t for t in tokenize(question) if t not in _LIGHT and not t.isdigit()]
+    about = _TOPIC.search(question)  # "what did it say about peacekeeping …"
+    return len(own) >= 2 or bool(about and set(tokenize(about.group("topic"))) - _LIGHT)
+
+
+def _names_in(question: str) -> list[str]:
+    """The names a question gives: capitalised words in a row, less a question word and a
+    capitalised opening word that is no name ("Besides those two governments, …")."""
+    names = []
+    for m in _ENTITY.finditer(question):
+        name = re.sub(r"[’']s$", "", _QUESTION_WORD.sub("", m.group(0)))
+        opening = not question[: m.start()].strip(" \"'“‘(")
+        if opening and " " not in name and not country_named(name):
+            continue  # the sentence's first word: capitalised because it opens the sentence
+        if name and name.lower() not in STOPWORDS:
+            names.append(name)
+    return names
+
+
 def _context_of(turn: Turn, own_words: bool, own_year: bool = False, pointing: bool = False) -> str:
     """What the earlier turn was about: the speakers its answer quoted, and the names and
     years its question gave; its other words too when the follow-up has none of its own
     ("Why?")."""
     question = turn.searched
-    names = [re.sub(r"[’']s$", "", _QUESTION_WORD.sub("", n)) for n in _ENTITY.findall(question)]
-    names = [n for n in names if n and n.lower() not in STOPWORDS]
-    if not own_words:
-        names += [w for w in re.findall(r"[\w'-]+", question) if w.lower() not in STOPWORDS]
+    names = _names_in(question)
+    if not own_words:  # the earlier question's own words, not the names it carried
+        names += [w for w in re.findall(r"[\w'-]+", without_context(question)) if w.lower() not in STOPWORDS]
     names = [n for n in names if not (own_year and _YEAR.fullmatch(n))]
     years = [] if own_year else _YEAR.findall(question)  # a follow-up naming its own year keeps it
     pointed = list(turn.quoted) if pointing else []  # "that operation": named in the answer
     context = list(dict.fromkeys([*turn.speakers, *names, *years, *pointed]))
     return ", ".join(context)
+
+
+# "did he say", "does it propose": the speaker as the subject of the question's verb.
+_SUBJECT = re.compile(
+    r"\b(?P<verb>did|does|do|has|had|was|is|were|would|will|could|can)\s+(?P<who>he|she|it|they)\b", re.I
+)
+# "its 2013 statement", "his speech": the speaker's statement.
+_OWNER = re.compile(
+    r"\b(?:its|his|her|their)(?=\s+(?:(?:19|20)\d\d\s+)?(?:speech|statement|address|remarks)\b)", re.I
+)
+
+
+def readable(asked: str, kind: str, text: str, before: Turn | None, who: str) -> str:
+    """A follow-up as a person would write it standalone, for "Understood as": its own
+    words with the relative year counted, the speaker (``who``) for "he" or "its", "What
+    else" spelled out, and the question it follows where it asks about that one's topic in
+    light words ("What numbers did he give?"); "" for a question of its own."""
+    if not kind or before is None:
+        return text if text != asked else ""
+    # The earlier question as typed, or, a follow-up itself, as this one is written.
+    earlier = (
+        before.question
+        if before.searched == before.question
+        else _written(without_context(before.searched), who)
+    )
+    if kind == "more" and text == before.searched:
+        return f"What else, beyond the earlier answers, on: {earlier}"
+    own = _written(without_context(text), who)
+    swapped = (m := _INSTEAD.match(asked)) is not None and len(m["x"].split()) <= 5  # "And Canada?"
+    if kind in ("refers", "instead") and not swapped and not _names_own_topic(asked):
+        return f"{own} (following “{earlier}”)"
+    return own
+
+
+def _written(question: str, who: str) -> str:
+    """The question with the speaker written for its first "its statement" or "did he",
+    opening with a capital."""
+    if who:  # "did it propose in its 2013 statement": "did Chile propose in its 2013 statement"
+        subject = _SUBJECT.sub(lambda m: f"{m['verb']} {who}", question, count=1)
+        question = subject if subject != question else _OWNER.sub(f"{who}’s", question, count=1)
+    return question[:1].upper() + question[1:]

@@ -40,7 +40,9 @@ GENERIC_WORDS = (
     # Light verbs and vague words: "what figures did it give", "how far had the talks got",
     # "how did things go": they ask, they do not name what is asked about.
     "give gave giving get got go went gone come came happen happened thing things far make made "
-    "tell told say saying speak spoke"
+    "tell told say saying speak spoke "
+    # Asking for more: "What else did it say about X?" asks about X.
+    "else anything something more further also additional"
 )
 NUMBER_WORDS = {
     "two": 2,

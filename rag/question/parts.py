@@ -120,6 +120,17 @@ def _topics(q: str) -> list[Part]:
     return [Part(i, f"{head}{i}{shared}{suffix}?", topic=True) for i in items]
 
 
+def asked_topic(q: str) -> str:
+    """What a question asks about after "say … about", "position on" ("What did Sweden
+    say about peacekeeping in 2013?": "peacekeeping"); "" when it names none that way."""
+    m = _TOPIC.search(q)
+    if not m:
+        return ""
+    tail = q[m.end() :].split("?")[0].rstrip(" .")
+    trailer = _TRAILER.search(tail)
+    return tail[: trailer.start()] if trailer else tail
+
+
 def _shared_complement(items: list[str]) -> tuple[list[str], str]:
     """ "ownership, capacity and funding of security sector reform": "of security sector
     reform" belongs to every item."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.question.asks import Asks, asks_of
-from rag.question.followup import Turn, as_turns, follow_up
+from rag.question.followup import Turn, as_turns, follow_up, readable
 from rag.question.parts import Part, compared, question_parts
 from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
 from rag.question.text import without_context
@@ -34,6 +34,7 @@ class Question:
     follow: str = ""  # "" (a question of its own), "more", "instead", "refers" or "shift"
     before: Turn | None = None  # the turn a follow-up follows
     cited: tuple[Span, ...] = ()  # what earlier answers quoted, not to be quoted again ("What else?")
+    shown: str = ""  # a follow-up as a person would write it standalone ("Understood as")
 
     @classmethod
     def read(
@@ -56,7 +57,10 @@ class Question:
             scope_of(text, coverage, before.searched, before.speakers) if before else scope_of(text, coverage)
         )
         cited = tuple(span for t in turns for span in t.cited) if follow == "more" else ()
-        return cls(asked, text, asks_of(text), scope, _parts(text, scope, coverage), follow, before, cited)
+        speakers = [p.label for p in scope.parts if p.kind in ("country", "speaker") and p.held]
+        shown = rewritten or readable(asked, follow, text, before, speakers[0] if len(speakers) == 1 else "")
+        parts = _parts(text, scope, coverage)
+        return cls(asked, text, asks_of(text), scope, parts, follow, before, cited, shown)
 
     @classmethod
     def of(cls, text: str) -> Question:
@@ -71,6 +75,11 @@ class Question:
 
     @property
     def understood(self) -> str:
+        """The question as a person would write it standalone, when it is not what was typed."""
+        return self.shown if self.shown != self.asked else ""
+
+    @property
+    def searched(self) -> str:
         """The question as searched, when that differs from what was typed."""
         return self.text if self.text != self.asked else ""
 
@@ -86,6 +95,7 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
     """The question's parts: one per speaker of a comparison ("How did Mexico and Chile each
     …"), else its several questions, clauses or listed topics; each searched within its own
     scope where it names its own speaker or year, the question's roles filling the rest."""
+    text = without_context(text)  # a follow-up's earlier names in brackets are no part of it
     speaking = speaker_countries(text) or subject_countries(text)
     located = []
     for code, written in speaking:

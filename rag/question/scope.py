@@ -6,8 +6,9 @@ instead of quoting someone else."""
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
 from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
+from rag.question.text import context_names
 from rag.question.years import Years, read_years, speech_years
 
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
@@ -376,9 +378,14 @@ def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Cove
     """A follow-up's reading, each role it leaves empty (who, when, where) taken from the
     turn before it: its question as searched, else whose words its answer quoted."""
     before = _read(earlier, coverage)
-    if not before.countries and not before.persons and len(quoted) <= 2:
-        before.countries = [c for c in map(country_named, quoted) if c is not None]
-        before.persons = [_person(p) for p in quoted if _person(p) in coverage.speakers]
+    # Whose words the earlier answer quoted, else (an earlier follow-up that found nothing)
+    # the speakers it was searched with, in its brackets.
+    named = (
+        list(quoted) if quoted else list(itertools.takewhile(_speaker_like(coverage), context_names(earlier)))
+    )
+    if not before.countries and not before.persons and len(named) <= 2:
+        before.countries = [c for c in map(country_named, named) if c is not None]
+        before.persons = [_person(p) for p in named if _person(p) in coverage.speakers]
     who = bool(read.countries or read.persons)
     return _Reading(
         read.persons if who else before.persons,
@@ -387,6 +394,10 @@ def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Cove
         read.ranges or before.ranges,
         read.unsure if who else before.unsure,
     )
+
+
+def _speaker_like(coverage: Coverage) -> Callable[[str], bool]:
+    return lambda name: country_named(name) is not None or _person(name) in coverage.speakers
 
 
 def scope_of(question: str, coverage: Coverage, earlier: str = "", quoted: Sequence[str] = ()) -> Scope:

@@ -35,3 +35,9 @@ _CONTEXT = re.compile(r"(?<!\s)\s*+\([^()]*+\)\s*+$")
 def without_context(standalone: str) -> str:
     """A rewritten follow-up without the earlier turn's names in brackets: what it asks."""
     return _CONTEXT.sub("", standalone)
+
+
+def context_names(standalone: str) -> list[str]:
+    """The earlier turn's names a rewritten follow-up carries in brackets, one by one."""
+    m = _CONTEXT.search(standalone)
+    return [n.strip() for n in m.group(0).strip(" ()").split(",") if n.strip()] if m else []

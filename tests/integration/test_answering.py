@@ -92,3 +92,27 @@ def test_the_langchain_chain_gives_the_pipelines_answer(pipeline):
     never = pipeline.ask("What did Wang Yi say about reform in 2020?")
     assert never.refused
     assert never.text == "No statement in the index matches all the question names (Wang Yi, 2020)."
+
+
+FORUM = (
+    "Ruritania is a firm believer in multilateral organizations, in international cooperation and "
+    "in the United Nations. Ruritania will further contribute to and participate in those efforts. "
+    "In doing that, Ruritania is convinced, the United Nations will play a very important role. "
+    "I want to thank all peacekeepers and peacebuilders of the United Nations for their efforts "
+    "and sacrifices. The conflict must be handled within the United Nations system.\n"
+)
+
+
+def test_what_was_said_about_a_topic_is_quoted_from_the_sentence_naming_it(embedder):
+    # The real model finds the sentences about the United Nations closer to the question than
+    # the one sentence that names peacekeeping: that one is the answer.
+    from rag.answering.extractive import ExtractiveGenerator
+    from rag.question import Question
+    from rag.types import Chunk, Document, Passage
+
+    doc = Document("f1", "RUR_68_2013.txt", FORUM, {"title": "Statement", "country": "RUR", "year": 2013})
+    passages = [Passage(1, Chunk("f1:0", "f1", 0, len(FORUM), FORUM), doc, 0.03, 0.6)]
+    question = Question.of("And what did it say about peacekeeping in its 2013 statement? (Ruritania)")
+    answer = ExtractiveGenerator(embedder).generate(question, passages)
+    assert "peacekeepers" in answer.text
+    assert "firm believer" not in answer.text and "very important role" not in answer.text

@@ -21,7 +21,9 @@ def test_a_pronoun_follow_up_gets_the_priority_sentence_not_the_first_answer(pip
     assert "Qatar" in first.text and "Denmark" in first.text
     second = pipeline.ask(PRIORITY, history=[Turn.of(CO_CHAIRS, first)])
     assert "priority of Council reform lies in increasing representation" in second.text
-    assert second.understood.startswith(PRIORITY) and "Wang Yi" in second.understood
+    # Shown as a question a person would write; searched with the speaker the answer quoted.
+    assert second.understood == f"What did Wang Yi say their priority should be? (following “{CO_CHAIRS}”)"
+    assert second.searched.startswith(PRIORITY) and "Wang Yi" in second.searched
     before = {(c.doc_id, c.start) for c in first.citations}
     assert not any((c.doc_id, c.start) in before for c in second.citations)
     assert second.to_json()["understood"] == second.understood
@@ -61,7 +63,7 @@ def test_rag_chat_in_a_terminal(pipeline, tmp_path):
         child.expect("> ")
         assert "Qatar" in child.before
         child.sendline(PRIORITY)
-        child.expect("Understood as: What did he say their priority should be\\? \\(Wang Yi")
+        child.expect("Understood as: What did Wang Yi say their priority should be\\? \\(following")
         child.expect("> ")
         assert "priority of Council reform lies in increasing representation" in child.before
         child.sendline(":show 1")
@@ -97,7 +99,8 @@ def test_rag_ask_history_continues_a_conversation_from_json(pipeline, tmp_path):
         cli, ["ask", PRIORITY, "--json", "--history", str(history), *index], catch_exceptions=False
     )
     answer = json.loads(second.stdout)
-    assert answer["understood"] == "What did he say their priority should be? (Wang Yi)"
+    assert answer["understood"] == f"What did Wang Yi say their priority should be? (following “{CO_CHAIRS}”)"
+    assert answer["searched"].startswith(f"{PRIORITY} (Wang Yi")
     assert "priority of Council reform lies in increasing representation" in answer["answer"]
     history.write_text("not json")
     bad = CliRunner().invoke(cli, ["ask", PRIORITY, "--history", str(history), *index])

@@ -160,3 +160,31 @@ def test_a_list_told_as_our_first_goal_is_given_and_not_refused():
         " Our second goal is to defeat drug trafficking. Our third goal is to unite the country."
     )
     assert list_not_given(asks, [announced], [after]) == ""
+
+
+TALKS = Document(
+    "t1",
+    "RUR_67_2012.txt",
+    "My Government has resolved to enter into peace talks with the rebel forces to end the armed "
+    "conflict. We will hold the peace talks with the rebel forces prudently and firmly. We thank "
+    "our neighbours for their goodwill, which has been constant over many years of conflict. "
+    "The talks will begin in Valmora in October and will continue in Osterby. "
+    "We are a nation of hope.\n",
+    {"title": "Statement", "country": "RUR", "year": 2012},
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Where did Ruritania say its peace talks with the rebel forces would be held?",
+        "Did Ruritania say where the peace talks with the rebel forces would take place?",
+        "In which city would Ruritania's peace talks with the rebel forces begin?",
+    ],
+)
+def test_a_where_question_quotes_the_sentence_naming_the_place(embedder, question):
+    # The sentences naming the talks most closely name no place; the one that answers is
+    # further on in the paragraph.
+    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(Question.of(question), _whole(TALKS))
+    assert not answer.refused
+    assert "begin in Valmora" in answer.text

@@ -26,7 +26,8 @@ EARLIER = Turn("What did Qatar say about Council reform in 2021?", speakers=("Al
         ("What about the veto?", "What did Qatar say about the veto in 2021?"),
         (
             "What did she say their priority should be?",
-            "What did she say their priority should be? (Alya Al-Thani, Qatar, Council, 2021)",
+            # One word of its own: asked about the earlier topic ("Council reform").
+            "What did she say their priority should be? (Alya Al-Thani, Qatar, Council, reform, 2021)",
         ),
         # A question with its own subject starts afresh.
         ("What did Japan say about nuclear disarmament?", "What did Japan say about nuclear disarmament?"),
