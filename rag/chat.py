@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import stat
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,22 @@ light of the conversation. Commands:
   :sources   the sources cited so far
   :new       start a new conversation
   :help      this text
-  :quit      leave (or Ctrl-D)"""
+  :quit      leave (or Ctrl-D)
+The words quit, exit, help, clear (a new conversation) and sources alone do the same."""
 CONTEXT = 300  # characters shown either side of a citation by :show
+# A line that is one of these words is the command it names, not a question.
+WORDS = {
+    "quit": ":quit",
+    "exit": ":quit",
+    "bye": ":quit",
+    "q": ":quit",
+    "help": ":help",
+    "?": ":help",
+    "clear": ":new",
+    "new": ":new",
+    "reset": ":new",
+    "sources": ":sources",
+}
 
 
 def shown(text: object, lines: bool = False) -> str:
@@ -40,44 +57,67 @@ def shown(text: object, lines: bool = False) -> str:
     return "\n".join(printable(line) for line in str(text).split("\n"))
 
 
+def wrapped(text: str, width: int | None = None, indent: str = "") -> str:
+    """Text for a terminal: each line broken between words to the terminal's width (at most
+    100 columns), the lines it is broken into begun with ``indent``; unchanged when output
+    goes to a file or a pipe and no width is given."""
+    if width is None:
+        if not sys.stdout.isatty():
+            return text
+        width = min(shutil.get_terminal_size().columns, 100)
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+        if line
+        else line
+        for line in text.split("\n")
+    )
+
+
 def print_answer(answer: Answer) -> None:
     """An answer as `rag ask` prints it: each source's words under its lead-in, what the
     question was understood as and what was searched, then the citations (or, for a
     refusal, the closest passages with whose words they are)."""
     click.echo(
-        "\n\n".join(
-            f"{shown(g.lead_in)}: {shown(plain(g.text), lines=True)}"
-            if g.lead_in
-            else shown(plain(g.text), lines=True)
-            for g in answer.parts
+        wrapped(
+            "\n\n".join(
+                f"{shown(g.lead_in)}: {shown(plain(g.text), lines=True)}"
+                if g.lead_in
+                else shown(plain(g.text), lines=True)
+                for g in answer.parts
+            )
         )
     )
     if answer.unaddressed:
-        click.echo(f"\nNot addressed in the statements found: {shown(', '.join(answer.unaddressed))}.")
+        parts = shown(", ".join(answer.unaddressed))
+        click.echo(wrapped(f"\nNot addressed in the statements found: {parts}."))
     if answer.understood:
-        click.echo(f"\nUnderstood as: {shown(answer.understood)}")
+        click.echo(wrapped(f"\nUnderstood as: {shown(answer.understood)}"))
     searched = searched_line(answer.scope)
     if searched:
-        click.echo(f"\n{shown(searched)}")
+        click.echo(wrapped(f"\n{shown(searched)}"))
     if answer.note:
-        click.echo(f"\nNote: {shown(answer.note)}")
+        click.echo(wrapped(f"\nNote: {shown(answer.note)}"))
     for sentence in answer.unsupported:
-        click.echo(f"\nNot supported by its citations: {shown(sentence.text)}")
+        click.echo(wrapped(f"\nNot supported by its citations: {shown(sentence.text)}"))
     if answer.citations:
         click.echo()
         for c in answer.citations:
             click.echo(
-                f"[{c.n}] {shown(c.document.title)} ({shown(c.document.source)}, "
-                f"characters {c.start}-{c.end})"
+                wrapped(
+                    f"[{c.n}] {shown(c.document.title)} ({shown(c.document.source)}, "
+                    f"characters {c.start}-{c.end})",
+                    indent="    ",
+                )
             )
-            click.echo(f'    "{shown(" ".join(c.quote.split()))}"')
+            click.echo(wrapped(f'    "{shown(" ".join(c.quote.split()))}"', indent="    "))
     elif answer.passages:
         click.echo("\nClosest passages, for you to judge:")
         for p in answer.passages[:3]:
             snippet = " ".join(p.text.split())
             more = "..." if len(snippet) > 160 else ""
             who = shown(heading(p.document).lead_in)
-            click.echo(f"  {p.rank}. {who}, {shown(p.document.title)}: {shown(snippet[:160])}{more}")
+            line = f"  {p.rank}. {who}, {shown(p.document.title)}: {shown(snippet[:160])}{more}"
+            click.echo(wrapped(line, indent="     "))
 
 
 MAX_HISTORY_BYTES = 64 * 1024 * 1024  # about 4,000 answers as `rag ask --json` prints them
@@ -151,6 +191,7 @@ class Chat:
             except UnicodeDecodeError:  # a terminal not sending UTF-8
                 click.echo("That line is not UTF-8 text; type the question again.")
                 continue
+            line = WORDS.get(line.lower().strip(" .!"), line)
             if line in (":quit", ":q", ":exit"):
                 return
             if not line:

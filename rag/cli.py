@@ -303,10 +303,26 @@ def docs(index_dir: Path | None, as_json: bool) -> None:
         when = r.get("date") or r.get("year") or ""
         partial = "" if r["complete"] else "  [partly indexed: run the same ingest again to finish]"
         click.echo(
-            f"{r['doc_id']}  {r['chunks']:>4} chunks  {shown(when):<10}  {shown(r['title'])}  "
-            f"({shown(r['source'])}){partial}"
+            f"{r['doc_id']}  {_count(r['chunks'], 'chunk'):>10}  {shown(when):<10}  {shown(_whose(r))}  "
+            f"{shown(r['title'])}  ({shown(r['source'])}){partial}"
         )
-    click.echo(f"{len(rows)} documents, {index.chunk_total} chunks in {settings.index_dir}")
+    total = _count(index.chunk_total, "chunk")
+    click.echo(f"{_count(len(rows), 'document')}, {total} in {settings.index_dir}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _whose(row: dict[str, Any]) -> str:
+    """Whose statement a document is: "Wang Yi (China)", "Sweden", or "unknown speaker"."""
+    from rag.countries import country_name
+
+    country = country_name(str(row["country"])) if row.get("country") else ""
+    speaker = str(row.get("speaker") or "").strip()
+    if speaker and country and country not in speaker:
+        return f"{speaker} ({country})"
+    return speaker or country or "unknown speaker"
 
 
 @cli.command()
@@ -486,7 +502,9 @@ def serve(
             ) from None
     launch = _web_app()
     pipeline = _pipeline(_settings(index_dir=index_dir))
-    click.echo(f"Serving {pipeline.stats().documents} statements on http://{host}:{port} (Ctrl-C stops).")
+    public = " and a public link" if share else "; --share adds a public link"
+    count = pipeline.stats().documents
+    click.echo(f"Serving {count} statements on http://{host}:{port}{public} (Ctrl-C stops).")
     launch(pipeline, host=host, port=port, share=share, auth=credentials, open_browser=open_browser)
 
 

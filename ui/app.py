@@ -234,7 +234,9 @@ def launch(
         css=(STATIC / "app.css").read_text(encoding="utf-8"),
         head=f"<script>{(STATIC / 'cite-click.js').read_text(encoding='utf-8')}</script>",
         theme=theme,
-        quiet=not block,
+        # `rag serve` says where it serves (Gradio's own lines name its `share=True`, not
+        # `--share`); with --share, Gradio's lines give the public link.
+        quiet=not (block and share),
         footer_links=[],
         show_error=True,
         # Refused before it is even stored: the Library's own check names the limit too.

@@ -233,15 +233,22 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
         w.index,
     ]
     outputs = [w.chat, w.turns, w.panel, w.box]
+
+    def take_back(chat: Any, turns: Any, box: str) -> tuple[str, Any, Any]:
+        box, chat, turns = app.take_back(chat, turns, box)
+        if not box.strip():  # said where it was asked for, never posted as an answer
+            raise gr.Error("There is nothing to regenerate yet: ask a question first.", title="Regenerate")
+        return box, chat, turns
+
     again = w.again.click(
-        app.take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
+        take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
     )
     # One public endpoint, /ask, for API clients; Enter in the box and Regenerate do the same.
     asking = []
     for trigger, name, visibility in (
         (w.send.click, "ask", "public"),
         (w.box.submit, "ask_enter", "private"),
-        (again.then, "ask_again", "private"),
+        (again.success, "ask_again", "private"),
     ):
         event = trigger(
             app.respond, inputs, outputs, concurrency_limit=ASKING, api_name=name, api_visibility=visibility

@@ -277,15 +277,19 @@ class ExtractiveGenerator:
     ) -> Answer:
         parts = self.parts
         if len(parts) > 1:
-            return self._answer_parts(question, parts, candidates, passages, cited)
+            return _answer_parts(self, question, parts, candidates, passages, cited)
         scored = self.score(question, candidates)
         refused = self._refusal(question, scored, passages)
         if refused is not None:
             return refused
-        # The sentences naming what is asked about, when any come close to relevant.
-        naming = _naming_topic(question, scored, self.min_relevance - CONTINUE_SLACK)
-        floor = self.min_relevance - CONTINUE_SLACK if naming is not scored else self.min_relevance
-        chosen = _choose(naming, self.max_sentences, self.margin, floor, cited)
+        chosen = _choose(scored, self.max_sentences, self.margin, self.min_relevance, cited)
+        topic = asked_topic(without_context(question))
+        if topic and not any(_names_topic(topic, c.text) for c in chosen):
+            # None of them names what is asked about: the sentences that do, when any come
+            # close to relevant ("What did it say about peacekeeping?": "… all peacekeepers …").
+            floor = self.min_relevance - CONTINUE_SLACK
+            naming = [c for c in scored if _names_topic(topic, c.text)]
+            chosen = _choose(naming, self.max_sentences, self.margin, floor, cited) or chosen
         chosen = _continued(self, question, chosen, cited)
         return _compose(self.name, question, chosen + _typed(question, scored, chosen, cited, self), passages)
 
@@ -314,35 +318,39 @@ class ExtractiveGenerator:
         )
         return _refusal_of(self.name, question, passages, why) if why else None
 
-    def _answer_parts(
-        self,
-        question: str,
-        parts: list[Part],
-        candidates: list[Candidate],
-        passages: list[Passage],
-        cited: Sequence[Candidate] = (),
-    ) -> Answer:
-        """Each part of a several-part question answered by its own best sentences, or named
-        as not addressed by the statements found."""
-        chosen: list[Candidate] = []
-        unaddressed: list[str] = []
-        for part in parts:
-            # One side of a comparison, or a part naming its own year, is answered from
-            # those statements only.
-            own = within(None, part.scope) if part.scope is not None else None
-            scored = self.score(part.query, [c for c in candidates if own is None or own.matches(c.document)])
-            if self._refusal(part.query, scored, passages) is not None:
-                unaddressed.append(part.name)
-                continue
-            on_topic = [c for c in scored if _on_topic(part, c)]
-            picked = _choose(on_topic, PER_PART, self.margin / 2, self.min_relevance, [*cited, *chosen])
-            if not picked:
-                unaddressed.append(part.name)
-                continue
-            chosen += _continued(self, part.query, picked, cited)[: PER_PART + 1]
-        if not chosen:
-            return _refusal_of(self.name, question, passages, REFUSAL)
-        return _compose(self.name, question, chosen[:CEILING], passages, unaddressed, in_order_asked=True)
+
+def _answer_parts(
+    gen: ExtractiveGenerator,
+    question: str,
+    parts: Sequence[Part],
+    candidates: list[Candidate],
+    passages: list[Passage],
+    cited: Sequence[Candidate] = (),
+) -> Answer:
+    """Each part of a several-part question answered by its own best sentences, or named
+    as not addressed by the statements found."""
+    chosen: list[Candidate] = []
+    unaddressed: list[str] = []
+    for part in parts:
+        # One side of a comparison, or a part naming its own year, is answered from
+        # those statements only.
+        own = within(None, part.scope) if part.scope is not None else None
+        scored = gen.score(part.query, [c for c in candidates if own is None or own.matches(c.document)])
+        if gen._refusal(part.query, scored, passages) is not None:
+            unaddressed.append(part.name)
+            continue
+        on_topic = [c for c in scored if _on_topic(part, c)]
+        picked = _choose(on_topic, PER_PART, gen.margin / 2, gen.min_relevance, [*cited, *chosen])
+        if not picked:
+            unaddressed.append(part.name)
+            continue
+        chosen += _continued(gen, part.query, picked, cited)[: PER_PART + 1]
+    if not chosen:
+        return _refusal_of(gen.name, question, passages, REFUSAL)
+    # A part another part's quotes answer is addressed ("Which countries do the co-chairs
+    # represent?" answered by the sentence naming the co-chairs).
+    held = [p.name for p in parts if p.name in unaddressed and not _answered_by(p, chosen)]
+    return _compose(gen.name, question, chosen[:CEILING], passages, held, in_order_asked=True)
 
 
 def candidates_of(passages: list[Passage]) -> list[Candidate]:
@@ -518,15 +526,23 @@ def _choose(
     return []
 
 
-def _naming_topic(question: str, scored: list[Candidate], floor: float) -> list[Candidate]:
-    """The sentences that name what the question asks about ("What did Sweden say about
-    peacekeeping?": "… all peacekeepers …"), when any scores ``floor``; else all of them
-    (the same list)."""
-    topic = asked_topic(without_context(question))
-    if not topic or len(tokenize(topic)) > 4:
-        return scored
-    naming = [c for c in scored if _names_topic(topic, c.text)]
-    return naming if any(c.score >= floor for c in naming) else scored
+def _answered_by(part: Part, chosen: list[Candidate]) -> bool:
+    """Whether quoted sentences answer a part: one of its own scope (its speaker, its year)
+    names most of what it asks about (at least two of its terms, or its only one) and holds
+    the kind of answer it asks for."""
+    focus = asks_of(part.query).focus
+    if not focus:
+        return False
+    own = within(None, part.scope) if part.scope is not None else None
+    for c in chosen:
+        if own is not None and not own.matches(c.document):
+            continue  # one side of a comparison is answered by its own speaker's words only
+        words = set(tokenize(c.text))
+        named = [t for t in focus if any(w.startswith(t) or (len(w) >= 4 and t.startswith(w)) for w in words)]
+        typed = not _asks_for_type(part.query) or _answer_type_bonus(part.query, c.text) > 0
+        if typed and len(named) >= min(len(focus), max(2, (len(focus) + 1) // 2)):
+            return True
+    return False
 
 
 def _on_topic(part: Part, c: Candidate) -> bool:

@@ -162,7 +162,7 @@ def connect(place: Place) -> Any:
         from qdrant_client import QdrantClient
     except ImportError:
         raise InputError(
-            "The Qdrant store needs the qdrant-client package; run: pip install qdrant-client"
+            "The Qdrant store needs the qdrant extra; install it with: pip install 'rag-statements[qdrant]'"
         ) from None
     key = _client_key(place)
     if key in _CLIENTS:
@@ -282,10 +282,10 @@ class Collections:
     both ask of them."""
 
     def __init__(self, place: Place, client: Any | None = None):
+        self.client = client or connect(place)  # one sentence when qdrant-client is missing
         from qdrant_client import models
 
         self.place, self.models = place, models
-        self.client = client or connect(place)
 
     @staticmethod
     def forget(place: Place) -> None:

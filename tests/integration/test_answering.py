@@ -94,25 +94,62 @@ def test_the_langchain_chain_gives_the_pipelines_answer(pipeline):
     assert never.text == "No statement in the index matches all the question names (Wang Yi, 2020)."
 
 
-FORUM = (
-    "Ruritania is a firm believer in multilateral organizations, in international cooperation and "
-    "in the United Nations. Ruritania will further contribute to and participate in those efforts. "
-    "In doing that, Ruritania is convinced, the United Nations will play a very important role. "
-    "I want to thank all peacekeepers and peacebuilders of the United Nations for their efforts "
-    "and sacrifices. The conflict must be handled within the United Nations system.\n"
+@pytest.fixture(scope="module")
+def sweden_2013(tmp_path_factory):
+    from rag.loading import load_file
+    from tests.conftest import _unpack
+
+    folder = _unpack({"SWE_68_2013.txt"}, tmp_path_factory.mktemp("swe"))
+    return load_file(folder / "SWE_68_2013.txt")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "And what did it say about peacekeeping in its 2013 statement? (Sweden)",
+        "What did Sweden say about peacekeeping in 2013?",
+    ],
 )
-
-
-def test_what_was_said_about_a_topic_is_quoted_from_the_sentence_naming_it(embedder):
-    # The real model finds the sentences about the United Nations closer to the question than
-    # the one sentence that names peacekeeping: that one is the answer.
+def test_what_was_said_about_a_topic_is_quoted_from_the_sentence_naming_it(embedder, sweden_2013, question):
+    # Sentences about the United Nations come closer to the question, for the real model,
+    # than the one sentence of the speech that names peacekeeping: that one is the answer.
     from rag.answering.extractive import ExtractiveGenerator
     from rag.question import Question
+    from rag.types import Chunk, Passage
+
+    doc = sweden_2013
+    passages = [Passage(1, Chunk(f"{doc.doc_id}:0", doc.doc_id, 0, len(doc.text), doc.text), doc, 0.03, 0.6)]
+    answer = ExtractiveGenerator(embedder).generate(Question.of(question), passages)
+    assert "thank all peacekeepers" in answer.text
+
+
+def test_one_side_of_a_comparison_is_never_answered_by_the_other_sides_words(embedder):
+    from rag.answering.extractive import ExtractiveGenerator
+    from rag.question import Question
+    from rag.question.scope import Coverage
     from rag.types import Chunk, Document, Passage
 
-    doc = Document("f1", "RUR_68_2013.txt", FORUM, {"title": "Statement", "country": "RUR", "year": 2013})
-    passages = [Passage(1, Chunk("f1:0", "f1", 0, len(FORUM), FORUM), doc, 0.03, 0.6)]
-    question = Question.of("And what did it say about peacekeeping in its 2013 statement? (Ruritania)")
+    ours = Document(
+        "n1",
+        "NOR_68_2013.txt",
+        "Norway calls once again for the embargo against Cuba to be lifted.\n",
+        {"title": "Statement", "country": "NOR", "year": 2013},
+    )
+    theirs = Document(
+        "k1",
+        "KEN_68_2013.txt",
+        "Kenya welcomes the new members of the Assembly and their delegations.\n",
+        {"title": "Statement", "country": "KEN", "year": 2013},
+    )
+    coverage = Coverage(countries={"NOR": {2013}, "KEN": {2013}}, years={2013})
+    question = Question.read(
+        "Did Norway and Kenya both call for lifting the Cuba embargo in 2013?", (), coverage
+    )
+    assert len(question.parts) == 2
+    passages = [
+        Passage(n, Chunk(f"{d.doc_id}:0", d.doc_id, 0, len(d.text), d.text), d, 0.03, 0.6)
+        for n, d in enumerate((ours, theirs), 1)
+    ]
     answer = ExtractiveGenerator(embedder).generate(question, passages)
-    assert "peacekeepers" in answer.text
-    assert "firm believer" not in answer.text and "very important role" not in answer.text
+    assert "embargo against Cuba" in answer.text
+    assert [p.split()[0] for p in answer.unaddressed] == ["Kenya"]

@@ -665,3 +665,13 @@ def test_a_comparison_and_a_three_turn_conversation_answer_everything_asked(brow
     assert "Understood as: And what did Sweden say about peacekeeping in its 2013 statement?" in following
     assert "Searched: statements by Sweden from 2013." in following
     page.screenshot(path=str(SHOTS / "three-turns.png"), full_page=True)
+
+
+def test_regenerate_with_nothing_asked_says_so_and_posts_no_answer(page):
+    page.locator("#regenerate").click()
+    toast = page.get_by_text("There is nothing to regenerate yet: ask a question first.")
+    toast.wait_for(timeout=15_000)
+    page.wait_for_timeout(1000)
+    assert page.locator("#chat [data-testid='bot']").count() == 0
+    assert "The question is empty" not in page.locator("#chat").inner_text()
+    page.screenshot(path=str(SHOTS / "regenerate-nothing.png"))

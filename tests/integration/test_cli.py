@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -64,6 +65,9 @@ def test_ingest_reports_and_is_incremental(run, tmp_path):
     assert "0 added, 0 replaced, 2 unchanged" in second.stderr and "0 chunks embedded" in second.stderr
     listing = run("docs", "--index", str(index)).stdout
     assert "2 documents" in listing and "2020-12-03" in listing
+    # Whose each statement is, and a count that reads as English.
+    assert "Ambassador Zhang Jun (China)" in listing and "Wang Yi (China)" in listing
+    assert not re.search(r"\b1 chunks\b", listing) and "13 chunks in" in listing
 
 
 @pytest.mark.parametrize(
@@ -142,3 +146,23 @@ def test_rag_ask_answers_without_torch_and_gives_the_same_answer(pipeline, tmp_p
     assert json.loads(heavy) == []
     printed = json.loads("\n".join(answer_lines))
     assert printed["answer"] == pipeline.ask(WANG_YI).text
+
+
+@pytest.mark.parametrize(
+    "module, args, extra",
+    [
+        (
+            "qdrant_client",
+            ["ingest", str(SEEDS_DIR), "--store", "qdrant", "--quiet"],
+            "rag-statements[qdrant]",
+        ),
+        ("ray", ["ingest", str(SEEDS_DIR), "--ray", "--quiet"], "rag-statements[ray]"),
+    ],
+)
+def test_a_missing_extra_is_one_sentence_naming_it(run, tmp_path, monkeypatch, module, args, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    result = CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "idx")])
+    assert result.exit_code != 0
+    assert f"pip install '{extra}'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

@@ -66,19 +66,24 @@ def test_rag_chat_in_a_terminal(pipeline, tmp_path):
         child.expect("Understood as: What did Wang Yi say their priority should be\\? \\(following")
         child.expect("> ")
         assert "priority of Council reform lies in increasing representation" in child.before
+        # Broken between words to the terminal's 80 columns, not mid-word at its edge.
+        assert max(len(line) for line in child.before.splitlines()) <= 80
         child.sendline(":show 1")
         child.expect(">>>Wang said the priority of Council reform")
         child.expect("> ")
         child.sendline(":sources")
         child.expect(r"Wang Yi \(China\), undated: FM meets with UN officials on Security Council reform")
         child.expect("> ")
-        child.sendline(":new")
+        child.sendline("help")  # the word alone is the command, not a question
+        child.expect(":show N")
+        child.expect("> ")
+        child.sendline("clear")
         child.expect("A new conversation")
         child.expect("> ")
         child.sendline("What else?")  # nothing earlier to go on: a question of its own
         child.expect("> ")
         assert "Understood as" not in child.before
-        child.sendeof()
+        child.sendline("quit")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)

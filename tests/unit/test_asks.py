@@ -188,3 +188,23 @@ def test_a_where_question_quotes_the_sentence_naming_the_place(embedder, questio
     answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(Question.of(question), _whole(TALKS))
     assert not answer.refused
     assert "begin in Valmora" in answer.text
+
+
+MEETING = Document(
+    "m1",
+    "RUR_77_2022.txt",
+    "Foreign Minister Ivo Marek met the co-chairs of the negotiations on Council reform on Tuesday. "
+    "Co-chairs were Alya Saif, permanent representative of Qatar, and Martin Holm, permanent "
+    "representative of Denmark. The minister thanked them for their work.\n",
+    {"title": "Statement", "country": "RUR", "year": 2022},
+)
+
+
+def test_a_part_that_another_parts_quote_answers_is_never_said_to_be_unaddressed(embedder):
+    question = Question.of(
+        "Who were the co-chairs Ivo Marek met, and which countries do the co-chairs represent?"
+    )
+    assert len(question.parts) == 2
+    answer = ExtractiveGenerator(embedder, min_relevance=0.3).generate(question, _whole(MEETING))
+    assert "Qatar" in answer.text and "Denmark" in answer.text
+    assert answer.unaddressed == ()
