@@ -259,7 +259,11 @@ class ExtractiveGenerator:
         documents = {p.doc_id: p.document for p in passages}
         cited = [Candidate(documents[d], s, e, 0) for d, s, e in earlier if d in documents]
         fresh = [c for c in candidates if not any(_overlap(c, x) for x in cited)]
-        answer = self._answer(question, fresh, passages, cited)
+        # Asked for more on a topic the earlier answers found: what is left of it may say
+        # less in the question's words than what was quoted first.
+        more = copy.copy(self)
+        more.min_relevance = self.min_relevance - CONTINUE_SLACK
+        answer = more._answer(question, fresh, passages, cited)
         if (
             answer.refused
             and len(fresh) < len(candidates)

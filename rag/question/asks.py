@@ -20,7 +20,7 @@ TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.ite
 _FIGURE = re.compile(
     r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:(?:was|were|is|are|will\s+be)\s+)?(?:the\s+|its\s+|their\s+)?"
     r"(?:[a-z]+\s+)?(?:share|percentage|proportion|amount|number|sum|total|"
-    r"figure|toll|budget|cost)s?\b",
+    r"figure|toll|budget|cost|target)s?\b",
     re.I,
 )
 _LIST = re.compile(

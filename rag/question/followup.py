@@ -68,11 +68,12 @@ _SHIFT = re.compile(
     r"unrelated(?:ly)?|new\s+(?:subject|topic|question)|moving\s+on)\b\s*[:,;.\u2014-]*\s*",
     re.I,
 )
-# "the following year", "a year earlier", "two years later": a year counted from the
-# earlier turn's.
+# "the following year", "a year earlier", "two years later", "that year": a year counted
+# from the earlier turn's.
 _RELATIVE = re.compile(
     r"\b(?:in\s+|during\s+|by\s+)?(?:the\s+(?P<fwd>following|next|subsequent)\s+year|the\s+(?P<back>previous|preceding|prior)\s+year|"
-    r"the\s+year\s+(?P<dir>after|before)|(?P<n>a|one|two|three|four|five)\s+years?\s+(?P<way>later|earlier|after|before|on|on\s+from))\b",
+    r"the\s+year\s+(?P<dir>after|before)|(?P<n>a|one|two|three|four|five)\s+years?\s+(?P<way>later|earlier|after|before|on|on\s+from)|"
+    r"(?P<same>that|the\s+same)\s+year)\b",
     re.I,
 )
 _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
@@ -80,7 +81,11 @@ _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _QUOTED_NAME = re.compile(r"(?<=[\w,;:(] )[A-Z][a-z][\w'’-]*+(?:\s++(?:of\s++|the\s++)?[A-Z][\w'’-]*+)*+")
 # "that operation", "those countries", "this initiative": pointing at something the answer
 # before named.
-_POINTING = re.compile(r"\b(?:that|this|those|these|the\s+same)\s+[a-z]{3,}+\b", re.I)
+_POINTING = re.compile(
+    r"\b(?:that|this|those|these|the\s+same)\s+(?!(?:year|years|day|time|session|speech|statement|address)\b)"
+    r"[a-z]{3,}+\b",
+    re.I,
+)
 # The words of asking for more ("Tell me more", "What else did he say?"): a "what else"
 # question with other words asks about those.
 _ASKING = frozenset(
@@ -208,7 +213,9 @@ def resolved(question: str, history: Sequence[Turn | str]) -> str:
     if len(years) != 1 or len({*next(iter(years))}) != 1:
         return question
     base = next(iter(years))[0]
-    if m.group("fwd") or m.group("back"):
+    if m.group("same"):
+        shift = 0  # "that year", "the same year"
+    elif m.group("fwd") or m.group("back"):
         shift = 1 if m.group("fwd") else -1
     elif m.group("dir"):
         shift = 1 if m.group("dir").lower() == "after" else -1
@@ -286,13 +293,24 @@ def follow_up(
     instead = _INSTEAD.match(question)
     if instead and len(instead.group("x").split()) <= 5:
         return "instead", _instead(before, instead.group("x"), speaks or (lambda code: True))
-    pointing = bool(_POINTING.search(question))
-    context = _context_of(turns[-1], _names_own_topic(question), bool(_YEAR.search(question)), pointing)
     # Another year's statement is not searched first in the words the earlier answer quoted.
-    return (
-        "instead" if counted else "refers",
-        f"{question} ({context})" if context else question,
-    )  # never "()"
+    return ("instead" if counted else "refers"), _pointing_back(question, turns[-1])
+
+
+def _pointing_back(question: str, before: Turn) -> str:
+    """A follow-up that points back ("What did he say their priority should be?"), with
+    the earlier turn's speakers, names and years in brackets; only its years and topic when
+    it names a speaker of its own ("And Sweden - what did it say on climate?"); never "()"."""
+    own_speaker = {code for code, _ in speaker_countries(question)}
+    earlier = {code for name in before.speakers if (named := country_named(name)) for code in named[:1]}
+    context = _context_of(
+        before,
+        _names_own_topic(question),
+        bool(_YEAR.search(question)),
+        bool(_POINTING.search(question)),
+        new_speaker=bool(own_speaker) and not own_speaker & earlier,
+    )
+    return f"{question} ({context})" if context else question
 
 
 def _shifted(question: str, before: Turn) -> tuple[str, str]:
@@ -364,18 +382,21 @@ def _names_in(question: str) -> list[str]:
     return names
 
 
-def _context_of(turn: Turn, own_words: bool, own_year: bool = False, pointing: bool = False) -> str:
+def _context_of(
+    turn: Turn, own_words: bool, own_year: bool = False, pointing: bool = False, new_speaker: bool = False
+) -> str:
     """What the earlier turn was about: the speakers its answer quoted, and the names and
     years its question gave; its other words too when the follow-up has none of its own
-    ("Why?")."""
+    ("Why?"); only its years and topic when the follow-up names a speaker of its own."""
     question = turn.searched
-    names = _names_in(question)
+    names = [] if new_speaker else _names_in(question)
     if not own_words:  # the earlier question's own words, not the names it carried
         names += [w for w in re.findall(r"[\w'-]+", without_context(question)) if w.lower() not in STOPWORDS]
     names = [n for n in names if not (own_year and _YEAR.fullmatch(n))]
     years = [] if own_year else _YEAR.findall(question)  # a follow-up naming its own year keeps it
     pointed = list(turn.quoted) if pointing else []  # "that operation": named in the answer
-    context = list(dict.fromkeys([*turn.speakers, *names, *years, *pointed]))
+    speakers = () if new_speaker else turn.speakers
+    context = list(dict.fromkeys([*speakers, *names, *years, *pointed]))
     return ", ".join(context)
 
 

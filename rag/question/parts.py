@@ -21,9 +21,11 @@ _TOPIC = re.compile(
 # within one, which would read the rest of the text again from each letter).
 _QUESTION = re.compile(r"(?<![^?])[^?]+\?")
 _WH = {"who", "whom", "what", "when", "where", "why", "how", "which", "whether"}
-# Where the question says when or where after its topics ("… in 2024", "… at the 2018 debate").
+# Where the question says when or where after its topics ("… in 2024", "… at the 2018
+# debate", "…, back in 2010").
 _TRAILER = re.compile(
-    r"(?<!\s)\s++(?:in|at|during|from|since|before|after|by|between)\s++(?:its\s++|their\s++|his\s++|her\s++|the\s++)?"
+    r"(?<!\s)(?:\s*+,)?(?:\s++(?:back|way\s++back|again|then|already|also|earlier|later))?"
+    r"\s++(?:in|at|during|from|since|before|after|by|between)\s++(?:its\s++|their\s++|his\s++|her\s++|the\s++)?"
     r"(?:\d{4}|(?:general\s+debate|speech|statement|session|address)\b).*$",
     re.I,
 )

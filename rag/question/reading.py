@@ -53,8 +53,11 @@ class Question:
         text = rewritten or text
         before = turns[-1] if follow else None
         # A follow-up keeps the earlier turn's speaker, years and venue unless it names its own.
+        # The earlier turn's names in brackets are searched with, never read as who spoke.
         scope = (
-            scope_of(text, coverage, before.searched, before.speakers) if before else scope_of(text, coverage)
+            scope_of(without_context(text), coverage, before.searched, before.speakers)
+            if before
+            else scope_of(text, coverage)
         )
         cited = tuple(span for t in turns for span in t.cited) if follow == "more" else ()
         speakers = [p.label for p in scope.parts if p.kind in ("country", "speaker") and p.held]

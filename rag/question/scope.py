@@ -17,7 +17,7 @@ from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
 from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
-from rag.question.text import context_names
+from rag.question.text import context_names, without_context
 from rag.question.years import Years, read_years, speech_years
 
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
@@ -377,7 +377,10 @@ def _read(question: str, coverage: Coverage) -> _Reading:
 def _carried(read: _Reading, earlier: str, quoted: Sequence[str], coverage: Coverage) -> _Reading:
     """A follow-up's reading, each role it leaves empty (who, when, where) taken from the
     turn before it: its question as searched, else whose words its answer quoted."""
-    before = _read(earlier, coverage)
+    # Who spoke: from the earlier turn's own words, never from the names it was searched
+    # with in brackets ("… (Sweden, European Union’s)"); when: from both.
+    own, whole = _read(without_context(earlier), coverage), _read(earlier, coverage)
+    before = _Reading(own.persons, whole.venues, own.countries, whole.ranges, own.unsure)
     # Whose words the earlier answer quoted, else (an earlier follow-up that found nothing)
     # the speakers it was searched with, in its brackets.
     named = (

@@ -102,3 +102,25 @@ def test_a_follow_up_with_nothing_to_carry_over_is_never_shown_with_empty_bracke
     assert (
         standalone_question("What did they say?", [Turn("What did Peru say?")]) == "What did they say? (Peru)"
     )
+
+
+def test_what_else_quotes_what_is_left_on_the_topic_though_it_says_less_in_the_questions_words():
+    # The sentence left says less in the question's words than the one quoted first: asked
+    # for more, it is the answer, not "nothing beyond the earlier answers".
+    from rag.question import Question
+    from rag.types import Chunk, Document, Passage
+    from tests.unit.fakes import KeywordEmbedder
+
+    text = (
+        "Ruritania wants Council reform that makes the Council more representative of Africa. "
+        "We welcome our new colleagues in New York this year. "
+        "The reform should also limit the veto of the permanent members.\n"
+    )
+    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
+    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.6)
+    first = generator.generate(Question.of("What did Ruritania say about Council reform in 2015?"), passages)
+    assert "more representative of Africa" in first.text and "veto" not in first.text
+    earlier = Turn(first.question, cited=tuple((c.doc_id, c.start, c.end) for c in first.citations))
+    more = generator.generate(Question.read("What else?", [earlier]), passages)
+    assert "limit the veto" in more.text and "representative of Africa" not in more.text

@@ -80,3 +80,16 @@ def test_a_comparison_is_answered_side_by_side_and_names_the_silent_side(embedde
         "moratorium on commercial whaling"
     )
     assert answer.unaddressed == ("Chile",)
+
+
+def test_a_year_said_after_a_comma_is_no_topic_of_its_own():
+    templates = [
+        "And what had {A} said on piracy, back in {Y}?",
+        "What did {A} say about whaling, again in {Y}?",
+        "What did {A} say about debt relief, way back in {Y}?",
+        "What had {A} said on fisheries, earlier in {Y}?",
+    ]
+    for (name, code), year, template in itertools.product(PAIRS, (2010, 2013, 2014), templates):
+        read = Question.read(template.format(A=name, Y=year), (), COVERAGE)
+        assert len(read.parts) <= 1, (template, [p.name for p in read.parts])
+        assert [(p.kind, p.value) for p in read.scope.parts] == [("country", code), ("year", year)]

@@ -152,3 +152,46 @@ def test_a_follow_up_is_one_part_whatever_names_it_carries():
         for follow in ("What else did it say about Syria?", "What did it say on debt relief?"):
             read = _read(follow, country, year, first)
             assert len(read.parts) <= 1, (follow, read.text, read.parts)
+
+
+def test_names_an_answer_quoted_are_searched_with_never_read_as_who_spoke():
+    # The earlier answer quoted "the European Union's operation": a follow-up pointing at it
+    # is still asked of the country whose statement that was.
+    for (country, code), year, (first, _) in itertools.product(COUNTRIES, YEARS, FIRST):
+        earlier = Turn(
+            first.format(C=country, Y=year),
+            speakers=(country,),
+            quoted=("European Union’s", "African Union", "World Food Programme"),
+        )
+        read = Question.read("What does that operation protect?", [earlier], COVERAGE)
+        assert "European Union" in read.text
+        assert [(p.kind, p.value) for p in read.scope.parts] == [("country", code), ("year", year)]
+        assert not read.scope.missing
+        again = Question.read(
+            "And what did it say about fisheries?", [earlier, Turn(read.asked, read.text)], COVERAGE
+        )
+        assert [(p.kind, p.value) for p in again.scope.parts] == [("country", code), ("year", year)], (
+            again.text
+        )
+
+
+def test_a_follow_up_naming_its_own_speaker_is_not_searched_with_the_earlier_ones_names():
+    for (country, _), year, (first, _) in itertools.product(COUNTRIES, YEARS, FIRST):
+        other, other_code = next(c for c in COUNTRIES if c[0] != country)
+        for follow in (
+            f"And {other} - what did it say on climate that year?",
+            f"And what did {other} say about climate the same year?",
+        ):
+            read = _read(follow, country, year, first)
+            assert country not in read.text, (follow, read.text)
+            assert f"{year} statement" in read.text, read.text  # "that year": the earlier turn's
+            assert [(p.kind, p.value) for p in read.scope.parts] == [("country", other_code), ("year", year)]
+
+
+def test_a_target_is_a_figure():
+    for (country, _), year in itertools.product(COUNTRIES, YEARS):
+        for question in (
+            f"What emissions target did {country} mention in {year}?",
+            f"What targets did {country} set for renewable energy in {year}?",
+        ):
+            assert asks_of(question).kind == "figure", question
