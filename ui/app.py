@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.countries import called, country_name
 from rag.errors import InputError, RagError
 from rag.evaluation.report import latest_report
 from rag.markup import plain
@@ -30,6 +31,14 @@ from ui.render import (
 )
 
 STATIC = Path(__file__).parent / "static"
+
+
+# Questions to try on the seed statements (``App.examples`` makes them for any other index).
+SEED_EXAMPLES = (
+    "Who did Wang Yi meet to discuss Security Council reform?",
+    "What does China see as the priority of Security Council reform?",
+    "How should security sector reform be funded?",
+)
 
 
 def gradio_module() -> Any:
@@ -155,12 +164,36 @@ class App:
         )
 
     def country_choices(self, index: str | None = None) -> list[tuple[str, str]]:
-        found = {
-            (str(d.metadata.get("speaker") or d.metadata["country"]), str(d.metadata["country"]))
+        """Each country whose statements the index holds, once, by its name ("China"), never
+        by a speaker's ("Wang Yi" and "Ambassador Zhang Jun" both speak for China)."""
+        codes = {
+            str(d.metadata["country"])
             for d in self.indexes.get(index).documents()
             if d.metadata.get("country")
         }
-        return sorted(found)
+        return sorted((country_name(code), code) for code in codes)
+
+    def examples(self, index: str | None = None) -> list[str]:
+        """Questions to try on the index shown: the seeds' own on the seed statements; else
+        about the countries it holds most statements of, in years it holds them."""
+        pipeline = self.indexes.get(index)
+        if all(Path(d.source).parts[:1] == ("seeds",) for d in pipeline.documents()):
+            return list(SEED_EXAMPLES)
+        spoke = {code: years for code, years in pipeline.coverage().countries.items() if years}
+        ranked = sorted(spoke, key=lambda code: (-len(spoke[code]), country_name(code)))
+        if not ranked:
+            return ["What do the statements say about climate change?", "Who spoke about peacekeeping?"]
+        first, year = called(ranked[0]), max(spoke[ranked[0]])
+        out = [f"What did {first} say about climate change in {year}?"]
+        if len(ranked) > 1:
+            second = ranked[1]
+            out.append(f"How did {called(second)} see the UN's role in {max(spoke[second])}?")
+            both = spoke[ranked[0]] & spoke[second]
+            if both:
+                out.append(f"Compare {first} and {called(second)} on development in {max(both)}.")
+        elif len(spoke[ranked[0]]) > 1:
+            out.append(f"How did {first} see the UN's role in {min(spoke[ranked[0]])}?")
+        return out
 
     def summary(self, index: str | None = None) -> str:
         stats = self.indexes.get(index).stats()

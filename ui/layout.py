@@ -15,11 +15,6 @@ from ui.limits import CACHE_S
 from ui.render import citations_html, escape
 
 TITLE = "Ask the statements"
-EXAMPLES = [
-    "Who did Wang Yi meet to discuss Security Council reform?",
-    "What does China see as the priority of Security Council reform?",
-    "How should security sector reform be funded?",
-]
 
 
 def build(app: App) -> Any:
@@ -52,12 +47,16 @@ def build(app: App) -> Any:
     return demo
 
 
+def _placeholder(examples: list[str]) -> str:
+    return f"Ask a question, e.g. {examples[0]}" if examples else "Ask a question about the statements."
+
+
 def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
     # The question box comes first in the page (and in the Tab order), the conversation is
     # drawn above it (app.css: #chat has order -1), so Tab reaches the box before any [n].
     with gr.Row(elem_id="ask-row"):
         w.box = gr.Textbox(
-            placeholder="Ask a question, e.g. " + EXAMPLES[0],
+            placeholder=_placeholder(app.examples()),
             show_label=False,
             scale=5,
             elem_id="question",
@@ -70,7 +69,8 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
     with gr.Row():
         w.stop = gr.Button("Stop", size="sm", elem_id="stop", scale=1)
         w.again = gr.Button("Regenerate", size="sm", elem_id="regenerate", scale=1)
-    gr.Examples(EXAMPLES, inputs=w.box, label="Try")
+    # Drawn from the index shown, and drawn again when another one is chosen (``_wire``).
+    w.examples = gr.Examples(app.examples(), inputs=w.box, label="Try").dataset
     with gr.Accordion("Search settings and filters", open=False):
         settings = app.pipeline.settings
         w.k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
@@ -133,9 +133,9 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
             w.status = gr.HTML(elem_id="upload-status")
         with gr.Tab("Library", id="library") as w.library_tab:
             _library(gr, app, w)
-        with gr.Tab("Evaluation", id="evaluation"):
+        with gr.Tab("Evaluation", id="evaluation") as w.evaluation_tab:
             report, plot_bars, plot_curve = app.latest_report()
-            w.report = gr.Markdown(report)
+            w.report = gr.Markdown(report, elem_id="eval-report")
             # No report yet: no empty image frames, just the sentence saying how to make one.
             w.bars = gr.Image(plot_bars, label="Ours vs baseline", type="filepath", visible=bool(plot_bars))
             w.curve = gr.Image(plot_curve, label="hit@k", type="filepath", visible=bool(plot_curve))
@@ -189,9 +189,11 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
     def refresh(index: str, documents: list[str] | None, countries: list[str] | None) -> tuple[Any, ...]:
         """The header and filter choices as the index is now (another page may have added
         or removed statements); a chosen filter that is gone is dropped."""
-        docs, places = app.document_choices(index), app.country_choices(index)
+        docs, places, examples = app.document_choices(index), app.country_choices(index), app.examples(index)
         return (
             app.summary(index),
+            gr.Dataset(samples=[[q] for q in examples]),
+            gr.Textbox(placeholder=_placeholder(examples)),
             gr.Dropdown(choices=docs, value=[d for d in documents or [] if d in {v for _, v in docs}]),
             gr.Dropdown(
                 choices=places,
@@ -200,7 +202,7 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
             ),
         )
 
-    w.shown = ([w.index, w.documents, w.countries], [w.summary, w.documents, w.countries])
+    w.shown = ([w.index, w.documents, w.countries], [w.summary, w.examples, w.box, w.documents, w.countries])
     w.refresh_shown = refresh
     w.demo.load(refresh, *w.shown, api_visibility="private")
     _wire_asking(gr, app, w)
@@ -215,7 +217,10 @@ def _wire(gr: Any, app: App, w: SimpleNamespace) -> None:
         table, bars, curve = app.latest_report()
         return table, gr.Image(bars, visible=bool(bars)), gr.Image(curve, visible=bool(curve))
 
-    w.refresh.click(report, None, [w.report, w.bars, w.curve])
+    # Read again when a page opens and when the tab is chosen: a report `rag eval` wrote
+    # after the server started is there without asking.
+    for event in (w.refresh.click, w.evaluation_tab.select, w.demo.load):
+        event(report, None, [w.report, w.bars, w.curve], api_visibility="private")
 
 
 def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:

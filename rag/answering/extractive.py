@@ -544,7 +544,9 @@ def _answered_by(part: Part, chosen: list[Candidate]) -> bool:
         words = set(tokenize(c.text))
         named = [t for t in focus if any(w.startswith(t) or (len(w) >= 4 and t.startswith(w)) for w in words)]
         typed = not _asks_for_type(part.query) or _answer_type_bonus(part.query, c.text) > 0
-        if typed and len(named) >= min(len(focus), max(2, (len(focus) + 1) // 2)):
+        # A topic of a list ("global governance") is named whole, as the question words it.
+        whole = _names_topic(part.name, c.text) if part.topic else True
+        if typed and whole and len(named) >= min(len(focus), max(2, (len(focus) + 1) // 2)):
             return True
     return False
 

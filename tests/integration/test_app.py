@@ -264,3 +264,13 @@ def test_the_real_login_slows_and_locks_guessing(pipeline, tmp_path):
         assert login("s3cret") != 200  # locked for a while, even against the right password
     finally:
         demo.close()
+
+
+def test_the_countries_filter_lists_countries_once_never_speakers(app, mixed):
+    # The seeds: two speakers, both for China.
+    assert app.country_choices() == [("China", "CHN")]
+    # Every country of an index, by its name, each once.
+    over_mixed = App(mixed, mixed.settings.home / "reports")
+    assert over_mixed.country_choices() == [("China", "CHN")]
+    labels = [label for label, _ in over_mixed.country_choices()]
+    assert "Wang Yi" not in labels and "Ambassador Zhang Jun" not in labels

@@ -643,6 +643,11 @@ def test_a_comparison_and_a_three_turn_conversation_answer_everything_asked(brow
     page = browser.new_page(viewport={"width": 1400, "height": 1150})
     page.goto(conversation_server)
     page.locator("#question textarea").wait_for()
+    # Questions to try are about what this index holds, not the seeds' speakers.
+    page.get_by_text("What did Sweden say about climate change in 2013?").wait_for()
+    assert "Compare Sweden and Jordan on development in 2013." in page.locator("body").inner_text()
+    placeholder = page.locator("#question textarea").get_attribute("placeholder")
+    assert "Sweden" in placeholder and "Wang Yi" not in page.content()
     # A comparison: one group per side, in the order asked, each under its own lead-in.
     compared = _ask(page, "Compare Jordan and Sweden on taking in Syrian refugees in 2013.")
     leads = compared.locator(".source-lead").all_inner_texts()
@@ -675,3 +680,28 @@ def test_regenerate_with_nothing_asked_says_so_and_posts_no_answer(page):
     assert page.locator("#chat [data-testid='bot']").count() == 0
     assert "The question is empty" not in page.locator("#chat").inner_text()
     page.screenshot(path=str(SHOTS / "regenerate-nothing.png"))
+
+
+def test_a_report_written_after_the_server_started_shows_on_a_fresh_page_unbroken(browser, speeches_server):
+    url, app_pipeline = speeches_server
+    reports = app_pipeline.settings.home / "eval" / "reports"
+    gold = load_gold(PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl")
+    write_report(evaluate(app_pipeline, gold, "seeds", progress=False), reports)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 950})
+        page.goto(url)
+        page.locator("#question textarea").wait_for()
+        page.get_by_role("tab", name="Evaluation").click()  # no "Show the latest report" click
+        page.get_by_text("retrieval hit@5").first.wait_for(timeout=15_000)
+        # Every cell of the table on one line: no figure broken mid-number.
+        broken = page.evaluate(
+            "() => [...document.querySelectorAll('#eval-report td')].filter(td => {"
+            " const r = document.createRange(); r.selectNodeContents(td);"
+            " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;"
+            "}).map(td => td.innerText)"
+        )
+        assert broken == []
+        page.screenshot(path=str(SHOTS / "evaluation-fresh-page.png"), full_page=True)
+        page.close()
+    finally:
+        shutil.rmtree(reports, ignore_errors=True)  # the fresh-install test expects none
