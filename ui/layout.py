@@ -167,7 +167,9 @@ def _library(gr: Any, app: App, w: SimpleNamespace) -> None:
         wrap=True,
         elem_id="library-table",
         max_height=420,
-        column_widths=["30%", "9%", "11%", "14%", "9%", "12%", "15%"],
+        # Wide enough for one-line headers and whole file names: the table scrolls sideways
+        # in a narrow column rather than break "Country" or "USA_79_2024.txt" mid-word.
+        column_widths=["220px", "90px", "100px", "130px", "90px", "150px", "160px"],
     )
     w.table_ids = gr.State([])
     w.picked = gr.State("")
@@ -302,7 +304,9 @@ def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
     pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
 
     changed(w.add.click(upload, [w.files, w.index], w.status, api_name="upload", **writing))
-    w.library_tab.select(app.library.rows, *table, api_visibility="private")
+    # Filled when the page opens too: a Library chosen at once is never an empty table.
+    for event in (w.library_tab.select, w.demo.load):
+        event(app.library.rows, *table, api_visibility="private")
     w.find.change(app.library.rows, *table, api_visibility="private")
     w.table.select(pick, [w.table_ids, w.index], [w.picked, w.picked_line], api_visibility="private")
     w.remove.click(ask_first, [w.picked, w.index], [w.confirm_row, w.library_status])

@@ -705,3 +705,43 @@ def test_a_report_written_after_the_server_started_shows_on_a_fresh_page_unbroke
         page.close()
     finally:
         shutil.rmtree(reports, ignore_errors=True)  # the fresh-install test expects none
+
+
+def test_screen_readers_hear_an_answer_as_its_words_not_its_html(page):
+    answer = _ask(page, WANG_YI)
+    labels = page.locator("#chat [aria-label]").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+    spoken = [label for label in labels if label.startswith("Answer: ")]
+    assert spoken and "Alya Ahmed Saif Al-Thani" in spoken[-1]
+    assert not any("<" in label for label in labels), labels
+    assert "Alya Ahmed Saif Al-Thani" in answer.inner_text()
+
+
+# How many lines each header and each cell takes: the rows of its words' text boxes.
+LINES = (
+    "() => [...document.querySelectorAll('#library-table th, #library-table [role=gridcell]')]"
+    ".map(cell => { const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);"
+    " const tops = new Set();"
+    " while (walk.nextNode()) { if (!walk.currentNode.textContent.trim()) continue;"
+    " const r = document.createRange(); r.selectNodeContents(walk.currentNode);"
+    " for (const box of r.getClientRects()) tops.add(Math.round(box.top)); }"
+    " return [cell.innerText.trim(), tops.size]; })"
+)
+
+
+def test_the_library_table_reads_whole_words_at_a_laptops_width(browser, speeches_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.goto(speeches_server[0])
+    page.locator("#question textarea").wait_for()
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#library-table").get_by_text("BRA_79_2024.txt").first.wait_for(timeout=15_000)
+    cells = page.evaluate(LINES)
+    headers = {
+        text: lines for text, lines in cells if text in ("Title", "Country", "Speaker", "Passages", "Source")
+    }
+    assert set(headers.values()) == {1}, headers  # never "Cou / ntr / y"
+    names = [(text, lines) for text, lines in cells if text.endswith(".txt") or text.endswith(".md")]
+    assert names and all(lines == 1 for _, lines in names), str(cells)  # a file name whole
+    page.screenshot(path=str(SHOTS / "library.png"))
+    page.close()

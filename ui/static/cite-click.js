@@ -31,3 +31,19 @@ console.warn = (...args) => {
   if (args.length === 1 && args[0] === 'Method not implemented.') return;
   gradioWarn(...args);
 };
+
+// Screen readers hear each message by its accessible label, which Gradio makes from the
+// message's HTML ("bot's message: <div class=…"): an answer is labelled with its words.
+const labelAnswers = () => {
+  for (const el of document.querySelectorAll('#chat [aria-label^="bot\'s message:"]')) {
+    const label = el.getAttribute('aria-label');
+    if (el.dataset.answerLabel === label) continue;
+    const words = (el.innerText || '').replace(/\s+/g, ' ').trim();
+    const answer = 'Answer: ' + (words.length > 400 ? words.slice(0, 400) + '…' : words);
+    el.dataset.answerLabel = answer;
+    el.setAttribute('aria-label', answer);
+  }
+};
+new MutationObserver(labelAnswers).observe(document.documentElement, {
+  childList: true, subtree: true, attributes: true, attributeFilter: ['aria-label'],
+});
