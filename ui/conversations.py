@@ -226,6 +226,15 @@ def remember(
     return store, key
 
 
+def made_current(saved: Any, user: str, key: str) -> dict[str, Any]:
+    """The store with one of this user's saved conversations as the one a reload shows."""
+    others = [u for u in (saved if isinstance(saved, dict) else {}) if _key(u) and u != user]
+    store = {u: _mine(saved, u) for u in [user, *others][:MAX_USERS]}
+    if key in store[user]["conversations"]:
+        store[user] = {**store[user], "current": key}
+    return store
+
+
 def _stored(turn: dict[str, Any]) -> dict[str, Any]:
     """A turn as the browser keeps it, as JSON: citation and passage numbers as strings,
     spans as lists (the page's own copy has ints and tuples)."""

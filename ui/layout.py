@@ -328,15 +328,17 @@ def _user(request: Any) -> str:
     return str(getattr(request, "username", None) or "")
 
 
-def _past(gr: Any, saved: Any, user: str) -> Any:
-    return gr.Dropdown(choices=conversations.choices(saved, user), value=None)
+def _past(gr: Any, saved: Any, user: str, key: str = "") -> Any:
+    """The saved conversations, the one open shown as chosen (none after "New conversation")."""
+    choices = conversations.choices(saved, user)
+    return gr.Dropdown(choices=choices, value=key if key in {k for _, k in choices} else None)
 
 
 def remember(saved: Any, chat: Any, turns: Any, key: str, request: Any = None) -> tuple[Any, str, Any]:
     """After an answer: the conversation saved in the browser as the current one."""
     gr = gradio_module()
     saved, key = conversations.remember(saved, _user(request), key, chat, turns)
-    return saved, key, _past(gr, saved, _user(request))
+    return saved, key, _past(gr, saved, _user(request), key)
 
 
 def _wire_conversations(gr: Any, w: SimpleNamespace) -> None:
@@ -345,17 +347,24 @@ def _wire_conversations(gr: Any, w: SimpleNamespace) -> None:
 
     def restore(saved: Any, request: Any = None) -> tuple[Any, ...]:
         key, chat, turns = conversations.current(saved, _user(request))
-        return chat, turns, key, _past(gr, saved, _user(request))
+        return chat, turns, key, _past(gr, saved, _user(request), key)
 
     def reopen(saved: Any, key: str | None, request: Any = None) -> tuple[Any, ...]:
         if not key:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         key, chat, turns = conversations.opened(saved, _user(request), key)
-        return chat, turns, empty, key
+        # The one reopened is the current one: a reload shows it, not the newest.
+        return chat, turns, empty, key, conversations.made_current(saved, _user(request), key)
 
     for handler in (restore, reopen, remember):
         # Gradio passes the request to a parameter annotated gr.Request (a class, not a string).
         handler.__annotations__["request"] = gr.Request
     w.demo.load(restore, w.saved, [w.chat, w.turns, w.current, w.past], api_visibility="private")
-    w.clear.click(lambda: ([], [], empty, ""), None, [w.chat, w.turns, w.panel, w.current])
-    w.past.input(reopen, [w.saved, w.past], [w.chat, w.turns, w.panel, w.current], api_visibility="private")
+    w.clear.click(
+        lambda: ([], [], empty, "", gr.Dropdown(value=None)),
+        None,
+        [w.chat, w.turns, w.panel, w.current, w.past],
+    )
+    w.past.input(
+        reopen, [w.saved, w.past], [w.chat, w.turns, w.panel, w.current, w.saved], api_visibility="private"
+    )

@@ -289,10 +289,19 @@ def test_a_conversation_survives_a_reload_and_reopens_from_the_list(browser, ser
     page.get_by_role("button", name="New conversation").click()
     page.wait_for_function("() => !document.querySelector(\"#chat [data-testid='bot']\")")
     page.wait_for_function("() => document.querySelectorAll(\"#chat [data-testid='bot']\").length === 0")
+    _ask(page, "How should security sector reform be funded?")  # a newer conversation
     page.locator("#past-conversations input").click()
     page.get_by_role("option", name=re.compile("Which countries do the two co-chairs represent")).click()
     bots.nth(3).wait_for(timeout=15_000)
     assert "Beijing Winter Olympics" in bots.nth(3).inner_text()
+    # The one reopened is the one a reload shows, named in the list while it is open.
+    page.wait_for_timeout(1000)
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    bots.nth(3).wait_for(timeout=15_000)
+    assert "Beijing Winter Olympics" in bots.nth(3).inner_text()
+    opened = page.locator("#past-conversations input").input_value()
+    assert opened.startswith("Which countries do the two co-chairs represent"), opened
 
     # Another reader (another browser) sees none of it.
     other = browser.new_context().new_page()
