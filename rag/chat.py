@@ -251,8 +251,10 @@ class Chat:
         text = citation.document.text
         before = text[max(0, citation.start - CONTEXT) : citation.start]
         after = text[citation.end : citation.end + CONTEXT]
-        click.echo(f"[{citation.n}] {shown(citation.document.title)} ({shown(citation.document.source)})")
-        click.echo(shown(f"…{before}>>>{citation.quote}<<<{after}…", lines=True))
+        click.echo(
+            wrapped(f"[{citation.n}] {shown(citation.document.title)} ({shown(citation.document.source)})")
+        )
+        click.echo(wrapped(shown(f"…{before}>>>{citation.quote}<<<{after}…", lines=True)))
 
 
 def _line_editing(history_file: Path | None) -> None:

@@ -19,7 +19,10 @@ from rag.ingest import ingest, open_or_create  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import SEEDS_DIR, load_settings  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ungdc-1946-2024.tar.gz"
+CORPUS = Path(
+    os.environ.get("RAG_UNGDC_ARCHIVE")
+    or Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ungdc-1946-2024.tar.gz"
+)
 WANG_YI = "Who did Wang Yi meet to discuss Security Council reform?"
 ARCTIC = "What did China say about Arctic shipping routes?"
 
