@@ -14,8 +14,8 @@ from typing import Any
 
 from rag.countries import country_name
 from rag.question.lexicon import GENERIC_WORDS
-from rag.question.scope import country_named, speaker_countries
-from rag.question.text import MAX_QUESTION_CHARS, without_context
+from rag.question.scope import country_named, speaker_countries, subject_countries
+from rag.question.text import MAX_QUESTION_CHARS, context_names, without_context
 from rag.question.years import speech_years
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
@@ -44,7 +44,8 @@ _REFERS_BACK = {
     "latter",
 }
 _MORE = re.compile(
-    r"^\s*(?:and\s+)?(?:what|anything|something)\s+else\b.*|^\s*(?:tell me\s+)?more\b.*|^\s*go on\b.*",
+    r"^\s*(?:and\s+)?(?:what|anything|something)\s+else\b.*|^\s*(?:tell me\s+)?more\b.*|^\s*go on\b.*|"
+    r"^\s*(?:and\s+)?(?:anything|something|any|what)\s+(?:more|further)\b.*",
     re.I,
 )
 _INSTEAD = re.compile(
@@ -331,9 +332,15 @@ def standalone_question(
 
 
 def _with_year(question: str, year: str) -> str:
-    if _YEAR.search(question):
-        return _YEAR.sub(year, question)
-    return f"{question.rstrip(' ?')} in {year}?"
+    """The question asked of another year: its own year replaced, or the year written into
+    its own words (never only into the earlier turn's names in brackets)."""
+    own, names = without_context(question), context_names(question)
+    if _YEAR.search(own):
+        own = _YEAR.sub(year, own)
+    else:
+        own = f"{own.rstrip(' ?')} in {year}?"
+    kept = [n for n in names if not _YEAR.fullmatch(n)]
+    return f"{own} ({', '.join(kept)})" if kept else own
 
 
 def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
@@ -347,7 +354,9 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
     # about Sudan?" + "And the UK?"); one it does not is the new topic ("What did China say
     # about Palestine?" + "And Ukraine?").
     if named and (speaks(named[0]) or not topic):
-        before = speaker_countries(question)
+        # The earlier speaker, named as such or as the subject of its verb ("What figures
+        # did Ghana give …" + "And Senegal?").
+        before = speaker_countries(question) or subject_countries(question)
         if before:
             return question.replace(before[0][1], new, 1)
         return f"{question.rstrip(' ?')} ({new})?"
@@ -435,7 +444,7 @@ def readable(asked: str, kind: str, text: str, before: Turn | None, who: str) ->
 def _written(question: str, who: str) -> str:
     """The question with the speaker written for its first "its statement" or "did he",
     opening with a capital."""
-    if who:  # "did it propose in its 2013 statement": "did Chile propose in its 2013 statement"
+    if who and who not in question:  # "did it propose in its 2013 statement": "did Chile propose in its …"
         subject = _SUBJECT.sub(lambda m: f"{m['verb']} {who}", question, count=1)
         question = subject if subject != question else _OWNER.sub(f"{who}’s", question, count=1)
     return question[:1].upper() + question[1:]

@@ -195,3 +195,43 @@ def test_a_target_is_a_figure():
             f"What targets did {country} set for renewable energy in {year}?",
         ):
             assert asks_of(question).kind == "figure", question
+
+
+MORE_WORDS = [
+    "anything more on that?",
+    "Any more?",
+    "anything further?",
+    "What more did it say?",
+    "And anything more?",
+]
+
+
+def test_asking_for_more_in_other_words_is_what_else():
+    for (country, _), year, (first, _), follow in itertools.product(COUNTRIES, YEARS, FIRST, MORE_WORDS):
+        read = _read(follow, country, year, first)
+        assert read.follow == "more", (follow, read.follow, read.text)
+
+
+def test_another_year_or_country_after_a_turn_that_carried_them_in_brackets():
+    for (country, code), year, (first, _) in itertools.product(COUNTRIES, YEARS, FIRST):
+        # The turn before named its speaker and year only in its brackets.
+        carried = Turn(
+            "What did it say about that?",
+            f"What did it say about that? ({country}, {year})",
+            speakers=(country,),
+        )
+        later = _read_after([_turn(country, year, first), carried], "And in 2016?")
+        assert [(p.kind, p.value) for p in later.scope.parts] == [("country", code), ("year", 2016)], (
+            later.text
+        )
+        other, other_code = next(c for c in COUNTRIES if c[0] != country)
+        figures = Turn(
+            f"What figures did {country} give at the {year} General Assembly?", speakers=(country,)
+        )
+        swapped = _read_after([figures], f"And {other}?")
+        who_when = [(p.kind, p.value) for p in swapped.scope.parts if p.kind in ("country", "year")]
+        assert who_when == [("country", other_code), ("year", year)], swapped.text
+
+
+def _read_after(turns: list[Turn], follow: str) -> Question:
+    return Question.read(follow, turns, COVERAGE)
