@@ -542,7 +542,7 @@ def _answered_by(part: Part, chosen: list[Candidate]) -> bool:
         if own is not None and not own.matches(c.document):
             continue  # one side of a comparison is answered by its own speaker's words only
         words = set(tokenize(c.text))
-        named = [t for t in focus if any(w.startswith(t) or (len(w) >= 4 and t.startswith(w)) for w in words)]
+        named = [t for t in focus if _said(t, words)]
         typed = not _asks_for_type(part.query) or _answer_type_bonus(part.query, c.text) > 0
         # A topic of a list ("global governance") is named whole, as the question words it.
         whole = _names_topic(part.name, c.text) if part.topic else True
@@ -561,13 +561,18 @@ def _names_topic(topic_words: str, sentence: str) -> bool:
     governance": both words, not "global taxation")."""
     words = set(tokenize(sentence))
     topic = tokenize(topic_words)
-
-    def said(term: str) -> bool:
-        return any(w.startswith(term) or (len(w) >= 4 and term.startswith(w)) for w in words)
-
     # "French nuclear testing": "France … tests"; "Chile's lithium": "the Chilean lithium".
-    named = [t for t in topic if said(t) or any(said(other) for other in _country_words().get(t, ()))]
+    named = [
+        t
+        for t in topic
+        if _said(t, words) or any(_said(other, words) for other in _country_words().get(t, ()))
+    ]
     return bool(topic) and len(named) >= (len(topic) if len(topic) <= 2 else len(topic) - 1)
+
+
+def _said(term: str, words: set[str]) -> bool:
+    """Whether a term is among a sentence's words, as a word or the stem of one."""
+    return any(w.startswith(term) or (len(w) >= 4 and term.startswith(w)) for w in words)
 
 
 @functools.cache
