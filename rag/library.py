@@ -1,13 +1,16 @@
 """Changes to an index made by a worker process at a lower priority, so that an upload
 being embedded never takes the processor, the memory or the interpreter from the
-questions being answered meanwhile. The worker commits batch by batch like `rag ingest`;
-the app's next question opens what it committed (``Pipeline.snapshot``)."""
+questions being answered meanwhile. The worker is kept between changes with its model
+loaded (`rag serve` starts it), so a small upload is searchable in about a second; it
+commits batch by batch like `rag ingest`; the app's next question opens what it committed
+(``Pipeline.snapshot``)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,36 +37,77 @@ class Change:
 def apply(
     settings: Settings, change: Change, progress: Callable[[int, int], None] | None = None
 ) -> list[str]:
-    """Run the change in a worker process and return its report's lines; a failure is one
+    """Run the change in the worker process and return its report's lines; a failure is one
     sentence (``InputError``), and whatever the worker committed before it stays. An index
     on Qdrant's local mode, which admits one process at a time, is changed in this one."""
     if _one_process_only(settings):
         return _change(settings, change, progress or (lambda done, total: None))
-    context = multiprocessing.get_context("spawn")  # the app's threads are never forked
-    messages: Any = context.Queue()
-    worker = context.Process(target=_work, args=(settings, change, messages), daemon=True)
-    worker.start()
-    try:
-        while True:
-            try:
-                kind, payload = messages.get(timeout=0.2)
-            except queue.Empty:
-                if not worker.is_alive():
-                    break
-                continue
-            if kind == "progress" and progress:
-                progress(*payload)
-            elif kind == "done":
-                return list(payload)
-            elif kind == "error":
-                raise InputError(str(payload))
-    finally:
-        worker.join(timeout=30)
-        messages.close()
-    raise InputError(
-        f"The worker adding the files stopped (exit status {worker.exitcode}) before it finished; "
-        "what it saved is in the index, and adding the same files again continues."
-    )
+    return _WORKER.run(settings, change, progress)
+
+
+class _Worker:
+    """One worker process kept between changes, its embedding model loaded once: a small
+    upload is searchable in about a second, not after a process start and a model load
+    (several seconds, tens on a busy machine). Started on the first change; started again
+    when it has died; one change at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._jobs: Any = None
+        self._messages: Any = None
+
+    def run(
+        self, settings: Settings, change: Change | None, progress: Callable[[int, int], None] | None
+    ) -> list[str]:
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._start()
+            self._jobs.put((settings, change))
+            while True:
+                try:
+                    kind, payload = self._messages.get(timeout=0.2)
+                except queue.Empty:
+                    if not self._process.is_alive():
+                        break
+                    continue
+                if kind == "progress" and progress:
+                    progress(*payload)
+                elif kind == "done":
+                    return list(payload)
+                elif kind == "error":
+                    raise InputError(str(payload))
+            code, self._process = self._process.exitcode, None
+        raise InputError(
+            f"The worker adding the files stopped (exit status {code}) before it finished; "
+            "what it saved is in the index, and adding the same files again continues."
+        )
+
+    def prepare(self, settings: Settings) -> None:
+        """Start the worker and load its model now, in the background, so that the first
+        upload waits for neither."""
+        if not _one_process_only(settings):
+            threading.Thread(target=self._ready, args=(settings,), daemon=True).start()
+
+    def _ready(self, settings: Settings) -> None:
+        try:
+            self.run(settings, None, None)
+        except RagError:
+            pass  # the first upload starts it again and says what went wrong
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # the app's threads are never forked
+        self._jobs, self._messages = context.Queue(), context.Queue()
+        self._process = context.Process(target=_serve, args=(self._jobs, self._messages), daemon=True)
+        self._process.start()
+
+
+_WORKER = _Worker()
+
+
+def prepare(settings: Settings) -> None:
+    """Have the worker ready for the first change (the app calls this when it starts)."""
+    _WORKER.prepare(settings)
 
 
 def _one_process_only(settings: Settings) -> bool:
@@ -72,20 +116,39 @@ def _one_process_only(settings: Settings) -> bool:
     return place is not None and not place.url
 
 
-def _work(settings: Settings, change: Change, messages: Any) -> None:
+def _serve(jobs: Any, messages: Any) -> None:
+    """The worker: each change as it comes, at a lower priority, every model it loads kept."""
     os.nice(NICENESS)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        messages.put(("done", _change(settings, change, lambda *done: messages.put(("progress", done)))))
-    except RagError as exc:
-        messages.put(("error", str(exc)))
-    except Exception as exc:  # noqa: BLE001 - the app shows one sentence, never a traceback
-        messages.put(("error", f"Changing the index failed ({type(exc).__name__}: {exc})."))
+    while True:
+        settings, change = jobs.get()
+        try:
+            if change is None:  # made ready: the model loaded before the first upload
+                _embedder(settings)
+                messages.put(("done", []))
+                continue
+            lines = _change(settings, change, lambda *done: messages.put(("progress", done)))
+            messages.put(("done", lines))
+        except RagError as exc:
+            messages.put(("error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the app shows one sentence, never a traceback
+            messages.put(("error", f"Changing the index failed ({type(exc).__name__}: {exc})."))
+
+
+_EMBEDDERS: dict[tuple[Any, ...], Any] = {}  # in the worker: each model loaded once
+
+
+def _embedder(settings: Settings) -> Any:
+    from rag.embedding import embedder_from
+
+    key = (settings.embedding_model, settings.device, settings.batch_size, settings.embedding_backend)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = embedder_from(settings)
+    return _EMBEDDERS[key]
 
 
 def _change(settings: Settings, change: Change, progress: Callable[[int, int], None]) -> list[str]:
-    from rag.embedding import embedder_from
     from rag.ingest import create_index, ingest, open_index, remove_documents
 
     lines: list[str] = []
@@ -94,7 +157,7 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
         lines += [f"removed {d.title} ({d.source})" for d in remove_documents(index, change.remove)]
     if not (change.add or change.renew):
         return lines
-    embedder = embedder_from(settings)
+    embedder = _embedder(settings)
     renewed: list[Path] | None = None
     for attempt in range(RETRIES):
         index = create_index(settings, embedder)

@@ -255,6 +255,10 @@ def launch(
 
     gr = gradio_module()
     demo = build(App(pipeline))
+    if block:  # `rag serve`: the upload worker and its model ready before the first upload
+        from rag.library import prepare
+
+        prepare(pipeline.settings)
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     demo.queue(default_concurrency_limit=8)
     demo.launch(

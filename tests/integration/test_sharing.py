@@ -405,3 +405,22 @@ def test_a_statement_another_page_removed_is_one_sentence_not_an_error_from_the_
             == "That statement is no longer in the index (another page removed it); search the table again."
         )
     assert len(home_app.library.rows(None)[0]) == len(rows) - 1
+
+
+def test_uploads_share_one_worker_whose_death_costs_only_a_restart(home_app, tmp_path):
+    """The worker is kept between uploads (its model loaded once); killed, the next upload
+    starts another and goes through."""
+    from rag import library
+
+    assert "1 added" in home_app.library.add(None, [str(_copy(tmp_path, "first.txt"))])
+    worker = library._WORKER._process
+    assert worker is not None and worker.is_alive()
+    (tmp_path / "second.txt").write_text(FREEDONIA.replace("Freedonia", "Ruritania"))
+    assert "1 added" in home_app.library.add(None, [str(tmp_path / "second.txt")])
+    assert library._WORKER._process is worker  # the same process, not one per upload
+    worker.kill()
+    worker.join(10)
+    (tmp_path / "third.txt").write_text(FREEDONIA.replace("Freedonia", "Osterlich"))
+    assert "1 added" in home_app.library.add(None, [str(tmp_path / "third.txt")])
+    assert library._WORKER._process is not worker and library._WORKER._process.is_alive()
+    assert "5 statements" in home_app.summary()
