@@ -174,26 +174,19 @@ class App:
         return sorted((country_name(code), code) for code in codes)
 
     def examples(self, index: str | None = None) -> list[str]:
-        """Questions to try on the index shown: the seeds' own on the seed statements; else
-        about the countries it holds most statements of, in years it holds them."""
-        pipeline = self.indexes.get(index)
-        if all(Path(d.source).parts[:1] == ("seeds",) for d in pipeline.documents()):
-            return list(SEED_EXAMPLES)
-        spoke = {code: years for code, years in pipeline.coverage().countries.items() if years}
-        ranked = sorted(spoke, key=lambda code: (-len(spoke[code]), country_name(code)))
-        if not ranked:
-            return ["What do the statements say about climate change?", "Who spoke about peacekeeping?"]
-        first, year = called(ranked[0]), max(spoke[ranked[0]])
-        out = [f"What did {first} say about climate change in {year}?"]
-        if len(ranked) > 1:
-            second = ranked[1]
-            out.append(f"How did {called(second)} see the UN's role in {max(spoke[second])}?")
-            both = spoke[ranked[0]] & spoke[second]
-            if both:
-                out.append(f"Compare {first} and {called(second)} on development in {max(both)}.")
-        elif len(spoke[ranked[0]]) > 1:
-            out.append(f"How did {first} see the UN's role in {min(spoke[ranked[0]])}?")
-        return out
+        """Questions to try on the index shown: about the countries whose statements it holds
+        most of (the seeds aside), in years it holds them; the seeds' own questions where it
+        holds the seeds and room is left."""
+        docs = self.indexes.get(index).documents()
+        spoke: dict[str, set[int]] = {}
+        for d in docs:
+            country, year = d.metadata.get("country"), d.metadata.get("year")
+            if not _seed(d) and country and isinstance(year, int):
+                spoke.setdefault(str(country), set()).add(year)
+        out = _asking(spoke)
+        if any(_seed(d) for d in docs):
+            out += SEED_EXAMPLES
+        return out[:3] or ["What do the statements say about climate change?"]
 
     def summary(self, index: str | None = None) -> str:
         stats = self.indexes.get(index).stats()
@@ -206,6 +199,29 @@ class App:
             return "No evaluation report yet: run `rag eval` to write one.", None, None
         table, metrics, curve = found
         return table, (str(metrics) if metrics else None), (str(curve) if curve else None)
+
+
+def _seed(doc: Any) -> bool:
+    """One of the seed statements (in a folder named seeds, wherever it was ingested from)."""
+    return Path(doc.source).parent.name == "seeds"
+
+
+def _asking(spoke: dict[str, set[int]]) -> list[str]:
+    """Questions about the two countries with the most statements, in years they spoke."""
+    ranked = sorted(spoke, key=lambda code: (-len(spoke[code]), country_name(code)))
+    if not ranked:
+        return []
+    first, year = called(ranked[0]), max(spoke[ranked[0]])
+    out = [f"What did {first} say about climate change in {year}?"]
+    if len(ranked) > 1:
+        second = ranked[1]
+        out.append(f"How did {called(second)} see the UN's role in {max(spoke[second])}?")
+        both = spoke[ranked[0]] & spoke[second]
+        if both:
+            out.append(f"Compare {first} and {called(second)} on development in {max(both)}.")
+    elif len(spoke[ranked[0]]) > 1:
+        out.append(f"How did {first} see the UN's role in {min(spoke[ranked[0]])}?")
+    return out
 
 
 def passages_asked(k: Any) -> int:

@@ -241,14 +241,14 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
     ]
     outputs = [w.chat, w.turns, w.panel, w.box]
 
-    def take_back(chat: Any, turns: Any, box: str) -> tuple[str, Any, Any]:
-        box, chat, turns = app.take_back(chat, turns, box)
-        if not box.strip():  # said where it was asked for, never posted as an answer
+    def something_to_ask(chat: Any, turns: Any, box: str) -> None:
+        # Said in a notice (changing no component, so none is marked as failed), never
+        # posted as an answer.
+        if not app.take_back(chat, turns, box)[0].strip():
             raise gr.Error("There is nothing to regenerate yet: ask a question first.", title="Regenerate")
-        return box, chat, turns
 
-    again = w.again.click(
-        take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
+    again = w.again.click(something_to_ask, [w.chat, w.turns, w.box], None, api_visibility="private").success(
+        app.take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
     )
     # One public endpoint, /ask, for API clients; Enter in the box and Regenerate do the same.
     asking = []

@@ -274,3 +274,14 @@ def test_the_countries_filter_lists_countries_once_never_speakers(app, mixed):
     assert over_mixed.country_choices() == [("China", "CHN")]
     labels = [label for label, _ in over_mixed.country_choices()]
     assert "Wang Yi" not in labels and "Ambassador Zhang Jun" not in labels
+
+
+def test_questions_to_try_are_about_what_the_index_holds(app, mixed):
+    from ui.app import SEED_EXAMPLES
+
+    assert app.examples() == list(SEED_EXAMPLES)  # the seeds alone: their own questions
+    over_mixed = App(mixed, mixed.settings.home / "reports").examples()
+    # The seeds and China's General Debate speeches: about China in a year it spoke first.
+    assert over_mixed[0] == "What did China say about climate change in 2021?"
+    assert over_mixed[1] == "How did China see the UN's role in 1975?"  # and in another
+    assert over_mixed[2] == SEED_EXAMPLES[0]  # then the seeds' own

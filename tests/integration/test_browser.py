@@ -688,6 +688,9 @@ def test_regenerate_with_nothing_asked_says_so_and_posts_no_answer(page):
     page.wait_for_timeout(1000)
     assert page.locator("#chat [data-testid='bot']").count() == 0
     assert "The question is empty" not in page.locator("#chat").inner_text()
+    # A notice only: neither the chat nor the question box is marked as failed.
+    assert "Error" not in page.locator("#chat").inner_text()
+    assert "Error" not in page.locator("#ask-row").inner_text()
     page.screenshot(path=str(SHOTS / "regenerate-nothing.png"))
 
 
