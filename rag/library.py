@@ -56,6 +56,7 @@ class _Worker:
         self._process: Any = None
         self._jobs: Any = None
         self._messages: Any = None
+        self._job = 0
 
     def run(
         self, settings: Settings, change: Change | None, progress: Callable[[int, int], None] | None
@@ -63,13 +64,18 @@ class _Worker:
         with self._lock:
             if self._process is None or not self._process.is_alive():
                 self._start()
-            self._jobs.put((settings, change))
+            # Each job numbered: what a job left behind (its caller gone while it ran) is
+            # never taken for the next one's report.
+            self._job += 1
+            self._jobs.put((self._job, settings, change))
             while True:
                 try:
-                    kind, payload = self._messages.get(timeout=0.2)
+                    job, kind, payload = self._messages.get(timeout=0.2)
                 except queue.Empty:
                     if not self._process.is_alive():
                         break
+                    continue
+                if job != self._job:
                     continue
                 if kind == "progress" and progress:
                     progress(*payload)
@@ -122,18 +128,18 @@ def _serve(jobs: Any, messages: Any) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     while True:
-        settings, change = jobs.get()
+        job, settings, change = jobs.get()
         try:
             if change is None:  # made ready: the model loaded before the first upload
                 _embedder(settings)
-                messages.put(("done", []))
+                messages.put((job, "done", []))
                 continue
-            lines = _change(settings, change, lambda *done: messages.put(("progress", done)))
-            messages.put(("done", lines))
+            lines = _change(settings, change, lambda *done, job=job: messages.put((job, "progress", done)))
+            messages.put((job, "done", lines))
         except RagError as exc:
-            messages.put(("error", str(exc)))
+            messages.put((job, "error", str(exc)))
         except Exception as exc:  # noqa: BLE001 - the app shows one sentence, never a traceback
-            messages.put(("error", f"Changing the index failed ({type(exc).__name__}: {exc})."))
+            messages.put((job, "error", f"Changing the index failed ({type(exc).__name__}: {exc})."))
 
 
 _EMBEDDERS: dict[tuple[Any, ...], Any] = {}  # in the worker: each model loaded once

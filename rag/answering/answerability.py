@@ -114,7 +114,7 @@ class Scoped:
 
     def __init__(self, texts: Sequence[str]):
         self.sequence = tokenize(" ".join(texts))
-        self.terms = _with_countries(set(self.sequence))
+        self.terms = with_countries(set(self.sequence))
 
     def __contains__(self, term: object) -> bool:
         return term in self.terms
@@ -134,10 +134,12 @@ class Scoped:
 def words_of(texts: Iterable[str]) -> set[str]:
     """The terms of the texts, a country counted under all its names wherever one of them
     stands: "Chilean" names Chile, "Morocco" the Moroccan, "the Malvinas" the Falklands."""
-    return _with_countries(set(tokenize(" ".join(texts))))
+    return with_countries(set(tokenize(" ".join(texts))))
 
 
-def _with_countries(words: set[str]) -> set[str]:
+def with_countries(words: set[str]) -> set[str]:
+    """The words with every name, alias and demonym of each country they name ("France":
+    "french" too; "Chilean": "chile")."""
     for forms, terms in _country_forms():
         if any(all(t in words for t in form) for form in forms):
             words |= terms

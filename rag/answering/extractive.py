@@ -4,7 +4,6 @@ cited by its exact offsets."""
 from __future__ import annotations
 
 import copy
-import functools
 import re
 import threading
 from collections import OrderedDict
@@ -14,10 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered
+from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered, with_countries
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
-from rag.countries import demonym_names
 from rag.embedding import Embedder
 from rag.question import Question
 from rag.question.asks import Asks, asks_of
@@ -559,32 +557,16 @@ def _on_topic(part: Part, c: Candidate) -> bool:
 def _names_topic(topic_words: str, sentence: str) -> bool:
     """Whether a sentence names a topic ("Ukraine": "Ukrainian territory"; "global
     governance": both words, not "global taxation")."""
-    words = set(tokenize(sentence))
-    topic = tokenize(topic_words)
     # "French nuclear testing": "France … tests"; "Chile's lithium": "the Chilean lithium".
-    named = [
-        t
-        for t in topic
-        if _said(t, words) or any(_said(other, words) for other in _country_words().get(t, ()))
-    ]
+    words = with_countries(set(tokenize(sentence)))
+    topic = tokenize(topic_words)
+    named = [t for t in topic if _said(t, words)]
     return bool(topic) and len(named) >= (len(topic) if len(topic) <= 2 else len(topic) - 1)
 
 
 def _said(term: str, words: set[str]) -> bool:
     """Whether a term is among a sentence's words, as a word or the stem of one."""
     return any(w.startswith(term) or (len(w) >= 4 and term.startswith(w)) for w in words)
-
-
-@functools.cache
-def _country_words() -> dict[str, tuple[str, ...]]:
-    """Each term of a demonym to its country's terms, and each country's term to its
-    demonym's ("french": ("franc",), "chile": ("chilean",))."""
-    table: dict[str, set[str]] = {}
-    for demonym, country in demonym_names().items():
-        for a, b in ((demonym, country), (country, demonym)):
-            for term in tokenize(a):
-                table.setdefault(term, set()).update(tokenize(b))
-    return {term: tuple(others) for term, others in table.items()}
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:

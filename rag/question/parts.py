@@ -103,13 +103,10 @@ def _named(item: str) -> bool:
 
 def _topics(q: str) -> list[Part]:
     """ "What did Brazil say about hunger, climate and Gaza in 2024?": one part per topic."""
-    m = _TOPIC.search(q)
-    if not m:
+    split = _about(q)
+    if split is None:
         return []
-    head, tail = q[: m.end()], q[m.end() :].rstrip(" ?.")
-    trailer = _TRAILER.search(tail)
-    suffix = tail[trailer.start() :] if trailer else ""
-    tail = tail[: trailer.start()] if trailer else tail
+    head, tail, suffix = split
     repeated = re.search(r"\s+(?:and|or|as well as)\s+(?:about|on)\s+", tail, re.I)
     both = re.match(r"both\s+", tail, re.I)
     tail = tail[both.end() :] if both else tail
@@ -125,12 +122,19 @@ def _topics(q: str) -> list[Part]:
 def asked_topic(q: str) -> str:
     """What a question asks about after "say … about", "position on" ("What did Sweden
     say about peacekeeping in 2013?": "peacekeeping"); "" when it names none that way."""
+    split = _about(q.split("?")[0])
+    return split[1] if split else ""
+
+
+def _about(q: str) -> tuple[str, str, str] | None:
+    """A question cut around what it asks about: the words up to "about" (or "on"), the
+    topic, and when or where it says after it ("… in 2024"); None without such words."""
     m = _TOPIC.search(q)
     if not m:
-        return ""
-    tail = q[m.end() :].split("?")[0].rstrip(" .")
+        return None
+    head, tail = q[: m.end()], q[m.end() :].rstrip(" ?.")
     trailer = _TRAILER.search(tail)
-    return tail[: trailer.start()] if trailer else tail
+    return (head, tail[: trailer.start()], tail[trailer.start() :]) if trailer else (head, tail, "")
 
 
 def _shared_complement(items: list[str]) -> tuple[list[str], str]:

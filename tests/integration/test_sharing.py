@@ -424,3 +424,22 @@ def test_uploads_share_one_worker_whose_death_costs_only_a_restart(home_app, tmp
     assert "1 added" in home_app.library.add(None, [str(tmp_path / "third.txt")])
     assert library._WORKER._process is not worker and library._WORKER._process.is_alive()
     assert "5 statements" in home_app.summary()
+
+
+def test_a_change_whose_caller_left_never_answers_for_the_next_one(home_app, tmp_path):
+    """The caller of one change goes (its progress callback fails) while the worker goes on;
+    the next change gets its own report, not the one the first left behind."""
+    from rag.library import Change, apply
+
+    settings = home_app.pipeline.settings
+
+    def gone(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # the page that asked is closed
+
+    with pytest.raises(KeyboardInterrupt):
+        apply(settings, Change(add=(_copy(tmp_path, "left.txt"),)), gone)
+    doc_id = next(
+        d.doc_id for d in home_app.pipeline.documents() if d.source.endswith("seeds/000_f2b96bbd7d06bdb1.txt")
+    )
+    lines = apply(settings, Change(remove=(doc_id,)))
+    assert lines and all(line.startswith("removed ") for line in lines), lines
