@@ -21,13 +21,15 @@ from rag.ingest import qdrant_place
 from rag.settings import Settings
 
 NICENESS = 10  # the worker yields the processor to the questions being answered
+UNCHANGED = "is unchanged since it was indexed (the same text and details): nothing was embedded again."
 RETRIES = 3  # times an upload goes on after another process committed to the index
 
 
 @dataclass(frozen=True)
 class Change:
     """What to do to the index: documents to remove (doc_id or source), files to add,
-    and documents to embed again from their files (``renew``)."""
+    and documents to read again from their files (``renew``: embedded again only when
+    their text or details changed)."""
 
     add: tuple[Path, ...] = ()
     remove: tuple[str, ...] = ()
@@ -164,21 +166,21 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
     if not (change.add or change.renew):
         return lines
     embedder = _embedder(settings)
-    renewed: list[Path] | None = None
     for attempt in range(RETRIES):
         index = create_index(settings, embedder)
-        if renewed is None:
-            renewed = [
-                source_file(settings, index.documents[d].source) for d in change.renew if d in index.documents
-            ]
-        # Embedded again from its file (on every attempt, so a retry never finds it
-        # "unchanged"): the old chunks go in the same commit as the new ones come, so a
-        # failure leaves the document as it was.
-        index.remove(set(change.renew))
-        files = [*change.add, *renewed]
+        # Read again from its file: a changed text or changed details replace the indexed
+        # copy in one commit (a failure leaves it as it was); the same ones embed nothing.
+        renewed = [
+            source_file(settings, index.documents[d].source) for d in change.renew if d in index.documents
+        ]
         try:
             report = ingest(
-                files, index, embedder, settings.home, progress=progress, batch=settings.ingest_batch
+                [*change.add, *renewed],
+                index,
+                embedder,
+                settings.home,
+                progress=progress,
+                batch=settings.ingest_batch,
             )
         except ChangedElsewhereError:
             # Another process (`rag ingest`, say) committed meanwhile: open what it saved and
@@ -187,6 +189,9 @@ def _change(settings: Settings, change: Change, progress: Callable[[int, int], N
                 raise
             lines.append("The index was changed by another process meanwhile; went on from what was saved.")
             continue
+        same = [d for d in report.unchanged if d.doc_id in change.renew]
+        if same and not change.add and not report.changed:
+            return lines + [f"{d.title} {UNCHANGED}" for d in same]
         return lines + report.lines(chunks="passages")
     raise AssertionError("unreachable")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -537,6 +538,23 @@ def _date_of(text: str) -> str | None:
     return None
 
 
+def parse_date(value: str) -> dict[str, Any]:
+    """A date a person typed ("2024-09-24", "24 September 2024", "September 24, 2024") as
+    metadata, or a year alone ("2024"); anything else is one sentence (``InputError``)."""
+    value = " ".join(value.split())
+    if re.fullmatch(r"\d{4}", value):
+        return {"year": int(value)}
+    whole = len(value) <= 40 and (_DATE_ISO.fullmatch(value) or _DATE_WORDS.fullmatch(value))
+    date = _date_of(value) if whole else None
+    try:
+        datetime.date.fromisoformat(date or "")
+    except ValueError:
+        raise InputError(
+            f"{value[:40]!r} is not a date such as 2024-09-24 or 24 September 2024, nor a year such as 2024."
+        ) from None
+    return {"date": date, "year": int(str(date)[:4])}
+
+
 def describe(text: str, path: Path, title: str | None = None, trust_name: bool = True) -> dict[str, Any]:
     """Metadata a reader needs to cite the statement, from its name and opening lines. A
     name is trusted ("CHN_79_2024.txt": China, session 79) only for files the operator
@@ -609,22 +627,36 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
     if not text.strip():
         return Skipped(path, "empty: no text to index")
     metadata = describe(text, path, title, trust_name=not uploaded)
+    # Beside an upload, the file holds what its user confirmed in the app (rag/details.py).
+    given, problem = _sidecar(path)
+    if problem:
+        return Skipped(path, problem)
+    if "year" in given and "date" not in given and _year_of(metadata.get("date")) != given["year"]:
+        metadata.pop("date", None)  # the text's date is of another year than the one given
+    metadata.update(given)
     if uploaded:
         metadata["uploaded"] = True
-    else:
-        given, problem = _sidecar(path)
-        if problem:
-            return Skipped(path, problem)
-        metadata.update(given)
-    if isinstance(metadata.get("date"), str) and re.match(r"(19|20)\d\d-", metadata["date"]):
-        metadata.setdefault("year", int(metadata["date"][:4]))
+    if "date" in given and "year" not in given and (year := _year_of(given["date"])):
+        metadata["year"] = year
+    elif (year := _year_of(metadata.get("date"))) is not None:
+        metadata.setdefault("year", year)
     return Document(doc_id=content_id(text), source=source or str(path), text=text, metadata=metadata)
+
+
+def _year_of(date: Any) -> int | None:
+    """The year of an ISO date ("2024-09-24"), or None."""
+    return int(date[:4]) if isinstance(date, str) and re.match(r"\d{4}-", date) else None
+
+
+def sidecar_of(path: Path) -> Path:
+    """The metadata file beside a statement's file: ``NAME.meta.json``."""
+    return path.with_name(path.stem + SIDECAR)
 
 
 def _sidecar(path: Path) -> tuple[dict[str, Any], str]:
     """Metadata from ``NAME.meta.json`` beside the file, checked and made plain (a year as a
     number, a country as its code, no control characters), or why it cannot be used."""
-    sidecar = path.with_name(path.stem + SIDECAR)
+    sidecar = sidecar_of(path)
     if not sidecar.is_file():
         return {}, ""
     about = f"its metadata file {printable(sidecar.name)}"
@@ -636,6 +668,12 @@ def _sidecar(path: Path) -> tuple[dict[str, Any], str]:
         given = json.loads(data.decode("utf-8-sig"))
     except (OSError, ValueError) as exc:
         return {}, f"{about} is unreadable ({_reason(exc)})"
+    return checked_metadata(given, about)
+
+
+def checked_metadata(given: Any, about: str) -> tuple[dict[str, Any], str]:
+    """Metadata given for a statement, checked and made plain, or why it cannot be used:
+    ``about`` begins that sentence ("its metadata file X.meta.json")."""
     if not isinstance(given, dict) or not all(
         k in _SIDECAR_KEYS and isinstance(v, str | int) and not isinstance(v, bool) for k, v in given.items()
     ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 from rag.countries import called, country_name
 from rag.errors import InputError, RagError
 from rag.evaluation.report import latest_report
-from rag.markup import plain
 from rag.pipeline import Pipeline
 from rag.question.followup import MAX_TURNS, Turn
 from rag.question.text import check_question
@@ -112,8 +110,6 @@ class App:
             return
         assert answer is not None
         turn = len(turns)
-        if not written and not answer.refused:
-            yield from _shown_word_by_word(answer, history, turns, empty_panel)
         # The turn is kept with its final answer only: one stopped short is not a turn.
         turns = [*turns, {**turn_record(message, answer), "index": pipeline.settings.index_dir.name}]
         history[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
@@ -174,14 +170,16 @@ class App:
         return sorted((country_name(code), code) for code in codes)
 
     def examples(self, index: str | None = None) -> list[str]:
-        """Questions to try on the index shown: about the countries whose statements it holds
-        most of (the seeds aside), in years it holds them; the seeds' own questions where it
-        holds the seeds and room is left."""
+        """Questions to try on the index shown: about the countries whose General Debate
+        speeches it holds most of (subjects every such speech takes up), in years it holds
+        them; the seeds' own questions where it holds the seeds and room is left. An upload
+        says nothing of what it is about, so it gives no example."""
         docs = self.indexes.get(index).documents()
         spoke: dict[str, set[int]] = {}
         for d in docs:
             country, year = d.metadata.get("country"), d.metadata.get("year")
-            if not _seed(d) and country and isinstance(year, int):
+            debate = "General Debate" in str(d.metadata.get("venue") or "")
+            if debate and country and isinstance(year, int):
                 spoke.setdefault(str(country), set()).add(year)
         out = _asking(spoke)
         if any(_seed(d) for d in docs):
@@ -235,25 +233,6 @@ def passages_asked(k: Any) -> int:
 
 def _error(exc: Exception) -> dict[str, str]:
     return {"role": "assistant", "content": f'<div class="error">{escape(str(exc))}</div>'}
-
-
-def _shown_word_by_word(
-    answer: Answer, history: list[dict[str, Any]], turns: list[dict[str, Any]], panel: str
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]]:
-    """Quoted answers arrive whole; show them word by word all the same."""
-    for shown in _word_by_word(answer.text):
-        history[-1] = {"role": "assistant", "content": escape(shown) + " …"}
-        yield list(history), turns, panel, ""
-        time.sleep(0.02)
-
-
-def _word_by_word(text: str) -> Iterator[str]:
-    """An answer's opening words, a dozen steps up to the whole, as it would stream: as
-    read, emphasis delimiters left out."""
-    words = text.split(" ")
-    step = max(1, len(words) // 12)
-    for i in range(step, len(words), step):
-        yield plain(" ".join(words[:i]))
 
 
 def launch(

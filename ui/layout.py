@@ -7,7 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from rag.answering import available_generators
-from rag.loading import SUPPORTED
+from rag.countries import names as country_names
+from rag.loading import SUPPORTED, country_name
 from ui import conversations
 from ui.app import STATIC, App, gradio_module
 from ui.library import CHOOSE, COLUMNS
@@ -129,6 +130,14 @@ def _side(gr: Any, app: App, w: SimpleNamespace) -> None:
                 "An upload is marked as one in its citations.",
                 elem_classes="panel-note",
             )
+            w.upload_country = gr.Dropdown(
+                COUNTRY_NAMES,
+                value="",  # none: and optional for an API client of /upload
+                allow_custom_value=True,
+                label="Country (optional)",
+                info=COUNTRY_INFO,
+                elem_id="upload-country",
+            )
             w.add = gr.Button("Add to the index", elem_id="upload-go")
             w.status = gr.HTML(elem_id="upload-status")
         with gr.Tab("Library", id="library") as w.library_tab:
@@ -174,6 +183,26 @@ def _library(gr: Any, app: App, w: SimpleNamespace) -> None:
     w.table_ids = gr.State([])
     w.picked = gr.State("")
     w.picked_line = gr.Markdown(NOTHING_PICKED, elem_id="library-picked")
+    with gr.Row(elem_id="library-details"):
+        w.meta_country = gr.Dropdown(
+            COUNTRY_NAMES,
+            value=None,
+            allow_custom_value=True,
+            label="Country",
+            interactive=False,
+            elem_id="details-country",
+        )
+        w.meta_speaker = gr.Textbox(
+            label="Speaker", max_lines=1, interactive=False, elem_id="details-speaker"
+        )
+        w.meta_date = gr.Textbox(
+            label="Date",
+            placeholder="2024-09-24 or 2024",
+            max_lines=1,
+            interactive=False,
+            elem_id="details-date",
+        )
+    w.save_details = gr.Button("Save details", size="sm", interactive=False, elem_id="library-save-details")
     with gr.Row():
         w.remove = gr.Button("Remove…", size="sm", elem_id="library-remove")
         w.renew = gr.Button("Index again", size="sm", elem_id="library-renew")
@@ -183,7 +212,10 @@ def _library(gr: Any, app: App, w: SimpleNamespace) -> None:
     w.library_status = gr.HTML(elem_id="library-status")
 
 
-NOTHING_PICKED = "Click a statement in the table to remove it or index it again."
+NOTHING_PICKED = "Click a statement in the table to remove it, index it again or set its details."
+COUNTRY_NAMES = sorted({country_name(code) for code in country_names().values()})
+COUNTRY_INFO = "Who spoke, for every file of this upload; left empty, none is set."
+WRITING = {"concurrency_limit": 1, "concurrency_id": "library"}  # one change at a time, app-wide
 ASKING = 16  # questions answered at once: each reads its own snapshot (docs/reliability.md)
 
 
@@ -274,19 +306,19 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
 def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
     """Uploads, the table, removal and a fresh embedding: one change at a time, app-wide."""
     table = ([w.index, w.find], [w.table, w.table_ids])
-    writing = {"concurrency_limit": 1, "concurrency_id": "library"}
 
-    def upload(chosen: list[Any] | None, index: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
-        def tell(done: int, total: int) -> None:
-            progress((done, total), desc="Embedding", unit="files")
+    def shown_details(index: str, doc_id: str) -> tuple[Any, ...]:
+        return _details_shown(gr, app, index, doc_id)
 
-        return app.library.add(index, chosen, tell)
-
-    def pick(ids: list[str], index: str, evt: gr.SelectData) -> tuple[str, str]:
+    def pick(ids: list[str], index: str, evt: gr.SelectData) -> tuple[Any, ...]:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         doc_id = ids[row] if isinstance(row, int) and 0 <= row < len(ids) else ""
         title = app.library.title(index, doc_id)
-        return doc_id, (f"Chosen: **{escape(title)}**" if title else NOTHING_PICKED)
+        return (
+            doc_id,
+            (f"Chosen: **{escape(title)}**" if title else NOTHING_PICKED),
+            *shown_details(index, doc_id),
+        )
 
     def ask_first(doc_id: str, index: str) -> tuple[Any, str]:
         title = app.library.title(index, doc_id)
@@ -296,30 +328,86 @@ def _wire_library(gr: Any, app: App, w: SimpleNamespace) -> None:
             f"Remove <b>{escape(title)}</b>? Its passages leave this index for everyone who asks it."
         )
 
+    details = [w.meta_country, w.meta_speaker, w.meta_date, w.save_details]
+
     def changed(event: Any) -> None:
         event.then(w.refresh_shown, *w.shown).then(app.library.rows, *table).then(
-            lambda: ("", NOTHING_PICKED), None, [w.picked, w.picked_line]
+            lambda index: ("", NOTHING_PICKED, *shown_details(index, "")),
+            w.index,
+            [w.picked, w.picked_line, *details],
         )
 
     pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
 
-    changed(w.add.click(upload, [w.files, w.index], w.status, api_name="upload", **writing))
+    _wire_uploads(gr, app, w, changed)
     # Filled when the page opens too: a Library chosen at once is never an empty table.
     for event in (w.library_tab.select, w.demo.load):
         event(app.library.rows, *table, api_visibility="private")
     w.find.change(app.library.rows, *table, api_visibility="private")
-    w.table.select(pick, [w.table_ids, w.index], [w.picked, w.picked_line], api_visibility="private")
+    w.table.select(
+        pick, [w.table_ids, w.index], [w.picked, w.picked_line, *details], api_visibility="private"
+    )
     w.remove.click(ask_first, [w.picked, w.index], [w.confirm_row, w.library_status])
     w.cancel.click(lambda: (gr.Row(visible=False), ""), None, [w.confirm_row, w.library_status])
     changed(
         w.confirm.click(lambda: gr.Row(visible=False), None, w.confirm_row).then(
-            app.library.remove, [w.index, w.picked], w.library_status, api_name="remove", **writing
+            app.library.remove, [w.index, w.picked], w.library_status, api_name="remove", **WRITING
         )
     )
-    changed(w.renew.click(app.library.renew, [w.index, w.picked], w.library_status, **writing))
+    changed(w.renew.click(app.library.renew, [w.index, w.picked], w.library_status, **WRITING))
     # Another index: its statements, and a new conversation (citations are per index).
     w.index.change(w.refresh_shown, *w.shown).then(app.library.rows, *table).then(
         lambda: ([], [], citations_html(None, 0), ""), None, [w.chat, w.turns, w.panel, w.current]
+    )
+
+
+def _wire_uploads(gr: Any, app: App, w: SimpleNamespace, changed: Any) -> None:
+    """What a user says of uploads: the files, the country confirmed on the form, the
+    country, speaker and date saved in the Library."""
+
+    def upload(
+        chosen: list[Any] | None,
+        index: str,
+        country: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> str:
+        def tell(done: int, total: int) -> None:
+            progress((done, total), desc="Embedding", unit="files")
+
+        return app.library.add(index, chosen, tell, country=country)
+
+    def suggest(chosen: list[Any] | None) -> Any:
+        """The country the chosen files name, offered first: set only when the user chooses it."""
+        name = app.library.suggest(chosen)
+        if not name:
+            return gr.Dropdown(choices=COUNTRY_NAMES, info=COUNTRY_INFO)
+        return gr.Dropdown(
+            choices=[name, *(c for c in COUNTRY_NAMES if c != name)],
+            info=f"The text names {name}: choose it if {name} spoke (nothing is set unless you choose).",
+        )
+
+    changed(w.add.click(upload, [w.files, w.index, w.upload_country], w.status, api_name="upload", **WRITING))
+    w.files.change(suggest, w.files, w.upload_country, api_visibility="private")
+    changed(
+        w.save_details.click(
+            app.library.set_details,
+            [w.index, w.picked, w.meta_country, w.meta_speaker, w.meta_date],
+            w.library_status,
+            api_name="set_details",
+            **WRITING,
+        )
+    )
+
+
+def _details_shown(gr: Any, app: App, index: str, doc_id: str) -> tuple[Any, ...]:
+    """The chosen statement's country, speaker and date, editable only for an upload."""
+    country, speaker, date, editable = app.library.details(index, doc_id)
+    why = None if editable or not doc_id else "set by its file's NAME.meta.json (added with rag ingest)"
+    return (
+        gr.Dropdown(value=country or None, interactive=editable, info=why),
+        gr.Textbox(value=speaker, interactive=editable),
+        gr.Textbox(value=date, interactive=editable),
+        gr.Button(interactive=editable),
     )
 
 

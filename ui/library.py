@@ -10,15 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag import details
 from rag.errors import InputError, RagError
-from rag.library import Change, apply
-from rag.loading import SUPPORTED, display_source, printable
+from rag.library import Change, apply, source_file
+from rag.loading import SUPPORTED, country_name, display_source, load_file, printable, sidecar_of
 from rag.pipeline import Pipeline
 from rag.storage import Index
+from rag.types import Document
 from ui.render import escape, holding, safe_name, shown_source
 
 CHOOSE = "Choose a statement in the table first."
 GONE = "That statement is no longer in the index (another page removed it); search the table again."
+NOT_UPLOADED = (
+    "Only an upload's details are set here; a statement added with rag ingest takes them from "
+    "the NAME.meta.json file beside its own file."
+)
 COLUMNS = ["Title", "Country", "Date", "Speaker", "Passages", "Added", "Source"]
 
 
@@ -77,10 +83,15 @@ class Library:
         return rows[::-1], ids[::-1]
 
     def add(
-        self, index: str | None, files: list[Any] | None, progress: Callable[[int, int], None] | None = None
+        self,
+        index: str | None,
+        files: list[Any] | None,
+        progress: Callable[[int, int], None] | None = None,
+        country: str | None = None,
     ) -> str:
         """Copy uploads under the home (by base name only, never over another file) and
-        add them to the index; the report as HTML lines."""
+        add them to the index, each marked as by ``country`` when one is given; the report
+        as HTML lines."""
         if not files:
             return "Choose one or more files first."
         pipeline = self.indexes.get(index)
@@ -89,6 +100,10 @@ class Library:
             chosen = _within_limits(files, settings.upload_max_files, settings.upload_max_mb)
         except InputError as exc:
             return escape(str(exc))
+        try:
+            entries = details.checked(country=country or "")
+        except InputError as exc:
+            return escape(f"{exc} Nothing was added.")
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         targets, created, notes = [], [], []
         for src, given in chosen:
@@ -116,6 +131,8 @@ class Library:
                         f"Could not keep {name} ({exc.strerror or 'write failed'}){kept}; nothing was added."
                     )
                 created.append(target)
+            if entries:
+                details.keep(target, entries, fields=("country",))
             targets.append(target)
         if not targets:
             return "<br>".join(notes) or "Nothing to add."
@@ -127,8 +144,57 @@ class Library:
         return self._on_one(index, doc_id) or self._change(self.indexes.get(index), Change(remove=(doc_id,)))
 
     def renew(self, index: str | None, doc_id: str | None) -> str:
-        """Embed a document again from its file (changed chunking, a damaged segment)."""
+        """Read a document again from its file: embedded again only if its text or details
+        changed (the report says so when neither did)."""
         return self._on_one(index, doc_id) or self._change(self.indexes.get(index), Change(renew=(doc_id,)))
+
+    def details(self, index: str | None, doc_id: str | None) -> tuple[str, str, str, bool]:
+        """The chosen statement's country (by name), speaker and date as a user may edit them,
+        and whether they may: an upload's details are kept beside it; a statement added by
+        `rag ingest` takes them from its own NAME.meta.json, which the app never writes."""
+        doc = self.indexes.get(index).document(doc_id or "")
+        if doc is None:
+            return "", "", "", False
+        meta = doc.metadata
+        country = str(meta.get("country") or "")
+        return (
+            country_name(country) if country else "",
+            str(meta.get("speaker") or ""),
+            str(meta.get("date") or meta.get("year") or ""),
+            bool(meta.get("uploaded")),
+        )
+
+    def set_details(
+        self, index: str | None, doc_id: str | None, country: str = "", speaker: str = "", date: str = ""
+    ) -> str:
+        """Keep a user's country, speaker and date beside the upload and index it again with
+        them (an empty field: what its text says)."""
+        if problem := self._on_one(index, doc_id):
+            return problem
+        pipeline = self.indexes.get(index)
+        doc = pipeline.document(doc_id or "")
+        if doc is None or not doc.metadata.get("uploaded"):
+            return NOT_UPLOADED
+        try:
+            entries = details.checked(country, speaker, date)
+            details.keep(source_file(pipeline.settings, doc.source), entries)
+        except InputError as exc:
+            return escape(f"{exc} Nothing was changed.")
+        except OSError as exc:
+            return escape(
+                f"Could not keep the details ({exc.strerror or 'write failed'}); nothing was changed."
+            )
+        report = self._change(pipeline, Change(renew=(doc.doc_id,)))
+        return f"{escape(printable(f'{doc.title}: {_described(entries)}.'))}<br>{report}"
+
+    def suggest(self, files: list[Any] | None) -> str | None:
+        """The country the chosen files name (one for all of them), for the user to confirm."""
+        found = set()
+        for item in files or []:
+            doc = load_file(Path(getattr(item, "name", None) or str(item)), uploaded=True)
+            found.add(details.suggested_country(doc) if isinstance(doc, Document) else None)
+        code = found.pop() if len(found) == 1 else None
+        return country_name(code) if code else None
 
     def _on_one(self, index: str | None, doc_id: str | None) -> str:
         """Why the chosen statement cannot be changed, or "" when it can."""
@@ -152,6 +218,15 @@ class Library:
     def title(self, index: str | None, doc_id: str | None) -> str:
         doc = self.indexes.get(index).document(doc_id or "")
         return f"{doc.title} ({shown_source(doc.source)})" if doc else ""
+
+
+def _described(entries: dict[str, Any]) -> str:
+    """What a user set, as a sentence's words: "country Kenya, speaker X, year 2021"."""
+    shown = {**entries, "country": country_name(entries["country"])} if "country" in entries else entries
+    if "date" in shown:
+        shown.pop("year", None)
+    said = ", ".join(f"{key} {shown[key]}" for key in ("country", "speaker", "date", "year") if key in shown)
+    return f"set {said}" if said else "nothing set; its text says who spoke and when"
 
 
 def _within_limits(files: list[Any], most: int, megabytes: int) -> list[tuple[Path, str]]:
@@ -188,6 +263,7 @@ def _forget(pipeline: Pipeline, copies: list[Path]) -> None:
     for copy in copies:
         if display_source(copy, home) not in held:
             copy.unlink(missing_ok=True)
+            sidecar_of(copy).unlink(missing_ok=True)
 
 
 def _free_name(target: Path, src: Path) -> Path:

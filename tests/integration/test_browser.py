@@ -757,3 +757,88 @@ def test_the_library_table_reads_whole_words_at_a_laptops_width(browser, speeche
     assert names and all(lines == 1 for _, lines in names), str(cells)  # a file name whole
     page.screenshot(path=str(SHOTS / "library.png"))
     page.close()
+
+
+KENYA_DROUGHT = (
+    "Statement by the delegation of Kenya on drought\n\n24 September 2019\n\n"
+    "The delegation proposed a regional fund for drought resilience in the pastoral counties.\n"
+)
+
+
+def _library_row(page, words: str):
+    """The first row the Library's search for ``words`` leaves."""
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#library-search input, #library-search textarea").fill(words)
+    page.wait_for_function(
+        "([w]) => { const t = document.querySelector('#library-table'); return t &&"
+        " t.querySelectorAll('[data-testid^=cell-]').length > 0 && t.innerText.includes(w); }",
+        arg=[words],
+        timeout=15_000,
+    )
+    page.wait_for_timeout(500)
+    return page.locator("#library-table").get_by_test_id("cell-0-0")
+
+
+def _status(page, where: str, words: str) -> str:
+    page.wait_for_function(
+        "([s, w]) => document.querySelector(s)?.innerText.includes(w)", arg=[where, words], timeout=120_000
+    )
+    return page.locator(where).inner_text()
+
+
+def test_an_upload_is_by_the_country_its_user_confirms_and_its_details_are_edited_in_the_library(
+    browser, server, tmp_path
+):
+    """The upload form offers the country the text names (set only when chosen); in the
+    Library, "Index again" on an unchanged file says so, and the details saved there are
+    what the table shows and what the next question is scoped by."""
+    (tmp_path / "drought.txt").write_text(KENYA_DROUGHT)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = _open(context, server[0])
+    page.get_by_role("tab", name="Add statements").click()
+    page.locator("#upload-files input[type=file]").set_input_files(str(tmp_path / "drought.txt"))
+    _status(page, "#upload-country", "The text names Kenya: choose it if Kenya spoke")
+    assert page.locator("#upload-country input").input_value() == ""  # offered, not set
+    page.locator("#upload-country input").click()
+    page.get_by_role("option", name="Kenya", exact=True).first.click()
+    page.screenshot(path=str(SHOTS / "upload-country.png"))
+    page.locator("#upload-go").click()
+    _status(page, "#upload-status", "1 added")
+
+    _library_row(page, "drought").click()
+    page.get_by_text("Chosen: Statement by the delegation of Kenya").wait_for(timeout=15_000)
+    assert page.locator("#library-table").inner_text().count("KEN") == 1
+    assert page.locator("#details-country input").input_value() == "Kenya"
+    assert page.locator("#details-date input, #details-date textarea").input_value() == "2019-09-24"
+    page.locator("#library-renew").click()
+    said = _status(page, "#library-status", "unchanged since it was indexed")
+    assert "nothing was embedded again" in said
+    page.screenshot(path=str(SHOTS / "library-index-again.png"))
+
+    _library_row(page, "drought").click()
+    page.get_by_text("Chosen: Statement by the delegation of Kenya").wait_for(timeout=15_000)
+    page.locator("#details-speaker input, #details-speaker textarea").fill("Amb. Jane Doe")
+    page.locator("#details-date input, #details-date textarea").fill("2021")
+    page.locator("#library-save-details").click()
+    assert "1 replaced" in _status(page, "#library-status", "replaced")
+    _library_row(page, "drought")
+    assert "Amb. Jane Doe" in page.locator("#library-table").inner_text()
+    assert "2021" in page.locator("#library-table").inner_text()
+    page.screenshot(path=str(SHOTS / "library-details.png"))
+
+    answer = _ask(page, "What did Kenya propose about drought in 2021?").inner_text()
+    assert "regional fund for drought resilience" in answer and "Amb. Jane Doe (Kenya)" in answer
+
+    # A statement `rag ingest` added: its details are shown, not editable here.
+    _library_row(page, "Wang Yi").click()
+    page.get_by_text("Chosen: FM meets with UN officials").wait_for(timeout=15_000)
+    assert page.locator("#library-save-details").is_disabled()
+    assert page.locator("#details-country input").input_value() == "China"
+    assert "set by its file's NAME.meta.json" in page.locator("#library-details").inner_text()
+
+    _library_row(page, "drought").click()
+    page.get_by_text("Chosen: Statement by the delegation of Kenya").wait_for(timeout=15_000)
+    page.locator("#library-remove").click()
+    page.locator("#library-confirm-remove").click()
+    _status(page, "#library-status", "removed")
+    context.close()

@@ -82,9 +82,21 @@ def test_the_library_lists_searches_removes_and_indexes_again(home_app, tmp_path
     assert [r[0] for r in found] == [title] and found_ids == ids[:1]
     assert library.rows(None, "no such words anywhere")[0] == []
 
+    added = home_app.pipeline.snapshot().added[ids[0]]
     renewed = library.renew(None, ids[0])
-    assert "1 added" in renewed and "3 statements" in renewed
-    assert "moratorium on deep-sea mining" in _answer(home_app, MINING)
+    # The same text and details: said so, and nothing embedded again.
+    assert renewed.startswith(
+        "Statement of the delegation of Freedonia is unchanged since it was indexed (the same text and "
+        "details): nothing was embedded again."
+    ), renewed
+    assert "3 statements" in renewed and home_app.pipeline.snapshot().added[ids[0]] == added
+    # Its file changed on disk: read again, and the old passages replaced by the new.
+    kept = home_app.pipeline.settings.home / "uploads" / "freedonia.txt"
+    kept.write_text(FREEDONIA.replace("deep-sea mining", "deep-sea trawling"))
+    renewed = library.renew(None, ids[0])
+    assert "0 added, 1 replaced" in renewed and "3 statements" in renewed
+    assert "moratorium on deep-sea trawling" in _answer(home_app, MINING)
+    rows, ids = library.rows(None)
 
     removed = library.remove(None, ids[0])
     assert "removed Statement of the delegation of Freedonia" in removed and "2 statements" in removed
@@ -369,8 +381,8 @@ def test_an_app_over_a_qdrant_local_index_adds_uploads_in_its_own_process(pipeli
 
 
 def test_indexing_a_statement_again_goes_on_when_another_process_commits_meanwhile(home_app, tmp_path):
-    """ "Index again" while `rag ingest` commits: the statement is still embedded again
-    (not found "unchanged" on the retry), and nothing is lost."""
+    """ "Index again" on a changed file while `rag ingest` commits: the statement is still
+    embedded again (not found "unchanged" on the retry), and nothing is lost."""
     from rag.library import Change, apply
 
     upload, result = _uploading(home_app, tmp_path, 600_000)
@@ -381,6 +393,8 @@ def test_indexing_a_statement_again_goes_on_when_another_process_commits_meanwhi
     (tmp_path / "cli" / "freedonia.txt").write_text(FREEDONIA)
     started, lines = threading.Event(), []
     settings = home_app.pipeline.settings
+    kept = settings.home / "uploads" / "long.txt"
+    kept.write_text(kept.read_text() + "\nThe ministry also reviewed rail freight in the islands.\n")
     renew = threading.Thread(
         target=lambda: lines.extend(apply(settings, Change(renew=(doc_id,)), lambda *_: started.set()))
     )
@@ -391,7 +405,7 @@ def test_indexing_a_statement_again_goes_on_when_another_process_commits_meanwhi
     assert renew.is_alive(), "indexing again finished before the other process committed"
     renew.join(600)
     assert any("changed by another process meanwhile" in line for line in lines)
-    assert any(line.startswith("1 added, 0 replaced, 0 unchanged") for line in lines), lines
+    assert any(line.startswith("0 added, 1 replaced, 0 unchanged") for line in lines), lines
     assert "4 statements" in home_app.summary()
     assert "Ruritania" in _answer(home_app, "What did the ministry review about fisheries in the islands?")
 
