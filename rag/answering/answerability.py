@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from rag.countries import DEMONYMS, names
-from rag.question.asks import GENERIC, TURN, Asks
+from rag.question.asks import DENIAL, GENERIC, TURN, Asks
+from rag.question.scope import country_named
 from rag.splitting import split_sentences
 from rag.terms import tokenize
 
@@ -208,16 +209,45 @@ def premise_denied(asks: Asks, sentences: list[str]) -> bool:
     ratify", "that it would pull out", "that it had missed") and none of the statements
     found says anything turned that way about the same thing: they say the opposite, or
     something else."""
-    if not asks.turns:
+    if not asks.premise:
         return False
     unturned = asks.premise
+    subject = country_named(unturned[:60])
+    if subject and (lead := re.match(rf"(?:the\s+)?{re.escape(subject[1])}\b", unturned, re.I)):
+        unturned = unturned[lead.end() :]  # "How come Uruguay recognised P": P, by Uruguay
     for pattern in TURN.values():
         unturned = pattern.sub(" ", unturned)
     # What the premise is about: not who said it, not a year.
     about = (
         {t for t in tokenize(unturned) if not t.isdigit()} - GENERIC - set(asks.speakers)
     )  # what the premise is about, its turns left out
-    return not any(_turned_about(s, asks.turns, about) for s in sentences)
+    if asks.turns:
+        return not any(_turned_about(s, asks.turns, about) for s in sentences)
+    # Presumed as done or said, plainly: denied when every sentence found that speaks of it
+    # denies it ("had not yet ratified it", "is contrary to", "cancelled").
+    enough = max(1, min(2, len(about) - 1)) if about else 0  # "recognise Palestine": Palestine
+    speaking = [s for s in sentences if enough and len(set(tokenize(s)) & about) >= enough]
+    opposed = bool(DENIAL.search(asks.premise))  # "why did X condemn P": a condemnation meets it
+    return bool(speaking) and all(_denies(s, about, opposed) for s in speaking)
+
+
+def _denies(sentence: str, about: set[str], opposed: bool = False) -> bool:
+    """Whether the sentence denies what it says of these terms: a negation a few words before
+    one of them in the same clause (not a negated turn, "will not abandon", which affirms), or
+    a word opposing or calling it off beside it (unless the premise ``opposed`` it too)."""
+    for clause in re.split(r"[,;:]", sentence):
+        for m in TURN["negation"].finditer(clause):
+            after = clause[m.end() :].split()[:6]
+            if set(tokenize(" ".join(after))) & about and not any(
+                TURN[kind].search(" ".join(after[:3]))
+                for kind in ("withdrawal", "failure", "opposition", "stop")
+            ):
+                return True
+        for m in () if opposed else DENIAL.finditer(clause):
+            near = clause[: m.start()].split()[-6:] + clause[m.end() :].split()[:6]
+            if set(tokenize(" ".join(near))) & about:
+                return True
+    return False
 
 
 def _turned_about(sentence: str, turns: Sequence[str], about: set[str]) -> bool:

@@ -9,13 +9,14 @@ import re
 from dataclasses import dataclass
 
 from rag.countries import DEMONYMS
-from rag.question.lexicon import GENERIC_WORDS, NUMBER_WORDS, SPEECH_NOUN, SPEECH_VERB, TURNS
+from rag.question.lexicon import DENIALS, GENERIC_WORDS, NUMBER_WORDS, SPEECH_NOUN, SPEECH_VERB, TURNS
 from rag.question.scope import country_named, speaker_countries, subject_countries
 from rag.question.text import without_context
 from rag.terms import tokenize
 
 GENERIC = frozenset(tokenize(GENERIC_WORDS))
 TURN = {kind: re.compile(rf"\b(?:{words})\b", re.I) for kind, words in TURNS.items()}
+DENIAL = re.compile(rf"\b(?:{DENIALS})\b", re.I)
 
 _FIGURE = re.compile(
     r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:(?:was|were|is|are|will\s+be)\s+)?(?:the\s+|its\s+|their\s+)?"
@@ -84,12 +85,8 @@ def asks_of(text: str) -> Asks:
     presumed = _PREMISE.match(text)
     premise = presumed.group("premise").strip() if presumed else ""
     said = bool(premise)
-    if (
-        not premise
-        and (deed := _PRESUMED.match(text))
-        and any(p.search(deed.group("premise")) for p in TURN.values())
-    ):
-        premise = deed.group("premise").strip()
+    if not premise and (deed := _PRESUMED.match(text)):
+        premise = deed.group("premise").strip()  # a deed presumed done: "why did Ghana refuse to sign …"
     return Asks(
         searched,
         _kind(text, bool(listed)),

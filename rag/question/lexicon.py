@@ -31,6 +31,13 @@ TURNS = {
     "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*|declin\w*",
     "stop": r"halt\w*|suspend\w*|end(?:ed|ing|s)?|stop\w*|cease\w*",
 }
+# What denies a statement the question presumes without a turn ("why did X say that it had
+# ratified P", "why did X praise P"): a negation before the thing ("had not yet ratified
+# it"), or the thing opposed or called off ("is contrary to", "condemns", "cancelled").
+DENIALS = (
+    r"contrary\s+to|reject\w*|oppos\w*|condemn\w*|criticiz\w*|criticis\w*|deplor\w*|denounc\w*|"
+    r"cancel\w*|call(?:ed|ing|s)?\s+off|broke\s+off|broken\s+off|postpon\w*"
+)
 # Words that ask rather than name what is asked about.
 GENERIC_WORDS = (
     "say said says speech statement general debate session assembly united nations un country "

@@ -4,14 +4,16 @@ generators, the checks, the refusals) takes this reading instead of reading the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rag.question.asks import Asks, asks_of
+from rag.question.asks import GENERIC, Asks, asks_of
 from rag.question.followup import Turn, as_turns, follow_up, readable
 from rag.question.parts import Part, compared, question_parts
 from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
 from rag.question.text import without_context
+from rag.terms import tokenize
 
 Span = tuple[str, int, int]  # (doc_id, start, end)
 
@@ -108,24 +110,50 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
             at = text.lower().find(written.lower())
         if at >= 0:
             located.append((code, text[at : at + len(written)], at, at + len(written)))
-    parts = compared(text, sorted(located, key=lambda s: s[2])) or question_parts(text)
+    parts = compared(text, sorted(located, key=lambda s: s[2]))
+    elliptic: set[int] = set()
+    if not parts:
+        parts, elliptic = _elliptic(question_parts(text))
     if len(parts) < 2:
         return tuple(parts)
     whole = {(p.kind, str(p.value)) for p in scope.parts}
     out = []
-    for part in parts:
+    for i, part in enumerate(parts):
         own = scope_of(part.query, coverage)
         if own.missing:
             out.append(part)
             continue
-        own = _filled(
-            replace(own, parts=tuple(p for p in own.parts if p.sure)), scope
-        )  # unsure: no narrowing
+        # Unsure: no narrowing; but the year is all an ellipsis says, so it is the speech's.
+        kept = tuple(p for p in own.parts if p.sure or (i in elliptic and p.kind == "year"))
+        own = _filled(replace(own, parts=kept), scope)
         differs = {(p.kind, str(p.value)) for p in own.parts} != whole
         out.append(replace(part, scope=own) if differs else part)
     return tuple(out)
 
 
+def _elliptic(parts: list[Part]) -> tuple[list[Part], set[int]]:
+    """A part that only changes the year ("…, and how many in 2024?", "and according to its
+    2024 statement?") asks the part before it again of that year: searched with its words.
+    The parts, and which of them are such ellipses."""
+    out: list[Part] = []
+    elliptic = set()
+    for part in parts:
+        years = _YEAR.findall(part.query)
+        own = {t for t in tokenize(part.query) if not t.isdigit()} - GENERIC - {"one", "ones"}
+        if out and len(years) == 1 and not own and not part.topic:
+            before = out[-1].query
+            query = (
+                _YEAR.sub(years[0], before)
+                if _YEAR.search(before)
+                else f"{before.rstrip('?')} in {years[0]}?"
+            )
+            part = replace(part, query=query)
+            elliptic.add(len(out))
+        out.append(part)
+    return out, elliptic
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _ROLES = (("country", "speaker"), ("year",), ("venue",))  # who, when, where
 
 

@@ -65,3 +65,66 @@ def test_a_negation_elsewhere_in_the_statement_does_not_meet_the_premise():
         question, ["Peru is committed to ratifying the ocean treaty, and we are not complacent about fish."]
     )
     assert not premise_denied(question, ["Peru will not ratify the ocean treaty in its present form."])
+
+
+# A premise presumed plainly ("that it had ratified P", "why did X praise P"): the statements
+# that speak of P must not all deny it. Generated over countries, deeds, question forms.
+DEEDS = [
+    # (as done, as a question's verb, the thing)
+    ("ratified", "ratify", "the Paris Agreement"),
+    ("signed", "sign", "the Arms Trade Treaty"),
+    ("joined", "join", "the Human Rights Council"),
+    ("recognised", "recognise", "the State of Palestine"),
+    ("endorsed", "endorse", "the Safe Schools Declaration"),
+]
+ASKED = [
+    "Why did {c} say in {y} that it had {done} {thing}?",
+    "Why did {c} {verb} {thing} in {y}?",
+    "How come {c} {done} {thing}, according to its {y} speech?",
+]
+COUNTRIES = ["Uruguay", "Nepal", "the United Republic of Tanzania", "Finland", "Morocco", "Bangladesh"]
+
+
+def _cases():
+    for done, verb, thing in DEEDS:
+        for country in COUNTRIES:
+            for form in ASKED:
+                yield form.format(c=country, y=2018, done=done, verb=verb, thing=thing), done, thing
+
+
+def test_a_plain_premise_every_statement_found_denies_is_denied_and_one_stated_is_not():
+    from rag.answering.answerability import premise_denied
+
+    wrong = []
+    for question, done, thing in _cases():
+        asks = asks_of(question)
+        stated = [f"We have {done} {thing} and call on others to do the same."]
+        denied = [
+            f"We have not yet {done} {thing}, as our parliament is still debating it.",
+            "We note that it has been discussed at length.",  # names none of it: neither meets nor denies
+        ]
+        opposed = [f"Our Government rejects {thing} in its present form, and we will say why."]
+        if (
+            premise_denied(asks, stated)
+            or not premise_denied(asks, denied)
+            or not premise_denied(asks, opposed)
+        ):
+            wrong.append(question)
+        # A negation about something else, or a negated turn ("will not abandon"), denies nothing.
+        if premise_denied(
+            asks, [f"We have {done} {thing}; we will not abandon it, and no one can doubt that."]
+        ):
+            wrong.append("abandon: " + question)
+    assert len(list(_cases())) == 90 and not wrong, wrong[:5]
+
+
+def test_a_premise_that_opposes_is_met_by_an_opposition_and_one_called_off_is_denied():
+    from rag.answering.answerability import premise_denied
+
+    condemn = asks_of("Why did Finland condemn the annexation of Crimea in 2016?")
+    assert not premise_denied(condemn, ["Finland condemns the illegal annexation of Crimea."])
+    praise = asks_of("Why did Nepal praise the family reunions held that week in its 2018 speech?")
+    assert premise_denied(
+        praise, ["The family reunions planned for this week were cancelled at the last minute."]
+    )
+    assert not premise_denied(praise, ["We praise the family reunions held this week at the border."])

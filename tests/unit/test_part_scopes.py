@@ -93,3 +93,34 @@ def test_a_year_said_after_a_comma_is_no_topic_of_its_own():
         read = Question.read(template.format(A=name, Y=year), (), COVERAGE)
         assert len(read.parts) <= 1, (template, [p.name for p in read.parts])
         assert [(p.kind, p.value) for p in read.scope.parts] == [("country", code), ("year", year)]
+
+
+# A part that only changes the year asks the part before it again, of that year.
+ELLIPSES = [
+    ("How many refugees did {A} say it was hosting in {Y1}, and how many in {Y2}?", "refugees"),
+    (
+        "How much aid had {A} given according to its {Y1} statement, and how much according to its {Y2} one?",
+        "aid",
+    ),
+    ("What growth rate did {A} report in {Y1}, and what in {Y2}?", "growth rate"),
+    ("How many peacekeepers had {A} lost, according to its {Y1} speech, and how many in {Y2}?", "peacekeepers"),
+]
+
+
+def test_a_part_that_only_changes_the_year_is_the_part_before_asked_of_that_year():
+    wrong = []
+    for (a, code), (y1, y2), (template, topic) in itertools.product(
+        PAIRS, [(2010, 2013), (2014, 2010), (2013, 2014)], ELLIPSES
+    ):
+        question = template.format(A=a, Y1=y1, Y2=y2)
+        read = Question.read(question, (), COVERAGE)
+        last = read.parts[-1] if len(read.parts) == 2 else None
+        years = [x.value for x in last.scope.parts if x.kind == "year"] if last and last.scope else []
+        if not last or topic not in last.query or str(y2) not in last.query or years != [y2]:
+            wrong.append((question, last))
+    assert not wrong, wrong[:3]
+    # A part with words of its own keeps them: it is no ellipsis.
+    read = Question.read(
+        "What did Kenya say about drought in 2010, and what about floods in 2013?", (), COVERAGE
+    )
+    assert [p.query for p in read.parts][-1] == "what about floods in 2013?"
