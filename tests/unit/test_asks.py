@@ -70,8 +70,14 @@ def test_a_deed_the_question_presumes_must_be_borne_out(question):
         assert not premise_denied(asks, turned)
 
 
-def test_a_question_without_a_turn_presumes_nothing_checked():
-    assert asks_of("Why did Peru call for reform of the Council?").premise == ""
+def test_a_deed_presumed_without_a_turn_is_checked_only_against_a_denial():
+    from rag.answering.answerability import premise_denied
+
+    asks = asks_of("Why did Peru call for reform of the Council?")
+    assert asks.premise == "Peru call for reform of the Council" and asks.turns == ()
+    assert not premise_denied(asks, ["Peru calls for reform of the Council."])
+    assert not premise_denied(asks, ["Nothing here speaks of it."])
+    assert premise_denied(asks, ["Peru has never called for reform of the Council."])
 
 
 def test_a_named_thing_the_scoped_statement_never_uses_is_unanswered_even_beside_a_paraphrase():
