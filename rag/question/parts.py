@@ -54,20 +54,41 @@ class Part:
 # "How did Mexico and Chile each describe …", "Compare what Senegal and Ghana said": the
 # words that make one question of several speakers a comparison.
 _EACH = re.compile(
-    r"\b(?:each|both|respectively|compare[ds]?|comparison|differ(?:ed|s)?|contrast(?:ed)?)\b", re.I
+    r"\b(?:each|both|respectively|compare[ds]?|comparison|(?:differ(?:ed|s)?|contrast(?:ed|s)?)"
+    r"(?!\s+(?:with|from)\b))\b",
+    re.I,
 )
+
+
+_DIFFER = re.compile(r"\b(?:differ(?:ed|s)?|contrast(?:ed|s)?)\b(?!\s+(?:with|from)\b)", re.I)
+
+
+def _joining(gap: str) -> bool:
+    """Whether the words between two names join them in one list: ",", "and", ", and the"."""
+    words = gap.lower().replace(",", " , ").split()
+    if words and words[-1] == "the":
+        words.pop()
+    return words in ([","], ["and"], [",", "and"])
 
 
 def compared(question: str, speakers: list[tuple[str, str, int, int]]) -> list[Part]:
     """One part per speaker of a comparison, in the order asked, each the question asked of
     that speaker alone; [] when the question is not one. ``speakers``: (code, name as
     written, start, end) of each speaker named, in order."""
+    # The speakers compared are one list ("Kenya, Peru and Chile"); a country named later
+    # ("… differed from Chile's") is what they speak of.
+    listed = speakers[:1]
+    for speaker in speakers[1:]:
+        if not _joining(question[listed[-1][3] : speaker[2]]):
+            break
+        listed.append(speaker)
+    speakers = listed
     if len(speakers) < 2 or not _EACH.search(question):
         return []
     first, last = speakers[0][2], speakers[-1][3]
     parts = []
     for _, written, _, _ in speakers:
-        alone = question[:first] + written + question[last:]
+        alone = _DIFFER.sub("speak", question[:first] + written + question[last:])  # "How did X differ on"
         alone = " ".join(_EACH.sub("", alone).split()).replace(" ,", ",").replace(" ?", "?")
         parts.append(Part(written, alone))
     return parts

@@ -111,6 +111,7 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
         if at >= 0:
             located.append((code, text[at : at + len(written)], at, at + len(written)))
     parts = compared(text, sorted(located, key=lambda s: s[2]))
+    sides = len(parts) > 1  # one part per speaker compared: each part's speaker is sure
     elliptic: set[int] = set()
     if not parts:
         parts, elliptic = _elliptic(question_parts(text))
@@ -123,8 +124,13 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
         if own.missing:
             out.append(part)
             continue
-        # Unsure: no narrowing; but the year is all an ellipsis says, so it is the speech's.
-        kept = tuple(p for p in own.parts if p.sure or (i in elliptic and p.kind == "year"))
+        # Unsure: no narrowing; but the year is all an ellipsis says, so it is the speech's,
+        # and one side of a comparison is by its speaker whatever the verb.
+        kept = tuple(
+            p
+            for p in own.parts
+            if p.sure or (i in elliptic and p.kind == "year") or (sides and p.kind == "country")
+        )
         own = _filled(replace(own, parts=kept), scope)
         differs = {(p.kind, str(p.value)) for p in own.parts} != whole
         out.append(replace(part, scope=own) if differs else part)

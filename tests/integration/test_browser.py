@@ -453,7 +453,7 @@ def test_one_library_for_every_page_upload_and_removal_reach_the_other_tab(brows
     for page in (first, second):
         again = _ask(page, "What did Sylvania propose about glacier monitoring?").inner_text()
         assert "network of glacier monitoring stations" not in again
-        assert f"{count} statements" in page.locator("#corpus-summary").inner_text()
+        _wait_for_summary(page, f"{count} statements")  # read again once the answer is in
     assert not [m for m in first.console + second.console if "Method not implemented" in m]
     context.close()
 
@@ -573,7 +573,7 @@ def test_a_conversation_survives_a_server_restart_on_the_same_port(browser, seed
         page.locator("#question textarea").wait_for()
         assert "Al-Thani" in _ask(page, WANG_YI).inner_text()
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        server.wait(timeout=60)  # a busy machine: the point is the restart, not its speed
         server = _serve(home, port)
         page.reload()
         page.locator("#question textarea").wait_for()

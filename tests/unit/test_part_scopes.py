@@ -25,6 +25,10 @@ COMPARISONS = [
     "Compare what {A} and {B} said about whaling in 2014.",
     "Did {A} and {B} both mention whaling in 2014?",
     "How did {A}, {B} and {C} each describe whaling in 2014?",
+    # Whatever the verb: each side is by its speaker ("refer to" makes no one a speaker).
+    "How did {A} and {B} each refer to whaling in their 2014 speeches?",
+    "How did {A} and {B} differ in 2014 on whaling?",
+    "Did {A} and {B} contrast on whaling in 2014?",
 ]
 
 
@@ -127,3 +131,17 @@ def test_a_part_that_only_changes_the_year_is_the_part_before_asked_of_that_year
         "What did Kenya say about drought in 2010, and what about floods in 2013?", (), COVERAGE
     )
     assert [p.query for p in read.parts][-1] == "what about floods in 2013?"
+
+
+def test_a_side_of_a_comparison_is_still_a_question_when_the_verb_was_the_comparing_word():
+    read = Question.read("How did Kenya and Peru differ in 2014 on whaling?", (), COVERAGE)
+    assert [p.query for p in read.parts] == [
+        "How did Kenya speak in 2014 on whaling?",
+        "How did Peru speak in 2014 on whaling?",
+    ]
+    # "differ from" names whom one differs from: no comparison word is taken out of it.
+    read = Question.read(
+        "How did Kenya and Peru each say their view differed from Chile's in 2014?", (), COVERAGE
+    )
+    assert [p.name for p in read.parts] == ["Kenya", "Peru"]  # Chile is no side: it is spoken of
+    assert all("differed from Chile's" in p.query for p in read.parts)

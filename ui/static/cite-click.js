@@ -34,16 +34,18 @@ console.warn = (...args) => {
 
 // Screen readers hear each message by its accessible label, which Gradio makes from the
 // message's HTML ("bot's message: <div class=…"): an answer is labelled with its words.
+// Read again whenever the message's words change: an answer shown whole may be labelled
+// before its words are drawn.
 const labelAnswers = () => {
-  for (const el of document.querySelectorAll('#chat [aria-label^="bot\'s message:"]')) {
-    const label = el.getAttribute('aria-label');
-    if (el.dataset.answerLabel === label) continue;
+  for (const el of document.querySelectorAll('#chat [aria-label^="bot\'s message:"], #chat [data-answer-label]')) {
     const words = (el.innerText || '').replace(/\s+/g, ' ').trim();
+    if (!words) continue;
     const answer = 'Answer: ' + (words.length > 400 ? words.slice(0, 400) + '…' : words);
+    if (el.getAttribute('aria-label') === answer) continue;
     el.dataset.answerLabel = answer;
     el.setAttribute('aria-label', answer);
   }
 };
 new MutationObserver(labelAnswers).observe(document.documentElement, {
-  childList: true, subtree: true, attributes: true, attributeFilter: ['aria-label'],
+  childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label'],
 });
