@@ -77,7 +77,9 @@ def _chat(gr: Any, app: App, w: SimpleNamespace) -> None:
         w.k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
         # Choices are read when the page opens and after every answer (see _wire_library).
         w.documents = gr.Dropdown([], multiselect=True, label="Only these statements", elem_id="only-docs")
-        w.countries = gr.Dropdown([], multiselect=True, label="Countries", visible=False)
+        w.countries = gr.Dropdown(
+            [], multiselect=True, label="Countries", visible=False, elem_id="only-countries"
+        )
         with gr.Row():
             # Text, not numbers: an empty number field shows 0, which reads as a year.
             w.year_from = gr.Textbox(label="From year", placeholder="any", max_lines=1, elem_id="year-from")

@@ -842,3 +842,28 @@ def test_an_upload_is_by_the_country_its_user_confirms_and_its_details_are_edite
     page.locator("#library-confirm-remove").click()
     _status(page, "#library-status", "removed")
     context.close()
+
+
+def test_the_examples_and_the_countries_filter_are_the_index_own(browser, speeches_server):
+    """On the seeds plus Brazil's and Canada's 2024 speeches: the questions to try ask about
+    those countries in 2024, and the Countries filter lists countries, each once, never
+    the seeds' speakers; a chosen country's chip reads as chosen."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(speeches_server[0])
+    page.locator("#question textarea").wait_for()
+    page.wait_for_timeout(800)
+    tries = page.locator(".gallery-item, [data-testid='examples'] button, .examples button").all_inner_texts()
+    joined = " ".join(tries)
+    assert "2024" in joined and ("Brazil" in joined or "Canada" in joined), tries
+    page.get_by_text("Search settings and filters").click()
+    page.locator("#only-countries input").click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert sorted(options) == ["Brazil", "Canada", "China"], options
+    page.get_by_role("option", name="Canada").click()
+    page.keyboard.press("Escape")
+    page.get_by_text("From year").click()  # the list closed, the chip left
+    assert "Canada" in page.locator("#only-countries").inner_text()
+    assert "Wang Yi" not in page.locator("#only-countries").inner_text()
+    page.wait_for_timeout(500)  # the list's closing fade
+    page.screenshot(path=str(SHOTS / "examples-and-countries.png"))
+    page.close()
