@@ -279,7 +279,11 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
         # Said in a notice (changing no component, so none is marked as failed), never
         # posted as an answer.
         if not app.take_back(chat, turns, box)[0].strip():
-            raise gr.Error("There is nothing to regenerate yet: ask a question first.", title="Regenerate")
+            raise gr.Error(
+                "There is nothing to regenerate yet: ask a question first.",
+                title="Regenerate",
+                print_exception=False,
+            )
 
     again = w.again.click(something_to_ask, [w.chat, w.turns, w.box], None, api_visibility="private").success(
         app.take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
@@ -390,14 +394,26 @@ def _wire_uploads(gr: Any, app: App, w: SimpleNamespace, changed: Any) -> None:
 
     changed(w.add.click(upload, [w.files, w.index, w.upload_country], w.status, api_name="upload", **WRITING))
     w.files.change(suggest, w.files, w.upload_country, api_visibility="private")
-    changed(
-        w.save_details.click(
-            app.library.set_details,
-            [w.index, w.picked, w.meta_country, w.meta_speaker, w.meta_date],
-            w.library_status,
-            api_name="set_details",
-            **WRITING,
-        )
+    w.saved = gr.State(False)
+
+    def kept(index: str, doc_id: str, saved: bool) -> tuple[Any, ...]:
+        """After a save: the statement still chosen, its details as now indexed; after a
+        refusal, the form as the user left it, to mend the one entry named."""
+        if not saved:
+            return tuple(gr.update() for _ in range(6))
+        title = app.library.title(index, doc_id)
+        return doc_id, f"Chosen: **{escape(title)}**", *_details_shown(gr, app, index, doc_id)
+
+    w.save_details.click(
+        app.library.save_details,
+        [w.index, w.picked, w.meta_country, w.meta_speaker, w.meta_date],
+        [w.library_status, w.saved],
+        api_name="set_details",
+        **WRITING,
+    ).then(w.refresh_shown, *w.shown).then(app.library.rows, [w.index, w.find], [w.table, w.table_ids]).then(
+        kept,
+        [w.index, w.picked, w.saved],
+        [w.picked, w.picked_line, w.meta_country, w.meta_speaker, w.meta_date, w.save_details],
     )
 
 

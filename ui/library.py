@@ -168,24 +168,29 @@ class Library:
         self, index: str | None, doc_id: str | None, country: str = "", speaker: str = "", date: str = ""
     ) -> str:
         """Keep a user's country, speaker and date beside the upload and index it again with
-        them (an empty field: what its text says)."""
+        them (an empty field: what its text says); the report."""
+        return self.save_details(index, doc_id, country, speaker, date)[0]
+
+    def save_details(
+        self, index: str | None, doc_id: str | None, country: str = "", speaker: str = "", date: str = ""
+    ) -> tuple[str, bool]:
+        """``set_details``, and whether the details were kept (False: refused, nothing changed)."""
         if problem := self._on_one(index, doc_id):
-            return problem
+            return problem, False
         pipeline = self.indexes.get(index)
         doc = pipeline.document(doc_id or "")
         if doc is None or not doc.metadata.get("uploaded"):
-            return NOT_UPLOADED
+            return NOT_UPLOADED, False
         try:
             entries = details.checked(country, speaker, date)
             details.keep(source_file(pipeline.settings, doc.source), entries)
         except InputError as exc:
-            return escape(f"{exc} Nothing was changed.")
+            return escape(f"{exc} Nothing was changed."), False
         except OSError as exc:
-            return escape(
-                f"Could not keep the details ({exc.strerror or 'write failed'}); nothing was changed."
-            )
+            why = exc.strerror or "write failed"
+            return escape(f"Could not keep the details ({why}); nothing was changed."), False
         report = self._change(pipeline, Change(renew=(doc.doc_id,)))
-        return f"{escape(printable(f'{doc.title}: {_described(entries)}.'))}<br>{report}"
+        return f"{escape(printable(f'{doc.title}: {_described(entries)}.'))}<br>{report}", True
 
     def suggest(self, files: list[Any] | None) -> str | None:
         """The country the chosen files name (one for all of them), for the user to confirm."""

@@ -817,10 +817,25 @@ def test_an_upload_is_by_the_country_its_user_confirms_and_its_details_are_edite
 
     _library_row(page, "drought").click()
     page.get_by_text("Chosen: Statement by the delegation of Kenya").wait_for(timeout=15_000)
-    page.locator("#details-speaker input, #details-speaker textarea").fill("Amb. Jane Doe")
-    page.locator("#details-date input, #details-date textarea").fill("2021")
+    speaker = page.locator("#details-speaker input, #details-speaker textarea")
+    date = page.locator("#details-date input, #details-date textarea")
+    speaker.fill("Amb. Jane Doe")
+    date.fill("last spring")
+    page.locator("#library-save-details").click()
+    _status(page, "#library-status", "is not a date such as 2024-09-24")
+    page.wait_for_timeout(500)
+    # Refused: the form stays as typed, to mend the one entry named.
+    assert speaker.input_value() == "Amb. Jane Doe" and date.input_value() == "last spring"
+    assert "Chosen: Statement by the delegation of Kenya" in page.locator("#library-picked").inner_text()
+    date.fill("2021")
     page.locator("#library-save-details").click()
     assert "1 replaced" in _status(page, "#library-status", "replaced")
+    # Saved: still chosen, its details as now indexed.
+    page.wait_for_function(
+        "() => document.querySelector('#details-date input, #details-date textarea')?.value === '2021'"
+        " && document.querySelector('#library-picked')?.innerText.includes('Chosen:')",
+        timeout=15_000,
+    )
     _library_row(page, "drought")
     assert "Amb. Jane Doe" in page.locator("#library-table").inner_text()
     assert "2021" in page.locator("#library-table").inner_text()
