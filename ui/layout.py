@@ -288,12 +288,21 @@ def _wire_asking(gr: Any, app: App, w: SimpleNamespace) -> None:
     again = w.again.click(something_to_ask, [w.chat, w.turns, w.box], None, api_visibility="private").success(
         app.take_back, [w.chat, w.turns, w.box], [w.box, w.chat, w.turns], api_visibility="private"
     )
+
+    # A question to try is asked when clicked, not only put in the box.
+    def tried_text(evt: gr.SelectData) -> str:
+        value = evt.value
+        return str(value[0] if isinstance(value, list | tuple) and value else value or "")
+
+    tried_text.__annotations__["evt"] = gr.SelectData  # Gradio finds the selection by its class
+    tried = w.examples.select(tried_text, None, w.box, api_visibility="private")
     # One public endpoint, /ask, for API clients; Enter in the box and Regenerate do the same.
     asking = []
     for trigger, name, visibility in (
         (w.send.click, "ask", "public"),
         (w.box.submit, "ask_enter", "private"),
         (again.success, "ask_again", "private"),
+        (tried.success, "ask_example", "private"),
     ):
         event = trigger(
             app.respond, inputs, outputs, concurrency_limit=ASKING, api_name=name, api_visibility=visibility

@@ -882,3 +882,16 @@ def test_the_examples_and_the_countries_filter_are_the_index_own(browser, speech
     page.wait_for_timeout(500)  # the list's closing fade
     page.screenshot(path=str(SHOTS / "examples-and-countries.png"))
     page.close()
+
+
+def test_a_question_to_try_is_asked_when_clicked(page):
+    first = page.locator("#chat ~ * .gallery-item, .gallery-item, [data-testid='examples'] button").first
+    asked = first.inner_text().strip()
+    first.click()
+    page.wait_for_function(
+        "() => { const bots = document.querySelectorAll(\"#chat [data-testid='bot']\");"
+        " return bots.length === 1 && bots[0].innerText.includes('[1]'); }",
+        timeout=60_000,
+    )
+    assert page.locator("#chat [data-testid='user']").first.inner_text().strip() == asked
+    assert page.locator("#chat [data-testid='user']").count() == 1  # asked once
