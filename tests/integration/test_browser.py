@@ -537,6 +537,17 @@ def test_stop_ends_an_answer_under_way_and_regenerate_asks_it_again(browser, mod
     page.close()
 
 
+def _stop(server: subprocess.Popen) -> None:
+    """Ctrl-C, as an operator stops it; killed if it has not stopped in 30 s (seen in CI's
+    full run only; the point here is the restart, not how fast it stops)."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=30)
+
+
 def _serve(home: Path, port: int) -> subprocess.Popen:
     """`rag serve` in its own process, as an operator starts it; returns once it answers."""
     env = {**os.environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
@@ -576,8 +587,7 @@ def test_a_conversation_survives_a_server_restart_on_the_same_port(browser, seed
         page.goto(f"http://127.0.0.1:{port}/")
         page.locator("#question textarea").wait_for()
         assert "Al-Thani" in _ask(page, WANG_YI).inner_text()
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)  # a busy machine: the point is the restart, not its speed
+        _stop(server)
         server = _serve(home, port)
         page.reload()
         page.locator("#question textarea").wait_for()
@@ -588,8 +598,7 @@ def test_a_conversation_survives_a_server_restart_on_the_same_port(browser, seed
         assert bots.count() == 2 and "Qatar" in follow.inner_text()
     finally:
         page.context.close()
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        _stop(server)
 
 
 def test_a_forged_conversation_in_the_browser_shows_text_and_serves_no_file(browser, server):
