@@ -28,10 +28,10 @@ MAX_COMPOUND = 30  # characters of the longest word read as two ("peacekeeping")
 # the first (a name written in another order or with its words spelled out between).
 NEAR = 8
 _YEAR_ONLY = re.compile(r"^(1[89]|20)\d\d$")
-# A figure: digits or an amount in words, standing alone ("COVID-19", "two-State" and
-# "third" are not figures).
+# A figure: digits or an amount in words, standing alone ("COVID-19", "two-State",
+# "third" and the numbers of a document symbol, "A/65/PV.15", are not figures).
 _FIGURE = re.compile(
-    r"(?<![\w-])\d[\d,.]*(?![\w-])|(?<![\w-])(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?<![\w/.-])\d[\d,.]*(?![\w/-])|(?<![\w-])(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"dozens?|hundreds?|thousands?|millions?|billions?|half)(?![\w-])",
     re.I,
 )

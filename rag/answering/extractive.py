@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered, with_countries
+from rag.answering.attribution import heading
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
@@ -106,6 +107,29 @@ def _answer_type_bonus(question: str, sentence: str) -> float:
     return 0.0
 
 
+def _in_context(c: Candidate, named: frozenset[str]) -> str:
+    """A sentence as it is compared with a question that names whose words or when: under
+    its statement's speaker and year, as the question names them. Otherwise a sentence
+    repeating the speaker's name ("Sweden is prepared to do its part.") would outrank the
+    one that answers, since every sentence of the statement is Sweden's."""
+    if not named:
+        return c.text
+    head = heading(c.document)
+    who = (head.country or head.speaker) if "who" in named else ""
+    when = str(c.document.metadata.get("year") or head.date) if "when" in named else ""
+    lead = ", ".join(x for x in (who, when) if x)
+    return f"{lead}: {c.text}" if lead else c.text
+
+
+def _named_roles(question: Question) -> frozenset[str]:
+    """Whether the question (or one of its parts) names whose statements ("who") and when
+    ("when"), as the index holds them."""
+    scopes = [question.scope, *(p.scope for p in question.parts if p.scope is not None)]
+    kinds = {p.kind for scope in scopes for p in scope.parts if p.held}
+    roles = {"who"} if kinds & {"country", "speaker"} else set()
+    return frozenset(roles | ({"when"} if "year" in kinds else set()))
+
+
 def _names(sentence: str) -> list[str]:
     """The names a sentence holds: capitalised words in a row, less an opening function word
     ("In Argentina", "The Council" are not names; "Kofi Awoonor was …" opens with one)."""
@@ -151,7 +175,8 @@ class ExtractiveGenerator:
     """Answers with the retrieved sentences that best answer the question, each cited.
 
     Faithful by construction: every answer sentence is a verbatim span of a source.
-    A sentence's score is its cosine similarity to the question, plus 0.3 times the
+    A sentence's score is its cosine similarity to the question (the sentence under its
+    speaker and year where the question names them), plus 0.3 times the
     share of the question's (idf-weighted) words it contains, plus a small bonus when
     it holds what a who/when/how-many question asks for. It refuses when no sentence
     scores ``min_relevance`` (calibrated in docs/refusal.md).
@@ -173,6 +198,7 @@ class ExtractiveGenerator:
         self.idf: Callable[[str], float] = lambda term: 1.0  # one answer's: its snapshot's
         self.scope_words: Scoped | None = None  # one answer's: the words of the statements scoped to
         self.parts: tuple[Part, ...] = ()  # one answer's: the parts of the question, as read
+        self.named: frozenset[str] = frozenset()  # one answer's: "who", "when" where the question names them
         self.sentences = SentenceVectors(embedder)
 
     @property
@@ -196,6 +222,7 @@ class ExtractiveGenerator:
         about must be named for it to be answered."""
         reader = copy.copy(self)
         reader.parts = question.parts
+        reader.named = _named_roles(question)
         if snapshot is not None:
             reader.idf = snapshot.engine.idf
 
@@ -213,7 +240,7 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         query = self.embedder.embed_query(question)
-        sims = self.sentences.of([c.text for c in candidates]) @ query
+        sims = self.sentences.of([_in_context(c, self.named) for c in candidates]) @ query
         asked = set(tokenize(question))
         weight = {t: self.idf(t) for t in asked}
         total = sum(weight.values()) or 1.0
@@ -226,6 +253,18 @@ class ExtractiveGenerator:
             score = float(sim) + 0.3 * overlap + _answer_type_bonus(question, c.text)
             scored.append(replace(c, similarity=float(sim), score=score))
         return scored
+
+    def _plain(self, question: str, scored: list[Candidate]) -> list[Candidate]:
+        """The sentences scored each on its own, without the lead-in naming its speaker and
+        year, which lifts every sentence of the statements a question names alike: the scale
+        on which the refusal threshold and ``CLOSE`` are calibrated (docs/refusal.md)."""
+        if not self.named:
+            return scored
+        sims = self.sentences.of([c.text for c in scored]) @ self.embedder.embed_query(question)
+        return [
+            replace(c, similarity=float(sim), score=c.score - c.similarity + float(sim))
+            for c, sim in zip(scored, sims, strict=True)
+        ]
 
     def clear_cache(self) -> None:
         self.sentences.clear()
@@ -302,9 +341,12 @@ class ExtractiveGenerator:
 
     def _refusal(self, question: str, scored: list[Candidate], passages: list[Passage]) -> Answer | None:
         """The refusal that fits, when no sentence answers the question."""
-        if not scored or max(c.score for c in scored) < self.min_relevance:
+        if not scored:
             return _refusal_of(self.name, question, passages, REFUSAL)
-        best = max(scored, key=lambda c: c.score)
+        plain = self._plain(question, scored)
+        if max(c.score for c in plain) < self.min_relevance:
+            return _refusal_of(self.name, question, passages, REFUSAL)
+        best = max(plain, key=lambda c: c.score)
         passing = [c for c in scored if c.score >= self.min_relevance]
         relevant = [c.text for c in passing]
         following = [c.document.text[c.end : c.end + FOLLOWING_CHARS] for c in passing]

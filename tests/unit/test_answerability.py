@@ -128,3 +128,23 @@ def test_a_premise_that_opposes_is_met_by_an_opposition_and_one_called_off_is_de
         praise, ["The family reunions planned for this week were cancelled at the last minute."]
     )
     assert not premise_denied(praise, ["We praise the family reunions held this week at the border."])
+
+
+def test_the_numbers_of_a_document_symbol_or_a_span_of_years_are_no_figure():
+    from rag.answering.answerability import has_figure
+
+    for text in (
+        "As I said in my first address (see A/65/PV.15), we sought a seat for the period 2011-2012.",
+        "The Council adopted resolution S/RES/2334 in 2016.",
+        "The General Assembly, in resolution 68/262, took the side of the weaker party.",
+        "Document A/79/PV.4 records the debate of 2024.",
+    ):
+        assert not has_figure(text), text
+    for text in (
+        "The conflict has left 220,000 dead.",
+        "Overall, the 51 priority projects will cost $68 billion between 2012 and 2020.",
+        "Growth reached 14.4 per cent in 2011.",
+        "We have pulled 51 people alive from the rubble.",
+        "Some three million people were displaced.",
+    ):
+        assert has_figure(text), text
