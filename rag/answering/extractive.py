@@ -14,10 +14,10 @@ from typing import Protocol
 import numpy as np
 
 from rag.answering.answerability import CLOSE, ORDINAL_ITEM, Scoped, not_answered, with_countries
-from rag.answering.attribution import heading
 from rag.answering.quoting import Candidate, merge, next_sentence, quote_text, stand_alone
 from rag.answering.readability import announces, is_list_item, is_salutation, leans_back, near_duplicate
 from rag.embedding import Embedder
+from rag.loading import country_name
 from rag.question import Question
 from rag.question.asks import Asks, asks_of
 from rag.question.followup import NOTHING_NEW, Turn
@@ -114,9 +114,10 @@ def _in_context(c: Candidate, named: frozenset[str]) -> str:
     one that answers, since every sentence of the statement is Sweden's."""
     if not named:
         return c.text
-    head = heading(c.document)
-    who = (head.country or head.speaker) if "who" in named else ""
-    when = str(c.document.metadata.get("year") or head.date) if "when" in named else ""
+    meta = c.document.metadata
+    country = country_name(str(meta["country"])) if meta.get("country") else ""
+    who = " ".join(str(country or meta.get("speaker") or "").split()) if "who" in named else ""
+    when = str(meta.get("year") or meta.get("date") or "") if "when" in named else ""
     lead = ", ".join(x for x in (who, when) if x)
     return f"{lead}: {c.text}" if lead else c.text
 
