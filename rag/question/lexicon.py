@@ -14,6 +14,9 @@ SPEECH_VERB = (
 )
 # The speech itself: "its 2019 statement", "the 2019 General Debate".
 SPEECH_NOUN = r"(?:speech|statement|address|remarks|intervention|general\s+debate|debate|session|assembly)"
+# What opens a comparison of speakers named next: "Compare Jordan and Sweden on …",
+# "Contrast how Peru and Chile …", "Compare the Kenyan and Peruvian positions …".
+COMPARING = r"(?:compare|contrast)\s++(?:(?P<how>how)\s++|(?P<what>what)\s++)?(?:the\s++)?"
 # Who speaks for a country: "the Brazilian delegation", "Kenya's president", "Peru's position".
 SPEAKER_NOUN = (
     r"(?:delegation|government|president|prime\s+minister|foreign\s+minister|minister|"

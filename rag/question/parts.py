@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.question.lexicon import COMPARING
 from rag.question.scope import Scope
 
 MAX_PARTS = 6
@@ -61,6 +62,9 @@ _EACH = re.compile(
 
 
 _DIFFER = re.compile(r"\b(?:differ(?:ed|s)?|contrast(?:ed|s)?)\b(?!\s+(?:with|from)\b)", re.I)
+_OPENS = re.compile(COMPARING, re.I)
+# What follows the names compared in "Compare the Kenya and Peru positions on …".
+_THEIR = re.compile(r"^(?:'s|’s)?\s*+(?:positions?|views?|stances?|statements?|speeches?|remarks)\b", re.I)
 
 
 def _joining(gap: str) -> bool:
@@ -86,12 +90,26 @@ def compared(question: str, speakers: list[tuple[str, str, int, int]]) -> list[P
     if len(speakers) < 2 or not _EACH.search(question):
         return []
     first, last = speakers[0][2], speakers[-1][3]
+    opening = _OPENS.fullmatch(question[:first].lstrip())
     parts = []
     for _, written, _, _ in speakers:
-        alone = _DIFFER.sub("speak", question[:first] + written + question[last:])  # "How did X differ on"
+        if opening and not opening.group("what"):
+            alone = _side(written, question[last:], bool(opening.group("how")))
+        else:
+            # "How did X differ on": "How did X speak on".
+            alone = _DIFFER.sub("speak", question[:first] + written + question[last:])
         alone = " ".join(_EACH.sub("", alone).split()).replace(" ,", ",").replace(" ?", "?")
         parts.append(Part(written, alone))
     return parts
+
+
+def _side(speaker: str, rest: str, how: bool) -> str:
+    """One side of "Compare A and B on X" ("What did A say on X?") or of "Compare how A and
+    B talked about X" ("How did A speak about X?")."""
+    rest = rest.strip().rstrip(".?!")
+    if how:
+        return f"How did {speaker} speak {rest.split(maxsplit=1)[-1] if ' ' in rest else ''}?"
+    return f"What did {speaker} say {_THEIR.sub('', rest).strip()}?"
 
 
 def question_parts(question: str) -> list[Part]:

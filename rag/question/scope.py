@@ -16,7 +16,7 @@ from rag.countries import DEMONYMS
 from rag.countries import WITH_THE as _WITH_THE
 from rag.countries import names as country_names
 from rag.question.coverage import country_label, no_country, no_year, not_then
-from rag.question.lexicon import SPEAKER_NOUN, SPEECH_VERB
+from rag.question.lexicon import COMPARING, SPEAKER_NOUN, SPEECH_VERB
 from rag.question.text import context_names, without_context
 from rag.question.years import Years, read_years, speech_years
 
@@ -241,6 +241,8 @@ _OPENING = re.compile(
 # "What role did Poland give …", "Why did Ghana refuse …": the country is the subject of
 # the question's verb, most often its speaker, but nothing in the words says so.
 _AUXILIARY = re.compile(r"\b(?:did|does|do|has|have|had|would|will|could|should)\s++(?:the\s++)?$", re.I)
+# "Compare Jordan and Sweden on …", "Contrast how Peru and Chile …": those compared speak.
+_COMPARING = re.compile(rf"\b{COMPARING}$", re.I)
 _JOINED = re.compile(r"\s*+(?:,\s*+)?(?:and\s++|or\s++)?(?:the\s++)?", re.I)
 _VERB_AFTER = re.compile(
     r"(?<!\s)(?:'s|’s)?\s++(?:(?:also|ever|not|first|really|each|both)\s++)?(?!and\b|or\b)[a-z]{3,}+\b"
@@ -286,13 +288,14 @@ def _rows(question: str) -> list[list[re.Match[str]]]:
 
 def subject_countries(question: str) -> list[tuple[str, str]]:
     """(ISO code, name as written) of each country that is the subject of an auxiliary and
-    a verb ("did Poland give", "did Mexico and Chile each describe"), where no words make
-    anyone the speaker."""
+    a verb ("did Poland give", "did Mexico and Chile each describe"), or one of several
+    compared ("Compare Jordan and Sweden on …"), where no words make anyone the speaker."""
     names = _pattern()[0]
     found = []
     for chain in _rows(question):
         before = question[max(0, chain[0].start() - 20) : chain[0].start()]
-        if _AUXILIARY.search(before) and _VERB_AFTER.match(question, chain[-1].end()):
+        compared = len(chain) > 1 and _COMPARING.search(before)
+        if compared or (_AUXILIARY.search(before) and _VERB_AFTER.match(question, chain[-1].end())):
             found += [(names[m.group(1).lower()], _written(m)) for m in chain]
     return list(dict.fromkeys(found))
 

@@ -29,6 +29,11 @@ COMPARISONS = [
     "How did {A} and {B} each refer to whaling in their 2014 speeches?",
     "How did {A} and {B} differ in 2014 on whaling?",
     "Did {A} and {B} contrast on whaling in 2014?",
+    # The countries compared are the object of "compare": still the speakers.
+    "Compare {A} and {B} on whaling in 2014.",
+    "Compare how {A} and {B} talked about whaling in 2014.",
+    "Contrast {A}, {B} and {C} on whaling in their 2014 speeches.",
+    "compare the {A} and {B} positions on whaling in 2014",
 ]
 
 
