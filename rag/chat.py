@@ -98,7 +98,11 @@ def print_answer(answer: Answer) -> None:
     if answer.note:
         click.echo(wrapped(f"\nNote: {shown(answer.note)}"))
     for sentence in answer.unsupported:
-        click.echo(wrapped(f"\nNot supported by its citations: {shown(sentence.text)}"))
+        why = f" ({shown(sentence.why)})" if sentence.why else ""
+        click.echo(wrapped(f"\nNot supported by its citations{why}: {shown(sentence.text)}"))
+    for sentence in answer.sentences:
+        if sentence.repointed:
+            click.echo(wrapped(f"\nCitation moved to the passage that says it: {shown(sentence.text)}"))
     if answer.citations:
         click.echo()
         for c in answer.citations:

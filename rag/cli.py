@@ -404,6 +404,12 @@ def verify(index_dir: Path | None, repair: bool) -> None:
     default=None,
     help="Only the gold set's dev half (tune on it) or test half (report it).",
 )
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only this many questions (or conversations), spread evenly over the set.",
+)
 @click.option("--generator", default=None, help="Generator to score (default: extractive).")
 @click.option("--no-baseline", is_flag=True, help="Skip the LangChain baseline.")
 @click.option(
@@ -420,13 +426,14 @@ def eval_command(
     thresholds: Path | None,
     k: int | None,
     split: str | None,
+    sample: int | None,
     generator: str | None,
     no_baseline: bool,
     reports: Path | None,
 ) -> None:
     """Score answers on a gold set, beside the plain LangChain baseline, and write a report."""
     from rag.answering import check_generator
-    from rag.evaluation.gold import load_gold
+    from rag.evaluation.gold import load_gold, spread
     from rag.evaluation.report import as_json as report_json
     from rag.evaluation.report import format_table, write_report
     from rag.evaluation.runner import check_thresholds, evaluate
@@ -445,6 +452,9 @@ def eval_command(
         name = f"{gold.stem}-{split}"
         if not questions:
             raise UserError(f'The gold set {gold} has no questions marked "split": "{split}".')
+    if sample:
+        questions = spread(questions, sample)
+        name = f"{name}-sample{sample}"
     settings = _settings(index_dir=index_dir)
     pipeline = _pipeline(settings)
     result = evaluate(

@@ -144,6 +144,7 @@ DEMONYMS = {
     "israeli": "ISR",
     "italian": "ITA",
     "pakistani": "PAK",
+    "palestinian": "PSE",
     "saudi": "SAU",
     "spanish": "ESP",
     "swedish": "SWE",

@@ -56,7 +56,9 @@ class Settings:
     min_relevance: float = 0.52
     max_answer_sentences: int = 3
     # Generative answers (docs: README "Generative answers").
-    local_model: str = "gemma3-270m"
+    # The packaged Qwen on llama.cpp (the `llm` extra); "gemma3-270m", a model folder or a
+    # .gguf file otherwise.
+    local_model: str = "qwen2.5-coder-1.5b"
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str = ""

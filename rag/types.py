@@ -131,9 +131,19 @@ class Sentence:
     text: str
     citations: tuple[int, ...]
     supported: bool
+    # Why its citations do not support it ("the cited words give no 5"), or, supported, that
+    # the model cited another passage and the citation was moved to the one that says it.
+    why: str = ""
+    repointed: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+        out: dict[str, Any] = {"text": self.text, "citations": list(self.citations)}
+        out["supported"] = self.supported
+        if self.why:
+            out["why"] = self.why
+        if self.repointed:
+            out["repointed"] = True
+        return out
 
 
 @dataclass(frozen=True)

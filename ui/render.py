@@ -107,12 +107,25 @@ def answer_html(answer: Answer, turn: int) -> str:
             'speakers and years the question names" under Search settings to search every statement.'
             "</span></div>"
         )
-    flagged = (
-        '<div class="note">⚠ marks a sentence that its citations do not support.</div>'
-        if answer.unsupported
-        else ""
-    )
-    return f'<div class="answer turn-{turn}">{body}</div>{flagged}{note}'
+    return f'<div class="answer turn-{turn}">{body}</div>{_checked_notes(answer)}{note}'
+
+
+def _checked_notes(answer: Answer) -> str:
+    """What the check of a model's sentences found: why each marked one is not supported,
+    and which citations were moved to the passage that says the sentence."""
+    out = ""
+    if answer.unsupported:
+        reasons = "; ".join(dict.fromkeys(s.why for s in answer.unsupported if s.why))
+        why = f" ({escape(reasons)})" if reasons else ""
+        out += f'<div class="note">⚠ marks a sentence that its citations do not support{why}.</div>'
+    moved = [s.text for s in answer.sentences if s.repointed]
+    if moved:
+        quoted = "; ".join(f"“{escape(t)}”" for t in moved)
+        out += (
+            '<div class="note">↪ The model cited another passage for '
+            f"{quoted}: its citation now points to the passage that says it.</div>"
+        )
+    return out
 
 
 def _group_html(group: Group, turn: int, supported: dict[tuple[str, tuple[int, ...]], bool]) -> str:

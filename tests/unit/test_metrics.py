@@ -159,3 +159,16 @@ def test_a_metric_where_lower_is_better_has_a_maximum(tmp_path):
     assert check_thresholds(result, limits) == ["dangling_openings is 0.050, above 0.02"]
     run.aggregate["dangling_openings"] = 0.0
     assert check_thresholds(result, limits) == []
+
+
+def test_a_sample_of_a_gold_set_is_spread_over_it_and_keeps_conversations_whole():
+    from rag.evaluation.gold import GoldQuestion, spread
+
+    def q(i: str) -> GoldQuestion:
+        return GoldQuestion(i, "?", True, "", (), ())
+
+    questions = [q(f"a{i}") for i in range(10)] + [q("c1.1"), q("c1.2"), q("c1.3")]
+    sample = spread(questions, 4)
+    assert [x.id for x in sample] == ["a0", "a2", "a5", "a8"]
+    assert [x.id for x in spread(questions, 11)][-3:] == ["c1.1", "c1.2", "c1.3"]
+    assert spread(questions, 50) == questions
