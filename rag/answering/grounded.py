@@ -11,6 +11,7 @@ from typing import Any
 from rag.answering.extractive import REFUSAL, ExtractiveGenerator
 from rag.answering.support import SUPPORT_THRESHOLD, judge, speakers_of, split_claims, support
 from rag.answering.verification import check_sentences
+from rag.errors import ModelLoadError
 from rag.question import Question
 from rag.question.followup import Turn, leans_on_earlier
 from rag.retrieval import Reading
@@ -291,6 +292,8 @@ def for_prompt(passages: list[Passage], quoted: Answer, chars: int | None) -> li
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, ModelLoadError):  # the project's own sentence, whole
+        return str(exc).strip().rstrip(".")
     name = type(exc).__name__
     if "timeout" in name.lower() or "timed out" in str(exc).lower():
         return "timed out"
