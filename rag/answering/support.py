@@ -167,6 +167,8 @@ def judge(sentence: str, quotes: list[str], speakers: Sequence[str] = ()) -> Jud
     if not quotes:
         return Judgement(False, "it cites nothing")
     cited = " ".join(quotes)
+    if " ".join(sentence.split()).rstrip(".").lower() in " ".join(cited.split()).lower():
+        return Judgement(True)  # the cited words say it word for word (a quote opens with a capital)
     own = set(_normal_tokens(sentence)) - REPORTING - set(_normal_tokens(" ".join(speakers)))
     found = set(_normal_tokens(cited))
     if own and len(own & found) / len(own) < JUDGED_SHARE:
