@@ -71,11 +71,9 @@ def test_an_acronym_and_its_words_are_the_same_name():
 
 def test_a_sentence_the_cited_words_hold_word_for_word_is_supported_whatever_is_beside_it():
     """A quoted answer's sentence, opened with a capital where the quote began mid-sentence,
-    beside other sentences that hope or negate, is what the cited words say."""
-    assert judge(
-        "Security sector reform is an important aspect of reconstruction.",
-        [
-            "Third, security sector reform is an important aspect of reconstruction. "
-            "Resources should be used in a balanced manner. It will not be easy."
-        ],
-    ).supported
+    beside other sentences on the same thing that hope or negate, is what the cited words say."""
+    cited = (
+        "Third, security sector reform is an important aspect of reconstruction. Security sector "
+        "reform should be owned by the countries concerned. Security sector reform is not easy."
+    )
+    assert judge("Security sector reform is an important aspect of reconstruction.", [cited]).supported
