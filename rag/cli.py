@@ -220,8 +220,9 @@ def _asker(options: dict[str, Any]) -> tuple[Any, Callable[..., Any]]:
         check_configured(options["generator"], settings)
     pipeline = _pipeline(settings)
 
-    def ask(question: str, history: Any = ()) -> Any:
-        return pipeline.ask(
+    def ask(question: str, history: Any = (), written: Callable[[str], None] | None = None) -> Any:
+        """The checked answer; ``written``: called with a model's words as they come."""
+        stream = pipeline.answer_stream(
             question,
             k=options["k"],
             filters=filters,
@@ -229,6 +230,13 @@ def _asker(options: dict[str, Any]) -> tuple[Any, Callable[..., Any]]:
             history=history,
             scoped=not options["no_scope"],
         )
+        for item in stream:
+            if isinstance(item, str):
+                if written is not None:
+                    written(item)
+            else:
+                return item
+        raise AssertionError("an answer stream ends with its Answer")
 
     return pipeline, ask
 
@@ -255,8 +263,20 @@ def ask(question: str, as_json: bool, history_file: Path | None, **options: Any)
 
     check_question(question)
     history = read_history(history_file) if history_file else []
-    _, answer_with = _asker(options)
-    answer = answer_with(question, history)
+    pipeline, answer_with = _asker(options)
+    model = (options["generator"] or pipeline.settings.generator) != "extractive"
+    shown: list[str] = []
+
+    def written(piece: str) -> None:
+        """A model's words as they come, on stderr: stdout gets the checked answer."""
+        if not shown:
+            click.echo("Writing: ", nl=False, err=True)
+        shown.append(piece)
+        click.echo(piece, nl=False, err=True)
+
+    answer = answer_with(question, history, written if model and not as_json else None)
+    if shown:
+        click.echo("\n", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return

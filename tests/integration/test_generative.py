@@ -215,6 +215,15 @@ def test_cli_generator_openai_prints_sentences_and_note(llm, monkeypatch):
     assert data["note"] == ""
 
 
+def test_cli_shows_a_models_words_as_they_come_then_the_checked_answer(llm, monkeypatch):
+    monkeypatch.setenv("RAG_OPENAI_BASE_URL", llm.url)
+    llm.replies.append(_cochairs)
+    result = CliRunner().invoke(cli, ["ask", WANG_YI, "--generator", "openai"], catch_exceptions=False)
+    assert result.stderr.count("Writing: ") == 1 and "Wang Yi met the two co-chairs" in result.stderr
+    assert "Wang Yi met the two co-chairs" in result.stdout and "[1] FM meets" in result.stdout
+    assert "Writing" not in result.stdout
+
+
 def test_openai_with_nothing_configured_is_one_sentence_and_no_network(monkeypatch):
     for var in ("RAG_OPENAI_BASE_URL", "OPENAI_BASE_URL", "RAG_OPENAI_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
