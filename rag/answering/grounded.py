@@ -258,6 +258,9 @@ class LLMGenerator:
         if answer is None:
             yield self._fallback(gate, "gave no answer its passages support")
             return
+        if answer.refused:  # the statements' own answer found what the model did not
+            yield self._fallback(gate, "found no answer in the passages it read")
+            return
         if not answer.refused and self._agreement(gate, answer) < MIN_AGREEMENT:
             yield self._fallback(gate, "gave an answer that does not address the question")
             return

@@ -103,8 +103,11 @@ def token_f1(answer: str, gold: str, answerable: bool, refused: bool) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def faithfulness(answer: str, quotes: dict[int, str], refused: bool) -> float | None:
-    """Share of answer sentences supported by the quotes they cite (rag.answering.support's test).
+def faithfulness(
+    answer: str, quotes: dict[int, str], refused: bool, speakers: dict[int, list[str]] | None = None
+) -> float | None:
+    """Share of answer sentences supported by the quotes they cite (rag.answering.support's
+    test, as the answer marks them: ``speakers``, whose words each citation is).
 
     A sentence citing nothing, or only numbers with no quote, is unsupported. A refusal
     or an answer with no sentences makes no claims: None.
@@ -114,7 +117,16 @@ def faithfulness(answer: str, quotes: dict[int, str], refused: bool) -> float | 
     claims = split_claims(answer)
     if not claims:
         return None
-    supported = sum(1 for c in claims if is_supported(c.text, [quotes[n] for n in c.cites if n in quotes]))
+    whose = speakers or {}
+    supported = sum(
+        1
+        for c in claims
+        if is_supported(
+            c.text,
+            [quotes[n] for n in c.cites if n in quotes],
+            [s for n in c.cites for s in whose.get(n, [])],
+        )
+    )
     return supported / len(claims)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rag.answering.support import speakers_of
 from rag.errors import InputError
 from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
@@ -108,7 +109,12 @@ def _score(
         if q.answerable
         else [],
         "token_f1": m.token_f1(words, q.answer, q.answerable, answer.refused),
-        "faithfulness": m.faithfulness(words, {c.n: c.quote for c in answer.citations}, answer.refused),
+        "faithfulness": m.faithfulness(
+            words,
+            {c.n: c.quote for c in answer.citations},
+            answer.refused,
+            {c.n: speakers_of([c.document]) for c in answer.citations},
+        ),
         "citation_validity": m.citation_validity(
             [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations], texts
         ),

@@ -151,6 +151,13 @@ def test_model_refusal_is_a_refusal(remote, llm):
     assert answer.refused and answer.text == REFUSAL and not answer.citations
 
 
+def test_a_model_finding_nothing_where_the_statements_answer_gives_their_words_not_a_refusal(remote, llm):
+    llm.replies.append("NOT IN STATEMENTS")
+    answer = remote.ask(WANG_YI, generator="openai")
+    assert not answer.refused and "Alya Ahmed Saif Al-Thani" in answer.text
+    assert "found no answer in the passages it read" in answer.note
+
+
 @pytest.mark.parametrize(
     "setup, why",
     [
