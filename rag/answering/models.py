@@ -198,7 +198,28 @@ def load_llama(path: Path, threads: int | None = None) -> Any:
         raise ModelLoadError(f"llama.cpp could not read the model file {path} ({exc}).") from None
 
 
-class LlamaCppChatModel(BaseChatModel):
+class _Streamed(BaseChatModel):
+    """A chat model whose whole answer is its stream of pieces, joined."""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _chunk(piece: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:
+    chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+    if run_manager:
+        run_manager.on_llm_new_token(piece, chunk=chunk)
+    return chunk
+
+
+class LlamaCppChatModel(_Streamed):
     """A GGUF model run by llama.cpp as a LangChain chat model: its own chat template,
     greedy decoding, streamed token by token."""
 
@@ -226,20 +247,7 @@ class LlamaCppChatModel(BaseChatModel):
         ):
             piece = part["choices"][0].get("delta", {}).get("content") or ""
             if piece:
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                if run_manager:
-                    run_manager.on_llm_new_token(piece, chunk=chunk)
-                yield chunk
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+                yield _chunk(piece, run_manager)
 
 
 # One worked example in the prompt's own format, for base models that continue text
@@ -258,7 +266,7 @@ Answer: The committee agreed to meet again in May [1].
 STOP = ["\n", "Question:", "Passages:", "<passage", "</passage"]
 
 
-class LocalChatModel(BaseChatModel):
+class LocalChatModel(_Streamed):
     """A transformers causal LM as a LangChain chat model, greedy decoding, streamed.
 
     Instruction-tuned models get their chat template; base models (``chat=False``) get
@@ -338,20 +346,7 @@ class LocalChatModel(BaseChatModel):
             piece = combined[: min(cuts)][len(seen) :] if cuts else text
             seen = combined
             if piece:
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                if run_manager:
-                    run_manager.on_llm_new_token(piece, chunk=chunk)
-                yield chunk
+                yield _chunk(piece, run_manager)
         worker.join()
         if failure:
             raise failure[0]
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
