@@ -208,7 +208,8 @@ def test_generator_choice_streams_model_text_and_marks_unsupported_sentences(app
     final = history[-1]["content"]
     assert 'href="#cite-0-c-1" class="cite-marker"' in final
     assert '<span class="unsupported"' in final and "ten billion dollars" in final
-    assert "⚠ marks a sentence that its citations do not support." in final
+    # The note under the answer says why: here, a sentence the model cited nothing for.
+    assert "⚠ marks a sentence that its citations do not support (it cites nothing)." in final
 
 
 def test_the_app_and_rag_ask_json_give_the_same_answer_for_every_seed_gold_question(pipeline):
