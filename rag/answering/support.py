@@ -178,10 +178,10 @@ def judge(sentence: str, quotes: list[str], speakers: Sequence[str] = ()) -> Jud
     given = _amounts(cited)
     small = any(n <= 12 for n in given) or bool(_ORDINAL.search(cited))
     claimed = _digits(sentence) + [n for n in _amounts(sentence) if n > 12 or small]
-    missing = [n for n in claimed if not _amounts_hold(n, given)]
+    missing = [f"{n:g}" for n in claimed if not _amounts_hold(n, given)]
     missing += [f"the {w}" for w in _ORDINAL.findall(sentence) if small and w.lower() not in cited.lower()]
     if missing:
-        return Judgement(False, f"the cited words give no {missing[0]:g}")
+        return Judgement(False, f"the cited words give no {missing[0]}")
     unnamed = _unnamed(sentence, cited, speakers)
     if unnamed:
         return Judgement(False, f"the cited words do not name {unnamed}")

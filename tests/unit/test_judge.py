@@ -37,6 +37,7 @@ UNSUPPORTED = [
     ("Kenya said the Council had adopted the resolution.", "hoped"),
     ("Kenya said all five of its targets had been met.", "all"),
     ("Kenya said four of its five targets had been met.", "4"),
+    ("Kenya said the second of its five targets had been met.", "the second"),
 ]
 
 
