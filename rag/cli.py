@@ -258,24 +258,24 @@ def ask(question: str, as_json: bool, history_file: Path | None, **options: Any)
     answered from those statements only; when the index has none, the answer says so.
     With --history, QUESTION is a follow-up to the turns in the file.
     """
-    from rag.chat import print_answer, read_history
+    from rag.chat import print_answer, read_history, shown
     from rag.question.text import check_question
 
     check_question(question)
     history = read_history(history_file) if history_file else []
     pipeline, answer_with = _asker(options)
     model = (options["generator"] or pipeline.settings.generator) != "extractive"
-    shown: list[str] = []
+    streamed: list[str] = []
 
     def written(piece: str) -> None:
         """A model's words as they come, on stderr: stdout gets the checked answer."""
-        if not shown:
+        if not streamed:
             click.echo("Writing: ", nl=False, err=True)
-        shown.append(piece)
-        click.echo(piece, nl=False, err=True)
+        streamed.append(piece)
+        click.echo(shown(piece, lines=True), nl=False, err=True)  # a model's words never act on the terminal
 
     answer = answer_with(question, history, written if model and not as_json else None)
-    if shown:
+    if streamed:
         click.echo("\n", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))

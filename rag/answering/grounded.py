@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from rag.answering.extractive import REFUSAL, ExtractiveGenerator
-from rag.answering.support import SUPPORT_THRESHOLD, judge, speakers_of, split_claims, support
+from rag.answering.support import SUPPORT_THRESHOLD, judge, named_as_speakers, split_claims, support
 from rag.answering.verification import check_sentences
 from rag.errors import ModelLoadError
 from rag.question import Question
@@ -92,7 +92,7 @@ def _attribute(claim: str, passages: list[Passage]) -> list[tuple[Passage, int, 
     words, or nothing. One sentence only: pairs let garbled claims through."""
     found = []
     for p in passages:
-        speakers = speakers_of([p.document])
+        speakers = named_as_speakers([p.document])
         for s in split_sentences(p.text):
             words = p.text[s.start : s.end]
             if judge(claim, [words], speakers).supported:
@@ -105,7 +105,7 @@ def _attribute(claim: str, passages: list[Passage]) -> list[tuple[Passage, int, 
 
 def _supports(claim: str, targets: list[tuple[Passage, int, int]]) -> bool:
     quotes = [p.document.text[start:end] for p, start, end in targets]
-    return judge(claim, quotes, speakers_of(p.document for p, _, _ in targets)).supported
+    return judge(claim, quotes, named_as_speakers(p.document for p, _, _ in targets)).supported
 
 
 def ground(question: str, raw: str, passages: list[Passage], generator: str) -> Answer | None:

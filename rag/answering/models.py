@@ -198,6 +198,10 @@ def load_llama(path: Path, threads: int | None = None) -> Any:
         raise ModelLoadError(f"llama.cpp could not read the model file {path} ({exc}).") from None
 
 
+# LangChain's message types as chat-template roles.
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
 class _Streamed(BaseChatModel):
     """A chat model whose whole answer is its stream of pieces, joined."""
 
@@ -240,8 +244,7 @@ class LlamaCppChatModel(_Streamed):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        roles = {"human": "user", "ai": "assistant", "system": "system"}
-        chat = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
         for part in self.llm.create_chat_completion(
             messages=chat, stream=True, temperature=0.0, max_tokens=self.max_new_tokens, stop=stop
         ):
@@ -290,8 +293,7 @@ class LocalChatModel(_Streamed):
             system = "\n".join(str(m.content) for m in messages if m.type == "system")
             rest = "\n".join(str(m.content) for m in messages if m.type != "system")
             return self.tokenizer(f"{system}\n\n{EXAMPLE}\n{rest}", return_tensors="pt")
-        roles = {"human": "user", "ai": "assistant", "system": "system"}
-        chat = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
         # Models without a system role get the rules at the top of the first user turn.
         if chat and chat[0]["role"] == "system" and len(chat) > 1:
             chat = [{"role": "user", "content": chat[0]["content"] + "\n\n" + chat[1]["content"]}, *chat[2:]]

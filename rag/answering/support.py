@@ -65,9 +65,10 @@ def is_supported(sentence: str, quotes: list[str], speakers: Sequence[str] = ())
     return judge(sentence, quotes, speakers).supported
 
 
-def speakers_of(documents: Iterable[Any]) -> list[str]:
-    """Whose words the documents are, as a sentence about them names the speaker: the
-    speaker field, less titles, and the country ("Zhang Jun", "China")."""
+def named_as_speakers(documents: Iterable[Any]) -> list[str]:
+    """Whose words the documents are, as a sentence about them may name the speaker: the
+    speaker field as written and the country ("Ambassador Zhang Jun", "China"). Not
+    ``rag.question.followup.speakers_of``, which gives one name a document each."""
     from rag.countries import country_name
 
     names = []
@@ -109,7 +110,7 @@ _ORDINAL = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|nint
 _FRACTIONS = {
     "half": (0.5, 50), "third": (1 / 3, 33, 33.3), "quarter": (0.25, 25), "fifth": (0.2, 20),
     "tenth": (0.1, 10), "twentieth": (20,), "thirtieth": (30,), "fortieth": (40,), "fiftieth": (50,),
-    "sixtieth": (60,), "seventieth": (70,), "seventy-fifth": (75,), "hundredth": (100,),
+    "sixtieth": (60,), "seventieth": (70,), "hundredth": (100,),
 }  # fmt: skip
 _NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|nor|neither|none|nothing|without|refus(?:e|es|ed|ing)|"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answering.support import judge, speakers_of, split_claims
+from rag.answering.support import judge, named_as_speakers, split_claims
 from rag.types import Answer, Sentence
 
 _MARKER = re.compile(r"(?<!\s)\s*+\[(\d++)\]")
@@ -56,7 +56,7 @@ def check_sentences(answer: Answer, repointed: frozenset[str] = frozenset()) -> 
     for g in answer.parts:
         for c in split_claims(g.text):
             own = [cited[n] for n in c.cites if n in cited]
-            verdict = judge(c.text, [x.quote for x in own], speakers_of(x.document for x in own))
+            verdict = judge(c.text, [x.quote for x in own], named_as_speakers(x.document for x in own))
             moved = verdict.supported and c.text in repointed
             sentences.append(Sentence(c.text, c.cites, verdict.supported, verdict.why, moved))
     return replace(answer, sentences=tuple(sentences))

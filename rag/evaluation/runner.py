@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from rag.answering.support import speakers_of
+from rag.answering.support import named_as_speakers
 from rag.errors import InputError
 from rag.evaluation import metrics as m
 from rag.evaluation.baseline import LangChainBaseline
@@ -113,7 +113,7 @@ def _score(
             words,
             {c.n: c.quote for c in answer.citations},
             answer.refused,
-            {c.n: speakers_of([c.document]) for c in answer.citations},
+            {c.n: named_as_speakers([c.document]) for c in answer.citations},
         ),
         "citation_validity": m.citation_validity(
             [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations], texts

@@ -229,6 +229,10 @@ def test_cli_shows_a_models_words_as_they_come_then_the_checked_answer(llm, monk
     assert result.stderr.count("Writing: ") == 1 and "Wang Yi met the two co-chairs" in result.stderr
     assert "Wang Yi met the two co-chairs" in result.stdout and "[1] FM meets" in result.stdout
     assert "Writing" not in result.stdout
+    # Words a model copies from a document never act on the terminal.
+    llm.replies.append(lambda r: f"\x1b]0;title\x07{_cochairs(r)}")
+    result = CliRunner().invoke(cli, ["ask", WANG_YI, "--generator", "openai"], catch_exceptions=False)
+    assert "\x07" not in result.stderr and "\x07" not in result.stdout
 
 
 def test_openai_with_nothing_configured_is_one_sentence_and_no_network(monkeypatch):
