@@ -62,6 +62,9 @@ def _unmentioned(
         # A named thing the statement asked about never uses (a treaty, a place, a person,
         # a plan) is not answered, whatever else it shares with the question; an acronym
         # ("ICJ") may be written out there, so it counts only where nothing is close.
+        # An acronym the statements write out ("IGN": "Intergovernmental Negotiations") is
+        # one they use.
+        terms = tuple(t for t in terms if not (t in asks.acronyms and t not in used and used.spells(t)))
         unnamed = [
             t for t in terms if t in asks.named and t not in used and not (close and t in asks.acronyms)
         ]
@@ -120,6 +123,16 @@ class Scoped:
     def __contains__(self, term: object) -> bool:
         return term in self.terms
 
+    def spells(self, acronym: str) -> bool:
+        """Whether a run of two or more of the statements' words spells the acronym: each
+        word opens with its next letter, and a word may give more of them in order ("IGN":
+        "Intergovernmental Negotiations", "ICJ": "International Court of Justice")."""
+        letters = acronym.lower()
+        run = self.sequence
+        return 1 < len(letters) <= MAX_ACRONYM and any(
+            t[:1] == letters[0] and _spelled(letters, run[i : i + len(letters)]) for i, t in enumerate(run)
+        )
+
     def says(self, terms: str) -> bool:
         """Whether these terms (joined by spaces) stand together somewhere: all of them
         within a few words of each other, in any order ("the Genocide Convention": "the
@@ -130,6 +143,26 @@ class Scoped:
         run = self.sequence
         places = [i for i, t in enumerate(run) if t == wanted[0]]
         return any(all(t in run[max(0, i - NEAR) : i + NEAR + 1] for t in wanted[1:]) for i in places)
+
+
+MAX_ACRONYM = 8  # letters of an acronym looked for written out
+
+
+def _spelled(letters: str, words: Sequence[str], used: int = 0) -> bool:
+    """Whether the first of ``words`` open the letters, two words at least, each giving its
+    first letter and perhaps more of them in order."""
+    if not letters:
+        return used >= 2
+    if not words or words[0][:1] != letters[0]:
+        return False
+    word, at = words[0], 1
+    for taken in range(1, len(letters) + 1):
+        if _spelled(letters[taken:], words[1:], used + 1):
+            return True
+        at = word.find(letters[taken], at) + 1 if taken < len(letters) else 0
+        if not at:
+            return False
+    return False
 
 
 def words_of(texts: Iterable[str]) -> set[str]:

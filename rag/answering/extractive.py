@@ -200,6 +200,10 @@ class ExtractiveGenerator:
         self.scope_words: Scoped | None = None  # one answer's: the words of the statements scoped to
         self.parts: tuple[Part, ...] = ()  # one answer's: the parts of the question, as read
         self.named: frozenset[str] = frozenset()  # one answer's: "who", "when" where the question names them
+        # One answer's: "What else?" asks the earlier question again for the rest of what
+        # was said on it, whatever its kind ("anything else?" after "how many …" is not
+        # asking for more figures).
+        self.again = False
         self.sentences = SentenceVectors(embedder)
 
     @property
@@ -224,6 +228,7 @@ class ExtractiveGenerator:
         reader = copy.copy(self)
         reader.parts = question.parts
         reader.named = _named_roles(question)
+        reader.again = question.again
         if snapshot is not None:
             reader.idf = snapshot.engine.idf
 
@@ -251,7 +256,8 @@ class ExtractiveGenerator:
             # the speaker's name belongs to every sentence of their statement.
             context = f"{c.text} {c.document.metadata.get('speaker', '')}"
             overlap = sum(weight[t] for t in asked & set(tokenize(context))) / total
-            score = float(sim) + 0.3 * overlap + _answer_type_bonus(question, c.text)
+            typed = 0.0 if self.again else _answer_type_bonus(question, c.text)
+            score = float(sim) + 0.3 * overlap + typed
             scored.append(replace(c, similarity=float(sim), score=score))
         return scored
 
@@ -301,6 +307,9 @@ class ExtractiveGenerator:
         # less in the question's words than what was quoted first.
         more = copy.copy(self)
         more.min_relevance = self.min_relevance - CONTINUE_SLACK
+        # "What else?" asks for the rest of what was said: the next points, not only
+        # those nearly as close as the best one left.
+        more.margin = 2 * self.margin
         answer = more._answer(question, fresh, passages, cited)
         if (
             answer.refused
@@ -352,8 +361,9 @@ class ExtractiveGenerator:
         relevant = [c.text for c in passing]
         following = [c.document.text[c.end : c.end + FOLLOWING_CHARS] for c in passing]
         texts = [p.text for p in passages]
+        asks = asks_of(question)
         why = not_answered(
-            asks_of(question),
+            replace(asks, kind="", count=0) if self.again else asks,
             relevant,
             texts,
             self.idf,
@@ -437,7 +447,7 @@ def _continued(
         if any(_overlap(nxt, x) for x in cited):
             continue  # an earlier answer quoted it
         [scored] = gen.score(question, [nxt])
-        typed = _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
+        typed = not gen.again and _asks_for_type(question) and _answer_type_bonus(question, nxt.text) > 0
         # The next sentence of the paragraph holds what a who/when/how-many question asks
         # for and the chosen one does not: it is the answer ("… a person of significance
         # in my life." + "Kofi Awoonor was …").
@@ -460,7 +470,7 @@ def _typed(
     """For a where/who/when/how-many question whose chosen sentences hold no place, name,
     date or figure: the best relevant sentence that does ("… entering into conversations
     with the guerrilla forces." chosen, "The talks will begin in Oslo …" holds the answer)."""
-    if not chosen or not _asks_for_type(question) or len(chosen) >= CEILING:
+    if not chosen or gen.again or not _asks_for_type(question) or len(chosen) >= CEILING:
         return []
     if any(_answer_type_bonus(question, c.text) > 0 for c in chosen):
         return []

@@ -15,7 +15,7 @@ from typing import Any
 from rag.countries import country_name
 from rag.question.lexicon import GENERIC_WORDS
 from rag.question.scope import country_named, speaker_countries, subject_countries
-from rag.question.text import MAX_QUESTION_CHARS, context_names, without_context
+from rag.question.text import MAX_QUESTION_CHARS, context_names, with_speaker, without_context
 from rag.question.years import speech_years
 from rag.terms import STOPWORDS, tokenize
 from rag.types import Answer, Document
@@ -409,16 +409,6 @@ def _context_of(
     return ", ".join(context)
 
 
-# "did he say", "does it propose": the speaker as the subject of the question's verb.
-_SUBJECT = re.compile(
-    r"\b(?P<verb>did|does|do|has|had|was|is|were|would|will|could|can)\s+(?P<who>he|she|it|they)\b", re.I
-)
-# "its 2013 statement", "his speech": the speaker's statement.
-_OWNER = re.compile(
-    r"\b(?:its|his|her|their)(?=\s+(?:(?:19|20)\d\d\s+)?(?:speech|statement|address|remarks)\b)", re.I
-)
-
-
 def readable(asked: str, kind: str, text: str, before: Turn | None, who: str) -> str:
     """A follow-up as a person would write it standalone, for "Understood as": its own
     words with the relative year counted, the speaker (``who``) for "he" or "its", "What
@@ -430,21 +420,16 @@ def readable(asked: str, kind: str, text: str, before: Turn | None, who: str) ->
     earlier = (
         before.question
         if before.searched == before.question
-        else _written(without_context(before.searched), who)
+        else _opening(with_speaker(without_context(before.searched), who))
     )
     if kind == "more" and text == before.searched:
         return f"What else, beyond the earlier answers, on: {earlier}"
-    own = _written(without_context(text), who)
+    own = _opening(with_speaker(without_context(text), who))
     swapped = (m := _INSTEAD.match(asked)) is not None and len(m["x"].split()) <= 5  # "And Canada?"
     if kind in ("refers", "instead") and not swapped and not _names_own_topic(asked):
         return f"{own} (following “{earlier}”)"
     return own
 
 
-def _written(question: str, who: str) -> str:
-    """The question with the speaker written for its first "its statement" or "did he",
-    opening with a capital."""
-    if who and who not in question:  # "did it propose in its 2013 statement": "did Chile propose in its …"
-        subject = _SUBJECT.sub(lambda m: f"{m['verb']} {who}", question, count=1)
-        question = subject if subject != question else _OWNER.sub(f"{who}’s", question, count=1)
+def _opening(question: str) -> str:
     return question[:1].upper() + question[1:]

@@ -33,6 +33,7 @@ TURNS = {
     "failure": r"miss(?:ed|es|ing)?|fail\w*|fell\s+short|short\s+of",
     "opposition": r"refus\w*|reject\w*|oppos\w*|against|veto\w*|boycott\w*|declin\w*",
     "stop": r"halt\w*|suspend\w*|end(?:ed|ing|s)?|stop\w*|cease\w*",
+    "reduction": r"cut(?:s|ting)?|reduc\w*|lower(?:ed|ing|s)?|decreas\w*|slash\w*|scal\w*\s+(?:back|down)",
 }
 # What denies a statement the question presumes without a turn ("why did X say that it had
 # ratified P", "why did X praise P"): a negation before the thing ("had not yet ratified

@@ -4,6 +4,8 @@ demonym too; a figure must be about what was asked. Invented statements and ques
 
 from __future__ import annotations
 
+import itertools
+
 from rag.answering.answerability import unmentioned
 from rag.question.asks import asks_of
 
@@ -148,3 +150,51 @@ def test_the_numbers_of_a_document_symbol_or_a_span_of_years_are_no_figure():
         "Some three million people were displaced.",
     ):
         assert has_figure(text), text
+
+
+SPELLED = [
+    ("IGN", "the Intergovernmental Negotiations on Security Council reform"),
+    ("ICJ", "the International Court of Justice"),
+    ("ICSID", "the International Centre for Settlement of Investment Disputes"),
+    ("GNI", "its gross national income"),
+    ("IAEA", "the International Atomic Energy Agency"),
+    ("ATT", "the Arms Trade Treaty"),
+    ("DDR", "disarmament, demobilization and reintegration"),
+    ("SIDS", "small island developing States"),
+    ("UNHCR", "the United Nations High Commissioner for Refugees"),
+]
+QUESTIONS = [
+    "What did Peru say in 2019 about the {A}?",
+    "How did Peru describe the work of the {A} in its 2019 statement?",
+    "In 2019, what did Peru say the {A} should do?",
+]
+
+
+def test_an_acronym_the_statement_writes_out_is_mentioned_and_one_it_never_spells_is_not():
+    # "The statements found do not mention IGN" would be false where the statement says
+    # "Intergovernmental Negotiations": a refusal is a claim about the library.
+    for (acronym, words), template in itertools.product(SPELLED, QUESTIONS):
+        statement = f"Peru has long supported {words} and will keep working with all partners on it."
+        asks = asks_of(template.format(A=acronym))
+        idf = rarity(statement)
+        assert unmentioned(asks, [statement], idf, scope=[statement]) == [], (acronym, template)
+        other = SPELLED[(SPELLED.index((acronym, words)) + 1) % len(SPELLED)][0]
+        assert unmentioned(asks_of(template.format(A=other)), [statement], idf, scope=[statement]) == [other]
+
+
+def test_a_premise_of_a_cut_is_denied_by_a_statement_that_keeps_it_and_met_by_one_that_cuts():
+    from rag.answering.answerability import premise_denied
+
+    for verb, kept, cut in [
+        ("was cutting its aid below", "continues to contribute", "will reduce its aid to"),
+        ("would reduce its troops to", "will maintain its troops at", "is cutting its troops to"),
+        ("had lowered its pledge to", "confirms its pledge of", "has lowered its pledge to"),
+        (
+            "would scale back its contribution to",
+            "will keep its contribution at",
+            "will scale back its contribution to",
+        ),
+    ]:
+        asks = asks_of(f"Why did Peru say in 2013 that it {verb} 1 per cent of GNI?")
+        assert premise_denied(asks, [f"Peru {kept} 1 per cent of its gross national income."]), verb
+        assert not premise_denied(asks, [f"Peru {cut} 1 per cent of its gross national income."]), verb

@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from rag.answering import ExtractiveGenerator
-from rag.answering.answerability import list_not_given, not_answered, premise_denied, words_of
+from rag.answering.answerability import Scoped, list_not_given, not_answered, premise_denied
 from rag.question import Question
 from rag.question.asks import asks_of
 from rag.types import Chunk, Document, Passage
@@ -83,12 +83,12 @@ def test_a_deed_presumed_without_a_turn_is_checked_only_against_a_denial():
 def test_a_named_thing_the_scoped_statement_never_uses_is_unanswered_even_beside_a_paraphrase():
     statement = "Chile committed a few months ago to becoming a carbon-neutral country."
     asks = asks_of("What did Chile say in 2019 about lithium mining in the Atacama desert?")
-    why = not_answered(asks, [statement], [statement], lambda t: 1.0, words_of([statement]), close=True)
+    why = not_answered(asks, [statement], [statement], lambda t: 1.0, Scoped([statement]), close=True)
     assert "Atacama" in why
     # An acronym may be written out in the statement: beside a close paraphrase, not counted.
     court = "Peru will abide by the ruling of the International Court of Justice in the maritime case."
     asks = asks_of("What did Peru say about the ICJ ruling on the maritime case?")
-    assert not_answered(asks, [court], [court], lambda t: 1.0, words_of([court]), close=True) == ""
+    assert not_answered(asks, [court], [court], lambda t: 1.0, Scoped([court]), close=True) == ""
 
 
 @pytest.mark.parametrize(
@@ -100,9 +100,9 @@ def test_a_named_thing_the_scoped_statement_never_uses_is_unanswered_even_beside
 )
 def test_a_compound_word_is_mentioned_when_its_two_words_are(word, statement):
     asks = asks_of(f"What did Norway say about {word} in 2019?")
-    assert not_answered(asks, [statement], [statement], lambda t: 5.0, words_of([statement])) == ""
+    assert not_answered(asks, [statement], [statement], lambda t: 5.0, Scoped([statement])) == ""
     other = "Norway supports the reform of the Council."
-    assert word in not_answered(asks, [other], [other], lambda t: 5.0, words_of([other]))
+    assert word in not_answered(asks, [other], [other], lambda t: 5.0, Scoped([other]))
 
 
 PILLARS = Document(

@@ -124,3 +124,32 @@ def test_what_else_quotes_what_is_left_on_the_topic_though_it_says_less_in_the_q
     earlier = Turn(first.question, cited=tuple((c.doc_id, c.start, c.end) for c in first.citations))
     more = generator.generate(Question.read("What else?", [earlier]), passages)
     assert "limit the veto" in more.text and "representative of Africa" not in more.text
+
+
+def test_what_else_after_a_question_of_a_kind_asks_for_the_rest_of_that_topic_of_any_kind():
+    # "How much …?" then "Anything else on that?": the rest of what was said on the topic,
+    # not only more figures, and not "nothing beyond the earlier answers".
+    from rag.question import Question
+    from rag.types import Chunk, Document, Passage
+    from tests.unit.fakes import KeywordEmbedder
+
+    text = (
+        "Ruritania gave 40 million dollars to the peacekeeping fund this year. "
+        "The weather in our capital was mild in the spring.\n"
+        "We ask the Security Council to give the peacekeeping fund what it needs.\n"
+    )
+    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
+    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.6)
+    for asked in (
+        "How much did Ruritania give to the peacekeeping fund in 2015?",
+        "What amount did Ruritania give the peacekeeping fund in 2015?",
+        "When did Ruritania give to the peacekeeping fund?",
+    ):
+        first = generator.generate(Question.of(asked), passages)
+        assert "40 million" in first.text, asked
+        earlier = Turn(first.question, cited=tuple((c.doc_id, c.start, c.end) for c in first.citations))
+        for more in ("Anything else on that?", "What else?", "Tell me more"):
+            answer = generator.generate(Question.read(more, [earlier]), passages)
+            assert not answer.refused and "what it needs" in answer.text, (asked, more, answer.text)
+            assert "40 million" not in answer.text and "weather" not in answer.text

@@ -150,3 +150,43 @@ def test_a_side_of_a_comparison_is_still_a_question_when_the_verb_was_the_compar
     )
     assert [p.name for p in read.parts] == ["Kenya", "Peru"]  # Chile is no side: it is spoken of
     assert all("differed from Chile's" in p.query for p in read.parts)
+
+
+LATER_PARTS = [
+    ("What did {A} say about whaling in 2014, and which committee does it chair?", "does {A} chair"),
+    ("What did {A} call for on whaling in 2014, and what did it pledge for fisheries?", "did {A} pledge"),
+    ("How many whales did {A} count in 2014, and how much does it spend on patrols?", "does {A} spend"),
+    (
+        "In 2014, what did {A} say about whaling, and what did it say about sealing?",
+        "did {A} say about sealing",
+    ),
+    ("What did {A} say about whaling in 2014, and which treaty did it ratify in 2013?", "did {A} ratify"),
+]
+
+
+def test_a_later_part_asks_its_it_of_the_country_the_question_names():
+    # "…, and which committee does it chair?" is asked of that country, as a person would
+    # ask the part on its own; "they" is someone else ("what did they congratulate it on").
+    for (template, expected), (name, _) in itertools.product(LATER_PARTS, PAIRS):
+        question = Question.read(template.format(A=name), (), COVERAGE)
+        assert len(question.parts) == 2, template.format(A=name)
+        assert expected.format(A=name) in question.parts[1].query, (template.format(A=name), question.parts)
+        they = Question.read(template.format(A=name).replace(" it ", " they "), (), COVERAGE)
+        assert name not in they.parts[1].query, they.parts
+
+
+def test_a_person_is_he_or_she_in_a_later_part_and_never_it():
+    from rag.question.text import with_speaker
+
+    assert (
+        with_speaker("what did he pledge?", "Wang Yi", frozenset({"he", "she"})) == "what did Wang Yi pledge?"
+    )
+    assert (
+        with_speaker("what did they pledge?", "Wang Yi", frozenset({"he", "she"})) == "what did they pledge?"
+    )
+    assert with_speaker("what did it say in its speech?", "Peru", frozenset({"it", "its"})) == (
+        "what did Peru say in its speech?"
+    )
+    assert with_speaker("what was said in its 2013 speech?", "Peru", frozenset({"it", "its"})) == (
+        "what was said in Peru’s 2013 speech?"
+    )
