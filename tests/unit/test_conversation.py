@@ -153,3 +153,29 @@ def test_what_else_after_a_question_of_a_kind_asks_for_the_rest_of_that_topic_of
             answer = generator.generate(Question.read(more, [earlier]), passages)
             assert not answer.refused and "what it needs" in answer.text, (asked, more, answer.text)
             assert "40 million" not in answer.text and "weather" not in answer.text
+
+
+def test_a_date_line_is_quoted_only_to_say_when():
+    # "2020-12-03 01:01" above a statement shares the speaker's name with every sentence:
+    # asked for more, it is no answer (nor is it one to anything but "when").
+    from rag.question import Question
+    from rag.types import Chunk, Document, Passage
+    from tests.unit.fakes import KeywordEmbedder
+
+    text = (
+        "2020-12-03 01:01\n\n"
+        "Ruritania wants Council reform that limits the veto of the permanent members.\n\n"
+        "The weather in our capital was mild in the spring.\n"
+    )
+    meta = {"title": "Statement", "speaker": "Ambassador Zhang Jun", "date": "2020-12-03"}
+    doc = Document("r1", "statement.txt", text, meta)
+    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.3)
+    first = generator.generate(Question.of("What did Ambassador Zhang Jun say about the veto?"), passages)
+    assert "limits the veto" in first.text and "2020-12-03" not in first.text
+    earlier = Turn(first.question, cited=tuple((c.doc_id, c.start, c.end) for c in first.citations))
+    for asked in ("What else?", "Anything else on that?"):
+        more = generator.generate(Question.read(asked, [earlier]), passages)
+        assert "01:01" not in more.text, (asked, more.text)
+    when = generator.generate(Question.of("When did Ambassador Zhang Jun say it?"), passages)
+    assert "01:01" in when.text or when.refused
