@@ -81,7 +81,9 @@ def cli() -> None:
 @index_option
 @model_option
 @click.option(
-    "--prune", is_flag=True, help="Drop indexed documents whose files are gone from the given folders."
+    "--prune",
+    is_flag=True,
+    help="Drop indexed documents whose files are gone from the given folders or archives.",
 )
 @click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
 @click.option(
@@ -118,7 +120,8 @@ def ingest(
     ray_address: str | None,
     quiet: bool,
 ) -> None:
-    """Add statements (files or folders; default: the seed statements) to an index.
+    """Add statements (files, folders, or .tar/.tar.gz/.tgz archives read without unpacking;
+    default: the seed statements) to an index.
 
     Unchanged files cost nothing; a changed file replaces its old chunks. Work is saved
     batch by batch: after Ctrl-C or a crash, run the same command again to continue.

@@ -28,7 +28,7 @@ import numpy as np
 from rag.embedding import embedder_from
 from rag.errors import InputError
 from rag.ingest import Prepared, Writable
-from rag.loading import Skipped, display_source, find_files, is_upload, load_file
+from rag.loading import Skipped, display_source, find_files, is_upload, load_file, read_members
 from rag.settings import Settings
 from rag.splitting import iter_chunks
 from rag.types import Chunk, Document
@@ -62,7 +62,7 @@ class _Worker:
         unless the index holds it unchanged."""
         loaded: list[tuple[Document | Skipped, int, list[Chunk] | None]] = []
         for item in files:
-            doc = item if isinstance(item, Skipped) else load_file(*item)
+            doc = item if isinstance(item, Skipped | Document) else load_file(*item)
             if isinstance(doc, Skipped) or _unchanged(doc, state):
                 loaded.append((doc, 0, None))
                 continue
@@ -151,9 +151,12 @@ class Cluster:
                 "incomplete": dict(index.incomplete),
             }
         )
+        # An archive's members are read here, in the archive's order, and sent as text.
         items = (
-            item if isinstance(item, Skipped) else (item, display_source(item, home), is_upload(item, home))
-            for item in find_files(paths)
+            item
+            if isinstance(item, Skipped | Document)
+            else (item, display_source(item, home), is_upload(item, home))
+            for item in read_members(find_files(paths), home)
         )
         tasks = _groups(items, FILES_PER_TASK)
         pending: collections.deque[Any] = collections.deque()

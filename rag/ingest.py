@@ -16,7 +16,15 @@ from tqdm import tqdm
 
 from rag.embedding import Embedder
 from rag.errors import InputError
-from rag.loading import Skipped, display_source, find_files, load_documents, no_documents, printable
+from rag.loading import (
+    Skipped,
+    display_source,
+    find_files,
+    is_archive,
+    load_documents,
+    no_documents,
+    printable,
+)
 from rag.settings import Settings
 from rag.splitting import iter_chunks
 from rag.storage import Index, check_new_index_folder, owned_names
@@ -157,7 +165,8 @@ def ingest(
     overlap: bool | None = None,
     documents: Source = _here,
 ) -> IngestReport:
-    """Bring the index up to date with the files under ``paths``.
+    """Bring the index up to date with the files under ``paths`` (folders, files, and tar
+    archives read member by member, as the folders they unpack to).
 
     Files stream through in batches of about ``batch`` chunks; each batch is embedded and
     committed as one segment, so memory stays bounded (even inside one long document) and
@@ -258,8 +267,9 @@ class _Reported:
 
 
 def _prune(index: Writable, paths: list[Path], present: set[str], home: Path) -> list[Document]:
-    """Drop documents whose files are gone from the folders given."""
-    roots = [display_source(p, home) for p in paths if p.is_dir()]
+    """Drop documents whose files are gone from the folders or archives given (a member's
+    source is its archive's, then its name inside: ``a.tar.gz/ungdc/…/CHN_79_2024.txt``)."""
+    roots = [display_source(p, home) for p in paths if p.is_dir() or (p.is_file() and is_archive(p))]
     gone = [
         d
         for d in index.documents.values()

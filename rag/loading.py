@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
+import io
 import json
 import os
 import posixpath
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rag import countries
+from rag.archives import Entry, Reader, is_archive
 from rag.errors import InputError, NoDocumentsError
 from rag.settings import UPLOADS
 from rag.types import Document
@@ -41,6 +44,9 @@ MAX_INSTRUCTIONS = 2_000_000  # drawing instructions of one PDF, over all its pa
 MAX_TITLE = 300  # characters of a title, cut at a word
 MAX_METADATA_VALUE = 200  # characters of a metadata value (a title: MAX_TITLE)
 MAX_METADATA_KB = 64
+# A member of a tar archive is read whole into memory, as a file's bytes are: one claiming
+# more (a gzip-compressed archive holds gigabytes of zeros in a few megabytes) is skipped.
+MAX_MEMBER_MB = 100
 
 # UN General Debate Corpus: ``CHN_79_2024.txt`` = country, session, year.
 UNGDC_NAME = re.compile(r"^(?P<country>[A-Z]{3})_(?P<session>\d{1,3})_(?P<year>(19|20)\d\d)$")
@@ -76,6 +82,23 @@ class Skipped:
 
     path: Path
     reason: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """A statement's file inside a tar archive, with what the folder it unpacks to would
+    give: its name there, and the metadata file beside it (read as the archive was listed)."""
+
+    archive: Path
+    name: str  # "ungdc/Session 79 - 2024/CHN_79_2024.txt"
+    offset: int  # where its header is: the archive is read once, in its own order
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    problem: str = ""  # why its metadata file cannot be used
+
+    @property
+    def path(self) -> Path:
+        """The path it would have if the archive were unpacked where it is."""
+        return self.archive / self.name
 
 
 def content_id(text: str) -> str:
@@ -213,7 +236,7 @@ def _html_text(raw: str) -> tuple[str, str | None]:
     return text, (h1.get_text(" ", strip=True) if h1 else None) or title
 
 
-def _pdf_text(path: Path) -> tuple[str | None, str | None]:
+def _pdf_text(path: Path | IO[bytes]) -> tuple[str | None, str | None]:
     from pypdf import PdfReader
 
     used = {"characters": 0, "instructions": 0}
@@ -229,7 +252,7 @@ def _pdf_text(path: Path) -> tuple[str | None, str | None]:
             raise _past(f"PDF has more than {MAX_INSTRUCTIONS:,} drawing instructions")
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(str(path) if isinstance(path, Path) else path)
         if reader.is_encrypted:
             return None, "encrypted PDF (decrypt it first)"
         if len(reader.pages) > MAX_PAGES:
@@ -254,7 +277,7 @@ _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _ON = {"1", "true", "on"}
 
 
-def _docx_text(path: Path) -> tuple[str | None, str | None, str | None]:
+def _docx_text(path: Path | IO[bytes]) -> tuple[str | None, str | None, str | None]:
     """A Word file's paragraphs (list items as "- item", table rows as "a | b" lines after
     them) and its title property; or the reason it cannot be read.
 
@@ -594,15 +617,15 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
     app received) is marked so in its metadata, and its name says nothing about who spoke."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        return Skipped(path, f"unsupported file type '{suffix or path.name}'")
+        return Skipped(path, _unsupported(path))
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             return Skipped(path, f"not a regular file ({_kind(path)})")
     except OSError as exc:
         return Skipped(path, f"unreadable ({exc.strerror or exc})")
-    title = None
     if suffix == ".pdf":
         raw, reason = _pdf_text(path)
+        title = None
     elif suffix == ".docx":
         raw, reason, title = _docx_text(path)
     else:
@@ -610,17 +633,50 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
             data = path.read_bytes()
         except OSError as exc:
             return Skipped(path, f"unreadable ({exc.strerror or exc})")
-        raw, reason = _decode(data)
+        raw, reason, title = _text_of(data, suffix)
         del data
-        if raw is not None and suffix in {".html", ".htm"}:
-            try:
-                raw, title = _html_text(raw)
-            except _PastLimit as exc:
-                raw, reason = None, str(exc)
-            except Exception as exc:  # noqa: BLE001 - the parser on hostile markup
-                raw, reason = None, f"unreadable HTML ({_reason(exc)})"
+    return _document(raw, reason, title, path, source or str(path), uploaded, lambda: _sidecar(path))
+
+
+def _unsupported(path: Path) -> str:
+    if is_archive(path):
+        return "an archive inside a folder (name it on the command line to ingest its statements)"
+    return f"unsupported file type '{path.suffix.lower() or path.name}'"
+
+
+def _text_of(data: bytes, suffix: str) -> tuple[str | None, str | None, str | None]:
+    """The text of a file's bytes, the title its format gives (or None), or why it cannot
+    be read (a PDF or Word file read from memory: an archive's member)."""
+    if suffix == ".pdf":
+        return (*_pdf_text(io.BytesIO(data)), None)
+    if suffix == ".docx":
+        return _docx_text(io.BytesIO(data))
+    raw, reason = _decode(data)
+    title = None
+    if raw is not None and suffix in {".html", ".htm"}:
+        try:
+            raw, title = _html_text(raw)
+        except _PastLimit as exc:
+            raw, reason = None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - the parser on hostile markup
+            raw, reason = None, f"unreadable HTML ({_reason(exc)})"
+    return raw, reason, title
+
+
+def _document(
+    raw: str | None,
+    reason: str | None,
+    title: str | None,
+    path: Path,
+    source: str,
+    uploaded: bool,
+    sidecar: Callable[[], tuple[dict[str, Any], str]],
+) -> Document | Skipped:
+    """The Document of a file's text, with the metadata its name, its text and ``sidecar``
+    (the metadata file beside it) give; or the reason it is skipped."""
     if raw is None:
         return Skipped(path, reason or "unreadable")
+    suffix = path.suffix.lower()
     text = normalise_text(raw)
     if suffix in {".txt", ".html", ".htm", ".md", ".markdown", ".docx"}:
         text = strip_furniture(text)
@@ -628,7 +684,7 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
         return Skipped(path, "empty: no text to index")
     metadata = describe(text, path, title, trust_name=not uploaded)
     # Beside an upload, the file holds what its user confirmed in the app (rag/details.py).
-    given, problem = _sidecar(path)
+    given, problem = sidecar()
     if problem:
         return Skipped(path, problem)
     if "year" in given and "date" not in given and _year_of(metadata.get("date")) != given["year"]:
@@ -640,7 +696,7 @@ def load_file(path: Path, source: str | None = None, uploaded: bool = False) -> 
         metadata["year"] = year
     elif (year := _year_of(metadata.get("date"))) is not None:
         metadata.setdefault("year", year)
-    return Document(doc_id=content_id(text), source=source or str(path), text=text, metadata=metadata)
+    return Document(doc_id=content_id(text), source=source, text=text, metadata=metadata)
 
 
 def _year_of(date: Any) -> int | None:
@@ -659,14 +715,22 @@ def _sidecar(path: Path) -> tuple[dict[str, Any], str]:
     sidecar = sidecar_of(path)
     if not sidecar.is_file():
         return {}, ""
-    about = f"its metadata file {printable(sidecar.name)}"
     try:
         with sidecar.open("rb") as fh:
             data = fh.read(MAX_METADATA_KB * 1024 + 1)
-        if len(data) > MAX_METADATA_KB * 1024:
-            return {}, f"{about} is larger than {MAX_METADATA_KB} KB (the limit)"
+    except OSError as exc:
+        return {}, f"its metadata file {printable(sidecar.name)} is unreadable ({_reason(exc)})"
+    return sidecar_metadata(data, sidecar.name)
+
+
+def sidecar_metadata(data: bytes, name: str) -> tuple[dict[str, Any], str]:
+    """Metadata from the bytes of the metadata file ``name``, checked, or why it cannot be used."""
+    about = f"its metadata file {printable(name)}"
+    if len(data) > MAX_METADATA_KB * 1024:
+        return {}, f"{about} is larger than {MAX_METADATA_KB} KB (the limit)"
+    try:
         given = json.loads(data.decode("utf-8-sig"))
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         return {}, f"{about} is unreadable ({_reason(exc)})"
     return checked_metadata(given, about)
 
@@ -742,9 +806,10 @@ def country_code(name: str) -> str | None:
     return countries.names().get(name.lower())
 
 
-def find_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
+def find_files(paths: Iterable[Path]) -> Iterator[Path | Member | Skipped]:
     """Every candidate file under the paths, in a stable order, with a reason for each
-    thing passed over.
+    thing passed over; a tar archive named (``.tar``, ``.tar.gz``, ``.tgz``) gives its
+    members, in its own order, as the folder it unpacks to would give its files.
 
     A file named on the command line is read wherever a link takes it: that is the user's
     choice. Inside a folder, links are followed only to files in the same folder tree, so
@@ -759,6 +824,8 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
             raise InputError(f"{root} does not exist; give a file or a folder of statements.")
         if root.is_dir():
             yield from _walk(root, Path(os.path.realpath(root)))
+        elif root.is_file() and is_archive(root):
+            yield from _archive_walk(root)
         elif root.is_file():
             yield root
         else:
@@ -806,6 +873,116 @@ def _followed_link(path: Path, real_root: Path) -> Path | Skipped:
     return path
 
 
+def _archive_walk(archive: Path) -> Iterator[Member | Skipped]:
+    """The members of an archive under a folder walk's rules, listed in one pass before any
+    is read: hidden names, links (never followed, so none reads outside the archive) and
+    what is not a regular file reported and skipped; a metadata file read with the statement
+    it describes; of two members of one name the later, as unpacking leaves it. Raises
+    ``InputError`` for a damaged archive, before anything is ingested from it."""
+    found: dict[str, Member | Skipped] = {}
+    sidecars: dict[str, tuple[dict[str, Any], str]] = {}
+    hidden: set[str] = set()  # hidden folders, each reported once
+    with Reader(archive) as reader:
+        for entry in reader:
+            folder = "" if entry.outside else _hidden_folder(entry)
+            if folder:
+                if folder not in hidden:
+                    hidden.add(folder)
+                    found[folder] = Skipped(archive / folder, "hidden folder")
+            elif entry.name.endswith(SIDECAR) and not entry.outside:
+                if entry.kind == "file":
+                    sidecars[entry.name] = _member_sidecar(reader, entry)
+            elif entry.name and entry.kind != "folder":
+                found.pop(entry.name, None)  # a later member of the name comes in its place
+                found[entry.name] = _member(archive, entry)
+    for item in found.values():
+        given = sidecars.get(posixpath.splitext(item.name)[0] + SIDECAR) if isinstance(item, Member) else None
+        yield item if given is None else dataclasses.replace(item, metadata=given[0], problem=given[1])
+
+
+def _hidden_folder(entry: Entry) -> str:
+    """The hidden folder (".git") the member is, or is inside; "" when none."""
+    parts = entry.name.split("/")
+    for depth, part in enumerate(parts if entry.kind == "folder" else parts[:-1], start=1):
+        if part.startswith("."):
+            return "/".join(parts[:depth])
+    return ""
+
+
+def _member(archive: Path, entry: Entry) -> Member | Skipped:
+    """A member to read, or why it is passed over (the reasons a folder walk gives)."""
+    path = archive / entry.name
+    if entry.outside:
+        return Skipped(path, "its name leads outside the archive")
+    if posixpath.basename(entry.name).startswith("."):
+        return Skipped(path, "hidden file")
+    if entry.kind in ("link", "hard link"):
+        target = entry.link_target()
+        if target is None:
+            return Skipped(path, f"link to {printable(entry.target)}, outside the archive (never followed)")
+        return Skipped(path, f"link to {printable(target)} in the archive (its target is read where it is)")
+    if entry.kind != "file":
+        return Skipped(path, f"not a regular file ({entry.kind})")
+    if entry.size > MAX_MEMBER_MB * 1_000_000:
+        return Skipped(path, f"larger than {MAX_MEMBER_MB} MB (the limit for a file read from an archive)")
+    return Member(archive, entry.name, entry.offset)
+
+
+def _member_sidecar(reader: Reader, entry: Entry) -> tuple[dict[str, Any], str]:
+    name = posixpath.basename(entry.name)
+    if entry.size > MAX_METADATA_KB * 1024:
+        return {}, f"its metadata file {printable(name)} is larger than {MAX_METADATA_KB} KB (the limit)"
+    return sidecar_metadata(reader.read(), name)
+
+
+def read_members(items: Iterable[Path | Member | Skipped], home: Path) -> Iterator[Path | Document | Skipped]:
+    """The items, each archive member among them loaded (or skipped, saying why): each
+    archive is read once more, in its own order, one member at a time."""
+    reading: _ArchiveReading | None = None
+    try:
+        for item in items:
+            if not isinstance(item, Member):
+                yield item
+                continue
+            if reading is None or reading.archive != item.archive:
+                if reading is not None:
+                    reading.close()
+                reading = _ArchiveReading(item.archive)
+            yield reading.load(item, member_source(item, home))
+    finally:
+        if reading is not None:
+            reading.close()
+
+
+def member_source(member: Member, home: Path) -> str:
+    """A member's source as users see it: the archive's, then the member's name in it
+    ("corpora/ungdc-1946-2024.tar.gz/ungdc/Session 79 - 2024/CHN_79_2024.txt")."""
+    return f"{display_source(member.archive, home)}/{member.name}"
+
+
+class _ArchiveReading:
+    """An archive read in its own order, for its members asked for in that order."""
+
+    def __init__(self, archive: Path):
+        self.archive = archive
+        self.reader = Reader(archive).__enter__()
+        self.entries = iter(self.reader)
+
+    def close(self) -> None:
+        self.reader.__exit__(None, None, None)
+
+    def load(self, member: Member, source: str) -> Document | Skipped:
+        path, suffix = member.path, member.path.suffix.lower()
+        if is_archive(path):
+            return Skipped(path, "an archive inside the archive (unpack the outer one to ingest it)")
+        if suffix not in SUPPORTED:
+            return Skipped(path, _unsupported(path))
+        if not any(e.offset == member.offset and e.name == member.name for e in self.entries):
+            return Skipped(path, "gone from the archive since it was listed (it changed meanwhile)")
+        raw, reason, title = _text_of(self.reader.read(), suffix)
+        return _document(raw, reason, title, path, source, False, lambda: (member.metadata, member.problem))
+
+
 def _kind(path: Path) -> str:
     try:
         mode = path.stat().st_mode
@@ -845,10 +1022,10 @@ def load_documents(paths: Iterable[Path], home: Path) -> Iterator[Document | Ski
     paths = list(paths)
     found = False
     skipped: list[Skipped] = []
-    for item in find_files(paths):
+    for item in read_members(find_files(paths), home):
         loaded = (
             item
-            if isinstance(item, Skipped)
+            if isinstance(item, Skipped | Document)
             else load_file(item, display_source(item, home), uploaded=is_upload(item, home))
         )
         if isinstance(loaded, Skipped):

@@ -122,6 +122,31 @@ def test_an_ingestion_on_ray_is_the_single_process_one(cluster, seed_index_dir, 
     assert _eval(index) == _eval(seed_index_dir)
 
 
+def test_an_archive_ingested_on_ray_is_the_single_process_one(cluster, seed_index_dir, tmp_path):
+    """The driver reads the archive's members (and their metadata files), in its order, and
+    the workers embed them: the documents of the seed folder, under the members' names."""
+    import tarfile
+
+    archive = tmp_path / "seeds.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(SEEDS_DIR, arcname="seeds")
+    ray, single = tmp_path / "ray", tmp_path / "single"
+    done = _rag("ingest", str(archive), "--index", str(ray), "--ray", cluster, "-q")
+    assert done.returncode == 0 and "13 chunks embedded" in done.stderr, done.stderr
+    assert _rag("ingest", str(archive), "--index", str(single), "-q").returncode == 0
+    ours, theirs = Index.open(ray), Index.open(single)
+    sources = {x.source for x in ours.documents.values()}
+    assert len(sources) == 2 and all(s.startswith(f"{archive}/seeds/") for s in sources)
+    assert {d: (x.source, x.metadata) for d, x in ours.documents.items()} == {
+        d: (x.source, x.metadata) for d, x in theirs.documents.items()
+    }
+    folder = Index.open(seed_index_dir).documents
+    assert {d: x.metadata for d, x in ours.documents.items()} == {d: x.metadata for d, x in folder.items()}
+    assert [(c.chunk_id, c.start, c.end) for c in ours.chunks] == [
+        (c.chunk_id, c.start, c.end) for c in theirs.chunks
+    ]
+
+
 def test_a_killed_ingestion_on_ray_resumes(cluster, tmp_path):
     """Killed once a first batch is saved (workers still embedding the next files), run
     again: it goes on from what was saved and ends as a single-process ingestion does."""
