@@ -302,24 +302,7 @@ class ExtractiveGenerator:
             return self._brief(question, candidates, passages)
         if not earlier:
             return self._answer(question, candidates, passages)
-        documents = {p.doc_id: p.document for p in passages}
-        cited = [Candidate(documents[d], s, e, 0) for d, s, e in earlier if d in documents]
-        fresh = [c for c in candidates if not any(_overlap(c, x) for x in cited)]
-        # Asked for more on a topic the earlier answers found: what is left of it may say
-        # less in the question's words than what was quoted first.
-        more = copy.copy(self)
-        more.min_relevance = self.min_relevance - CONTINUE_SLACK
-        # "What else?" asks for the rest of what was said: the next points, not only
-        # those nearly as close as the best one left.
-        more.margin = 2 * self.margin
-        answer = more._answer(question, fresh, passages, cited)
-        if (
-            answer.refused
-            and len(fresh) < len(candidates)
-            and not self._answer(question, candidates, passages).refused
-        ):
-            return _refusal_of(self.name, question, passages, NOTHING_NEW)
-        return answer
+        return _more(self, question, candidates, passages, earlier)
 
     def _answer(
         self,
@@ -374,6 +357,35 @@ class ExtractiveGenerator:
             following=following,
         )
         return _refusal_of(self.name, question, passages, why) if why else None
+
+
+def _more(
+    gen: ExtractiveGenerator,
+    question: str,
+    candidates: list[Candidate],
+    passages: list[Passage],
+    earlier: Sequence[Span],
+) -> Answer:
+    """A follow-up answered without what the earlier answers quoted (``earlier``), or that
+    the statements found hold nothing more on it."""
+    documents = {p.doc_id: p.document for p in passages}
+    cited = [Candidate(documents[d], s, e, 0) for d, s, e in earlier if d in documents]
+    fresh = [c for c in candidates if not any(_overlap(c, x) for x in cited)]
+    # Asked for more on a topic the earlier answers found: what is left of it may say
+    # less in the question's words than what was quoted first.
+    more = copy.copy(gen)
+    more.min_relevance = gen.min_relevance - CONTINUE_SLACK
+    # "What else?" asks for the rest of what was said: the next points, not only
+    # those nearly as close as the best one left.
+    more.margin = 2 * gen.margin
+    answer = more._answer(question, fresh, passages, cited)
+    if (
+        answer.refused
+        and len(fresh) < len(candidates)
+        and not gen._answer(question, candidates, passages).refused
+    ):
+        return _refusal_of(gen.name, question, passages, NOTHING_NEW)
+    return answer
 
 
 def _answer_parts(
