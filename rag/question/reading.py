@@ -127,12 +127,12 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
     speakers = [p for p in scope.parts if p.kind in ("country", "speaker") and p.held]
     out = []
     for i, part in enumerate(parts):
+        own = scope_of(part.query, coverage)
         if i and not sides and len(speakers) == 1:
             # "…, and which committee does it chair?": asked of the speaker the question
-            # names, as a person would ask that part on its own.
+            # names, as a person would ask that part on its own (its scope read as asked).
             who = speakers[0]
             part = replace(part, query=with_speaker(part.query, who.label, _STANDS_FOR[who.kind]))
-        own = scope_of(part.query, coverage)
         if own.missing:
             out.append(part)
             continue
