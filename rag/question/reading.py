@@ -12,7 +12,7 @@ from rag.question.asks import GENERIC, Asks, asks_of
 from rag.question.followup import Turn, as_turns, follow_up, readable
 from rag.question.parts import Part, compared, question_parts
 from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
-from rag.question.text import with_speaker, without_context
+from rag.question.text import without_context
 from rag.terms import tokenize
 
 Span = tuple[str, int, int]  # (doc_id, start, end)
@@ -124,15 +124,9 @@ def _parts(text: str, scope: Scope, coverage: Coverage) -> tuple[Part, ...]:
     if len(parts) < 2:
         return tuple(parts)
     whole = {(p.kind, str(p.value)) for p in scope.parts}
-    speakers = [p for p in scope.parts if p.kind in ("country", "speaker") and p.held]
     out = []
     for i, part in enumerate(parts):
         own = scope_of(part.query, coverage)
-        if i and not sides and len(speakers) == 1:
-            # "…, and which committee does it chair?": asked of the speaker the question
-            # names, as a person would ask that part on its own (its scope read as asked).
-            who = speakers[0]
-            part = replace(part, query=with_speaker(part.query, who.label, _STANDS_FOR[who.kind]))
         if own.missing:
             out.append(part)
             continue
@@ -172,9 +166,6 @@ def _elliptic(parts: list[Part]) -> tuple[list[Part], set[int]]:
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-# The pronouns a later part uses for the speaker: a country is "it", a person "he" or "she"
-# ("…, and what did they congratulate China on?" asks of others).
-_STANDS_FOR = {"country": frozenset({"it", "its"}), "speaker": frozenset({"he", "she", "his", "her"})}
 _ROLES = (("country", "speaker"), ("year",), ("venue",))  # who, when, where
 
 

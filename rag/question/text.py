@@ -49,23 +49,14 @@ _SUBJECT = re.compile(
 )
 # "its 2013 statement", "his speech": the speaker's statement.
 _OWNER = re.compile(
-    r"\b(?P<owner>its|his|her|their)(?=\s+(?:(?:19|20)\d\d\s+)?(?:speech|statement|address|remarks)\b)", re.I
+    r"\b(?:its|his|her|their)(?=\s+(?:(?:19|20)\d\d\s+)?(?:speech|statement|address|remarks)\b)", re.I
 )
 
 
-def with_speaker(question: str, who: str, pronouns: frozenset[str] | None = None) -> str:
+def with_speaker(question: str, who: str) -> str:
     """The question with the speaker (``who``) written for its first "did he" or "its
-    statement": a follow-up or one part of a question as a person would write it on its
-    own ("which committee does it chair": "… does Senegal chair").
-    ``pronouns``: those that may stand for the speaker (all, by default)."""
-
-    def named(m: re.Match[str]) -> str:
-        found = m.groupdict()
-        if pronouns is not None and (found.get("who") or found["owner"]).lower() not in pronouns:
-            return m.group(0)
-        return f"{found['verb']} {who}" if found.get("verb") else f"{who}’s"
-
+    statement": a follow-up as a person would write it on its own."""
     if who and who not in question:  # "did it propose in its 2013 statement": "did Chile propose in its …"
-        subject = _SUBJECT.sub(named, question, count=1)
-        question = subject if subject != question else _OWNER.sub(named, question, count=1)
+        subject = _SUBJECT.sub(lambda m: f"{m['verb']} {who}", question, count=1)
+        question = subject if subject != question else _OWNER.sub(f"{who}’s", question, count=1)
     return question
