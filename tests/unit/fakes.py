@@ -82,3 +82,21 @@ class MemoryVectors:
 
     def files(self) -> set[str]:
         return set()
+
+
+class Interrupted(KeyboardInterrupt):
+    pass
+
+
+class StopsAfter(KeywordEmbedder):
+    """Raises (as Ctrl-C would) on its ``calls``-th batch."""
+
+    def __init__(self, calls: int):
+        super().__init__()
+        self.calls = calls
+
+    def embed(self, texts, progress=False):
+        self.calls -= 1
+        if self.calls < 0:
+            raise Interrupted
+        return super().embed(texts, progress)

@@ -20,7 +20,7 @@ from rag.ingest import IngestReport, ingest, open_or_create
 from rag.loading import Skipped, load_documents
 from rag.storage import Index
 from rag.types import Document
-from tests.unit.fakes import KeywordEmbedder
+from tests.unit.fakes import Interrupted, KeywordEmbedder, StopsAfter
 
 PARAGRAPH = (
     "The reform of the Security Council is the priority. Africa must have seats. The veto "
@@ -247,24 +247,6 @@ def _open(path: Path, embedder):
 
 def _ingest(paths, index_dir: Path, embedder, home: Path, **kw) -> IngestReport:
     return ingest(paths, _open(index_dir, embedder), embedder, home, progress=False, **kw)
-
-
-class Interrupted(KeyboardInterrupt):
-    pass
-
-
-class StopsAfter(KeywordEmbedder):
-    """Raises (as Ctrl-C would) on its ``calls``-th batch."""
-
-    def __init__(self, calls: int):
-        super().__init__()
-        self.calls = calls
-
-    def embed(self, texts, progress=False):
-        self.calls -= 1
-        if self.calls < 0:
-            raise Interrupted
-        return super().embed(texts, progress)
 
 
 def _long_statements(count: int) -> dict[str, str]:

@@ -9,30 +9,12 @@ from rag.ingest import ingest, open_or_create
 from rag.loading import load_file
 from rag.splitting import split_document
 from rag.storage import Index
-from tests.unit.fakes import KeywordEmbedder
+from tests.unit.fakes import Interrupted, KeywordEmbedder, StopsAfter
 
 PARAGRAPH = (
     "The reform of the Security Council is the priority. Africa must have seats. The veto "
     "should be limited. Peacekeeping needs sustained funding from every member."
 )
-
-
-class Interrupted(KeyboardInterrupt):
-    pass
-
-
-class StopsAfter(KeywordEmbedder):
-    """Raises (as Ctrl-C would) on its ``calls``-th batch."""
-
-    def __init__(self, calls: int):
-        super().__init__()
-        self.calls = calls
-
-    def embed(self, texts, progress=False):
-        self.calls -= 1
-        if self.calls < 0:
-            raise Interrupted
-        return super().embed(texts, progress)
 
 
 def _open(path, embedder):
