@@ -308,7 +308,7 @@ def _pointing_back(question: str, before: Turn) -> str:
         before,
         _names_own_topic(question),
         bool(_YEAR.search(question)),
-        bool(_POINTING.search(question)),
+        _pointed_at(question),
         new_speaker=bool(own_speaker) and not own_speaker & earlier,
     )
     return f"{question} ({context})" if context else question
@@ -391,8 +391,16 @@ def _names_in(question: str) -> list[str]:
     return names
 
 
+def _pointed_at(question: str) -> str:
+    """What a follow-up points at in the earlier answer: "that operation", "those two
+    guarantor governments" (its first words after the pointing one); "" when it points at
+    nothing that way."""
+    m = _POINTING.search(question)
+    return " ".join(question[m.start() :].split()[1:4]) if m else ""
+
+
 def _context_of(
-    turn: Turn, own_words: bool, own_year: bool = False, pointing: bool = False, new_speaker: bool = False
+    turn: Turn, own_words: bool, own_year: bool = False, pointing: str = "", new_speaker: bool = False
 ) -> str:
     """What the earlier turn was about: the speakers its answer quoted, and the names and
     years its question gave; its other words too when the follow-up has none of its own
@@ -403,10 +411,23 @@ def _context_of(
         names += [w for w in re.findall(r"[\w'-]+", without_context(question)) if w.lower() not in STOPWORDS]
     names = [n for n in names if not (own_year and _YEAR.fullmatch(n))]
     years = [] if own_year else _YEAR.findall(question)  # a follow-up naming its own year keeps it
-    pointed = list(turn.quoted) if pointing else []  # "that operation": named in the answer
+    # "that operation": named in the answer; those of its names that share a word with what
+    # is pointed at ("Operation Atalanta"), else all of them ("that city": "Nairobi").
+    words = set(tokenize(pointing))
+    pointed = [n for n in turn.quoted if words & set(tokenize(n))] or list(turn.quoted) if pointing else []
     speakers = () if new_speaker else turn.speakers
-    context = list(dict.fromkeys([*speakers, *names, *years, *pointed]))
-    return ", ".join(context)
+    return ", ".join(_distinct([*speakers, *names, *years, *pointed]))
+
+
+def _distinct(names: list[str]) -> list[str]:
+    """The names carried to a follow-up, each once: not a word of a name already there
+    ("King" after "King Abdullah"), not a possessive of one ("Ghana's" after "Ghana")."""
+    out: list[str] = []
+    for name in dict.fromkeys(names):
+        terms = set(tokenize(name))
+        if terms and not any(terms <= set(tokenize(kept)) for kept in out):
+            out.append(name)
+    return out
 
 
 def readable(asked: str, kind: str, text: str, before: Turn | None, who: str) -> str:

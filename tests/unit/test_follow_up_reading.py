@@ -177,3 +177,35 @@ def test_a_follow_up_pointing_at_something_the_answer_named_is_searched_with_tha
     # A follow-up that points at nothing the answer named does not carry those names.
     plain = Question.read("What did it say about fisheries?", [earlier], COVERAGE)
     assert "Atalanta" not in plain.text
+
+
+def test_a_follow_up_carries_the_names_it_points_at_and_each_name_once():
+    # "those two guarantor governments" points at "the Governments of Norway and Cuba", not
+    # at every name the answer quoted ("Oslo", "October"): those only blur the search.
+    from rag.question.followup import with_speakers
+    from rag.types import Document
+
+    text = (
+        "The talks will begin in Oslo in October and continue in Havana, thanks to the Governments "
+        "of Norway and Cuba, which will serve as guarantors."
+    )
+    doc = Document("col", "COL_67_2012.txt", text, {"country": "COL", "year": 2012})
+    earlier = with_speakers(
+        Turn("Where did Colombia say its peace talks would be held in 2012?", cited=(("col", 0, len(text)),)),
+        {"col": doc}.get,
+    )
+    read = Question.read(
+        "Besides those two guarantor governments, who else backed the talks?", [earlier], COVERAGE
+    )
+    assert "Governments of Norway" in read.text and "Oslo" not in read.text and "October" not in read.text
+    # Pointing at a kind the names do not say ("that city"): every name the answer quoted.
+    city = Question.read("Why were the talks held in that city?", [earlier], COVERAGE)
+    assert "Oslo" in city.text and "Havana" in city.text
+    # Each name once: not "King" and "Abdullah" again after "King Abdullah".
+    king = Question.read(
+        "and a year later what numbers did he give?",
+        [Turn("How many refugees had Jordan taken in according to King Abdullah in 2012?")],
+        COVERAGE,
+    )
+    carried = king.text[king.text.rindex("(") + 1 : -1].split(", ")
+    assert "King Abdullah" in carried and "King" not in carried and "Abdullah" not in carried, carried
