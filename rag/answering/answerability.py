@@ -256,12 +256,52 @@ def premise_denied(asks: Asks, sentences: list[str]) -> bool:
     )  # what the premise is about, its turns left out
     if asks.turns:
         return not any(_turned_about(s, asks.turns, about) for s in sentences)
+    if (done := _DONE.search(unturned)) and (said := _saying(done.group("verb"), sentences)):
+        # Presumed done ("that it had ratified P"): denied when every sentence found that
+        # uses the verb says it was not done or is still to be done ("had not yet ratified
+        # it", "we envisage completing the ratification").
+        return all(_not_done(s, done.group("verb")) for s in said)
     # Presumed as done or said, plainly: denied when every sentence found that speaks of it
     # denies it ("had not yet ratified it", "is contrary to", "cancelled").
     enough = max(1, min(2, len(about) - 1)) if about else 0  # "recognise Palestine": Palestine
     speaking = [s for s in sentences if enough and len(set(tokenize(s)) & about) >= enough]
     opposed = bool(DENIAL.search(asks.premise))  # "why did X condemn P": a condemnation meets it
     return bool(speaking) and all(_denies(s, about, opposed) for s in speaking)
+
+
+# A deed presumed done: "it had ratified P", "it has already signed P".
+_DONE = re.compile(r"\b(?:had|has|have)\s++(?:already\s++)?(?P<verb>[a-z]{4,}+)(?<=ed|en)\b", re.I)
+# Words that say a deed is still to come: "will", "plans to", "we envisage completing".
+_TO_COME = frozenset(
+    "will shall plan plans planning intend intends envisage envisages expect expects hope hopes "
+    "aim aims going".split()
+)
+_STEM = 5  # letters a word shares with the verb to be the same deed ("ratified", "ratification")
+
+
+def _stem(verb: str) -> str:
+    """A past participle's first letters, the same in every form of the verb ("signed":
+    "sign", "ratified": "ratif")."""
+    return verb.lower()[:-2][:_STEM]
+
+
+def _saying(verb: str, sentences: list[str]) -> list[str]:
+    """The sentences that use the verb, in any of its forms."""
+    stem = _stem(verb)
+    return [s for s in sentences if any(w.lower().startswith(stem) for w in re.findall(r"[A-Za-z]+", s))]
+
+
+def _not_done(sentence: str, verb: str) -> bool:
+    """Whether the sentence says the deed was not done (a negation a few words before the
+    verb) or is still to come."""
+    stem = _stem(verb)
+    words = re.findall(r"[\w'’]+", sentence)
+    for i, word in enumerate(words):
+        if word.lower().startswith(stem):
+            to_come = {w.lower() for w in words[max(0, i - 6) : i]} & _TO_COME
+            if TURN["negation"].search(" ".join(words[max(0, i - 4) : i])) or to_come:
+                return True
+    return False
 
 
 def _denies(sentence: str, about: set[str], opposed: bool = False) -> bool:

@@ -198,3 +198,25 @@ def test_a_premise_of_a_cut_is_denied_by_a_statement_that_keeps_it_and_met_by_on
         asks = asks_of(f"Why did Peru say in 2013 that it {verb} 1 per cent of GNI?")
         assert premise_denied(asks, [f"Peru {kept} 1 per cent of its gross national income."]), verb
         assert not premise_denied(asks, [f"Peru {cut} 1 per cent of its gross national income."]), verb
+
+
+PRESUMED_DONE = [  # (presumed done, not done yet, still to come, done)
+    ("had ratified the fish treaty", "had not yet ratified it", "We plan to ratify the treaty", "ratified"),
+    ("had signed the fisheries treaty", "has never signed it", "We will sign the treaty next year", "signed"),
+    ("has joined the fisheries treaty", "had not joined it", "We intend to join the treaty", "joined"),
+    ("had approved the fish treaty", "has not approved it", "We expect to approve the treaty", "approved"),
+]
+
+
+def test_a_deed_presumed_done_is_denied_where_every_sentence_using_it_says_not_yet():
+    # "Why did Peru say it had ratified P?" where Peru says it had not yet, or will: the
+    # question rests on something the statement denies. Where it says it did: answered.
+    from rag.answering.answerability import premise_denied
+
+    for deed, not_yet, to_come, did in PRESUMED_DONE:
+        asks = asks_of(f"Why did Peru say in 2021 that it {deed}?")
+        unrelated = "Peru is among the first countries to have supported the fisheries treaty."
+        assert premise_denied(asks, [f"However, we {not_yet} because of its burdens.", unrelated]), deed
+        assert premise_denied(asks, [f"{to_come} before the conference.", unrelated]), deed
+        assert not premise_denied(asks, [f"Peru {did} the fisheries treaty in 2016.", unrelated]), deed
+        assert not premise_denied(asks, [f"However, we {not_yet}.", f"Peru {did} the treaty in 2016."]), deed
