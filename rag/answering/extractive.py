@@ -471,9 +471,6 @@ def _continued(
         if scored.score >= gen.min_relevance - slack or answers:
             out.append(scored)
             taken.add(nxt.key)
-            # A continuation may tell a list's first item: the items after it go on.
-            out += [i for i in _items_after([scored], asks_of(question)) if i.key not in taken]
-            taken |= {c.key for c in out}
     return out
 
 
@@ -504,13 +501,11 @@ def _items_after(chosen: list[Candidate], asks: Asks) -> list[Candidate]:
     noun = asks.noun.split()[-1].lower()[:-1] if asks.noun else ""  # "pillars": "pillar"
     for c in chosen:
         announced = announces(c.text) or bool(noun and noun in c.text.lower())
-        sentences = [c.text[part.start : part.end] for part in split_sentences(c.text)]
-        # The quote may end on a list's first item though nothing announced a list ("We
-        # have proposed a 4+1 formula … It would first require …"): the items go on right after.
-        opened = not announced and bool(sentences) and bool(_FIRST_ITEM.match(sentences[-1]))
-        wanted = (asks.count or MAX_ITEMS) if announced or opened else 0
+        wanted = (asks.count or MAX_ITEMS) if announced else 0
         # The quote may already hold the list's first items ("… objectives. Our first goal …").
-        inside = sum(1 for sentence in sentences if ORDINAL_ITEM.match(sentence))
+        inside = sum(
+            1 for part in split_sentences(c.text) if ORDINAL_ITEM.match(c.text[part.start : part.end])
+        )
         end, told = c.end, []
         for _ in range(wanted * ITEM_SENTENCES):
             following = next_sentence(c.document, end)
@@ -520,16 +515,11 @@ def _items_after(chosen: list[Candidate], asks: Asks) -> list[Candidate]:
             item = Candidate(c.document, following[0], following[1], c.passage_rank)
             if ORDINAL_ITEM.match(item.text):
                 told.append(item)
-            elif not told and (opened or not inside):
-                break  # the list does not start (or go on) right after the quote
+            elif not told and not inside:
+                break  # the list does not start right after the sentence announcing it
         if told and inside + len(told) >= max(2, (asks.count or 2) - 1):
             items += told
     return items[:CEILING]
-
-
-# A list's first item opening a sentence ("It would first require …", "Firstly, …"), not
-# "for the first time".
-_FIRST_ITEM = re.compile(r"^\W*+(?:[\w’'-]++\W++){0,3}?first(?:ly)?\b(?!\s++time)", re.I)
 
 
 def _refusal_of(name: str, question: str, passages: list[Passage], text: str) -> Answer:

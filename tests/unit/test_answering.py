@@ -114,38 +114,3 @@ def test_a_marker_in_a_speaker_name_names_no_citation():
     # Checked again (as a cached or re-verified answer would be), the lead-in is untouched.
     again = check_sentences(verify_citations(answer))
     assert again.text == answer.text and not again.unsupported
-
-
-@pytest.mark.parametrize(
-    ("first", "second", "third"),
-    [
-        ("It would first require Council reform talks.", "Its second tenet is calm.", "Third is access."),
-        ("Firstly, Council reform must be inclusive.", "Secondly, it must be fair.", "Thirdly, soon."),
-        ("The first step is Council reform in Africa.", "The second step is a vote.", "The third is law."),
-    ],
-)
-def test_a_quote_ending_on_a_lists_first_item_goes_on_with_its_items(embedder, first, second, third):
-    # "We have proposed a formula … It would first require …": nothing announced a list, but
-    # the quote tells its first item, so its other items follow, not the first alone.
-    text = f"Ruritania proposed a formula for Council reform this year. {first} {second} {third}\n\n"
-    text += "The weather was mild.\n"
-    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
-    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
-    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(
-        Question.of("What were the elements of the Council reform formula Ruritania proposed?"), passages
-    )
-    assert first in answer.text and second in answer.text and third in answer.text, answer.text
-    assert "weather" not in answer.text
-
-
-def test_for_the_first_time_opens_no_list(embedder):
-    text = (
-        "Ruritania proposed a formula for Council reform this year. For the first time, Council reform "
-        "has a date. Second, the weather was mild.\n"
-    )
-    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
-    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
-    answer = ExtractiveGenerator(embedder, min_relevance=0.5).generate(
-        Question.of("What did Ruritania say about Council reform?"), passages
-    )
-    assert "weather" not in answer.text, answer.text
