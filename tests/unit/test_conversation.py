@@ -107,8 +107,6 @@ def test_a_follow_up_with_nothing_to_carry_over_is_never_shown_with_empty_bracke
 def test_what_else_quotes_what_is_left_on_the_topic_though_it_says_less_in_the_questions_words():
     # The sentence left says less in the question's words than the one quoted first: asked
     # for more, it is the answer, not "nothing beyond the earlier answers".
-    from rag.question import Question
-    from rag.types import Chunk, Document, Passage
     from tests.unit.fakes import KeywordEmbedder
 
     text = (
@@ -116,8 +114,7 @@ def test_what_else_quotes_what_is_left_on_the_topic_though_it_says_less_in_the_q
         "We welcome our new colleagues in New York this year. "
         "The reform should also limit the veto of the permanent members.\n"
     )
-    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
-    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    passages = _one_passage(text)
     generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.6)
     first = generator.generate(Question.of("What did Ruritania say about Council reform in 2015?"), passages)
     assert "more representative of Africa" in first.text and "veto" not in first.text
@@ -129,8 +126,6 @@ def test_what_else_quotes_what_is_left_on_the_topic_though_it_says_less_in_the_q
 def test_what_else_after_a_question_of_a_kind_asks_for_the_rest_of_that_topic_of_any_kind():
     # "How much …?" then "Anything else on that?": the rest of what was said on the topic,
     # not only more figures, and not "nothing beyond the earlier answers".
-    from rag.question import Question
-    from rag.types import Chunk, Document, Passage
     from tests.unit.fakes import KeywordEmbedder
 
     text = (
@@ -138,8 +133,7 @@ def test_what_else_after_a_question_of_a_kind_asks_for_the_rest_of_that_topic_of
         "The weather in our capital was mild in the spring.\n"
         "We ask the Security Council to give the peacekeeping fund what it needs.\n"
     )
-    doc = Document("r1", "RUR_70_2015.txt", text, {"title": "Statement", "country": "RUR", "year": 2015})
-    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    passages = _one_passage(text)
     generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.6)
     for asked in (
         "How much did Ruritania give to the peacekeeping fund in 2015?",
@@ -158,8 +152,6 @@ def test_what_else_after_a_question_of_a_kind_asks_for_the_rest_of_that_topic_of
 def test_a_date_line_is_quoted_only_to_say_when():
     # "2020-12-03 01:01" above a statement shares the speaker's name with every sentence:
     # asked for more, it is no answer (nor is it one to anything but "when").
-    from rag.question import Question
-    from rag.types import Chunk, Document, Passage
     from tests.unit.fakes import KeywordEmbedder
 
     text = (
@@ -168,8 +160,7 @@ def test_a_date_line_is_quoted_only_to_say_when():
         "The weather in our capital was mild in the spring.\n"
     )
     meta = {"title": "Statement", "speaker": "Ambassador Zhang Jun", "date": "2020-12-03"}
-    doc = Document("r1", "statement.txt", text, meta)
-    passages = [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
+    passages = _one_passage(text, meta, "statement.txt")
     generator = ExtractiveGenerator(KeywordEmbedder(), min_relevance=0.3)
     first = generator.generate(Question.of("What did Ambassador Zhang Jun say about the veto?"), passages)
     assert "limits the veto" in first.text and "2020-12-03" not in first.text
@@ -179,3 +170,9 @@ def test_a_date_line_is_quoted_only_to_say_when():
         assert "01:01" not in more.text, (asked, more.text)
     when = generator.generate(Question.of("When did Ambassador Zhang Jun say it?"), passages)
     assert "01:01" in when.text or when.refused
+
+
+def _one_passage(text: str, meta: dict | None = None, source: str = "RUR_70_2015.txt") -> list[Passage]:
+    """One statement, retrieved whole as one passage."""
+    doc = Document("r1", source, text, meta or {"title": "Statement", "country": "RUR", "year": 2015})
+    return [Passage(1, Chunk("r1:0", "r1", 0, len(text), text), doc, 0.03, 0.6)]
