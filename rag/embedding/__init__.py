@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.embedding.base import Embedder, canonical_model_name, pick_device, resolve_model
+from rag.embedding.base import Embedder, canonical_model_name, pick_onnx_device, resolve_model
 from rag.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def load_embedder(
     source = Path(resolve_model(name))
     if not (source / "config.json").is_file():
         raise ModelLoadError(f"The ONNX backend needs a local model folder; '{name}' is not one.")
-    return _onnx(name, source, backend, pick_device(device), batch_size, cache)
+    return _onnx(name, source, backend, pick_onnx_device(device), batch_size, cache)
 
 
 _TORCH: dict[tuple[str, str, int], Embedder] = {}

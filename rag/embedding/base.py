@@ -48,11 +48,21 @@ def resolve_model(name: str) -> str:
 
 
 def pick_device(device: str) -> str:
+    """``auto`` as torch sees it: CUDA when there is one."""
     if device != "auto":
         return device
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_onnx_device(device: str) -> str:
+    """``auto`` as ONNX Runtime sees it, without importing torch (about a second)."""
+    if device != "auto":
+        return device
+    import onnxruntime as ort
+
+    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
 
 
 class CachedQueries:

@@ -137,11 +137,11 @@ class HybridRetriever:
     def _refresh(self) -> None:
         if self._built_for == self.index.version and self._bm25 is not None:
             return
-        offsets = np.fromiter((c.start for c in self.index.chunks), np.float32, len(self.index.chunks))
+        offsets = self.index.chunks.starts().astype(np.float32)
         self._bm25 = BM25(*self.index.term_counts(), offsets=offsets)
         doc_rows: dict[str, list[int]] = {}
-        for row, chunk in enumerate(self.index.chunks):
-            doc_rows.setdefault(chunk.doc_id, []).append(row)
+        for row, doc_id in enumerate(self.index.chunks.doc_ids()):
+            doc_rows.setdefault(doc_id, []).append(row)
         self._rows_of = {d: np.array(r, dtype=np.int64) for d, r in doc_rows.items()}
         self._mentions = Mentions(self.index.documents.values())
         self._built_for = self.index.version

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,18 @@ from scipy import sparse
 
 from rag.errors import IndexCorruptError
 from rag.storage import manifest as mf
+from rag.storage.files import Digests
 from rag.storage.ledger import Ledger
 from rag.storage.postings import Postings, read_postings
-from rag.storage.segments import Block, check_batch, progressed, read_checked_segment
+from rag.storage.rows import ChunkTable, doc_ids_of
+from rag.storage.segments import (
+    Block,
+    check_batch,
+    check_segment,
+    progressed,
+    read_checked_segment,
+    segment_files,
+)
 from rag.storage.vectors import VectorStore, make_vector_store
 from rag.terms import Vocabulary, stack_rows
 from rag.types import Chunk, Document
@@ -38,7 +47,7 @@ class Index:
     ):
         self.path, self.model, self.dimension, self.chunking = path, model, dimension, chunking
         self.documents: dict[str, Document] = {}
-        self.chunks: list[Chunk] = []
+        self.chunks = ChunkTable()  # row i is chunks[i]; made from the segments' columns
         self.blocks: list[Block] = []
         self.vocabulary = Vocabulary()
         self.vectors: VectorStore = make_vector_store(
@@ -146,7 +155,7 @@ class Index:
 
     @property
     def chunk_counts(self) -> dict[str, int]:
-        return dict(Counter(c.doc_id for c in self.chunks))
+        return dict(Counter(self.chunks.doc_ids()))
 
     @property
     def version(self) -> int:
@@ -190,7 +199,7 @@ class Index:
         for doc_id in doc_ids:
             del self.documents[doc_id]
             self.incomplete.pop(doc_id, None)
-        self.chunks = [c for b in self.blocks for c in b.chunks]
+        self.chunks = ChunkTable(b.chunks for b in self.blocks)
         self.vectors.sync([b.vectors for b in self.blocks], renumbered=True)
         self.ledger.stale_store = True
         self.postings = None  # rows renumbered: the saved postings no longer line up
@@ -216,7 +225,7 @@ class Index:
 
 def _without(block: Block, doc_ids: set[str], folder: Path) -> Block:
     """The segment without those documents' chunks (itself when it holds none of them)."""
-    keep = np.array([c.doc_id not in doc_ids for c in block.chunks], dtype=bool)
+    keep = np.array([d not in doc_ids for d in doc_ids_of(block.chunks)], dtype=bool)
     if keep.all() and not any(d.doc_id in doc_ids for d in block.documents):
         return block
     # A rewritten segment keeps the terms it introduced, so column numbers stay put.
@@ -233,16 +242,28 @@ def _without(block: Block, doc_ids: set[str], folder: Path) -> Block:
 
 def _segments(index: Index, segments: list[dict[str, Any]], earlier: Index | None) -> Iterator[Block]:
     """The manifest's segments in order: taken from ``earlier`` when it read the same file
-    (same name and checksums), else read and checked (after the ones before it attach)."""
+    (same name and checksums), else read and checked (after the ones before it attach).
+
+    The files are hashed elsewhere while this parses the tables (``Digests``), and every
+    one has passed before the last segment is given: no index is used unchecked."""
     known = {b.name: b for b in earlier.blocks if b.name} if earlier and earlier.path == index.path else {}
+    fresh = [s for s in segments if not (s["name"] in known and known[s["name"]].checksums == s["checksums"])]
+    digests = Digests([f for s in fresh for f in segment_files(index.path, s)])
+
+    def checked(segment: dict[str, Any]) -> Callable[[], None]:
+        return lambda: check_segment(index.path, segment, digests.of)
+
     for segment in segments:
-        same = known.get(segment["name"])
-        if same is not None and same.checksums == segment["checksums"]:
-            yield same
-        else:
-            yield read_checked_segment(
-                index.path, segment, index.documents, len(index.vocabulary), index.dimension
+        if segment in fresh:
+            block = read_checked_segment(
+                index.path, segment, index.documents, len(index.vocabulary), index.dimension, checked(segment)
             )
+        else:
+            block = known[segment["name"]]
+        if segment is segments[-1]:
+            for each in fresh:
+                checked(each)()
+        yield block
 
 
 def _after(blocks: list[Block], stored: Postings | None) -> tuple[list[Block], Postings | None]:

@@ -4,7 +4,7 @@ vectors, term counts) and the record each carries, read and written with checksu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from scipy import sparse
 from rag.errors import IndexCorruptError
 from rag.storage.files import fsync, read_jsonl, sha256
 from rag.storage.manifest import PARTS, RECORD
+from rag.storage.rows import SavedChunks
 from rag.types import Chunk, Document
 
 
@@ -23,7 +24,7 @@ class Block:
     """The rows one segment holds (or will hold, once written: ``name`` is None until then)."""
 
     documents: list[Document]
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a list, or a saved segment's columns (SavedChunks)
     vectors: np.ndarray
     counts: sparse.csr_matrix | None  # None until asked for (``term_counts``): a read segment
     new_terms: list[str]
@@ -56,14 +57,13 @@ def read_segment(
         for row in read_jsonl(folder / f"{name}.documents.jsonl")
     ]
     here = {d.doc_id: d for d in documents}
-
-    def text_of(doc_id: str) -> str:
-        return (here.get(doc_id) or earlier[doc_id]).text
-
-    chunks = [
-        Chunk.within(row["chunk_id"], row["doc_id"], row["start"], row["end"], text_of(row["doc_id"]))
-        for row in read_jsonl(folder / f"{name}.chunks.jsonl")
-    ]
+    rows = read_jsonl(folder / f"{name}.chunks.jsonl")
+    chunks = SavedChunks(
+        [row["chunk_id"] for row in rows],
+        [here.get(row["doc_id"]) or earlier[row["doc_id"]] for row in rows],
+        np.fromiter((row["start"] for row in rows), np.int64, len(rows)),
+        np.fromiter((row["end"] for row in rows), np.int64, len(rows)),
+    )
     vectors = np.load(folder / f"{name}.vectors.npy", mmap_mode="r", allow_pickle=False)
     with np.load(folder / f"{name}.terms.npz", allow_pickle=False) as terms:
         new_terms = [str(t) for t in terms["new_terms"]]
@@ -76,28 +76,49 @@ def read_segment(
     return block
 
 
-def read_checked_segment(
-    folder: Path, segment: dict[str, Any], earlier: Mapping[str, Document], vocabulary: int, dimension: int
-) -> Block:
-    """A segment the manifest names, after checking each file against its checksum."""
-    fix = f"rebuild it with: rag ingest PATH --index {folder} --rebuild"
+def segment_files(folder: Path, segment: dict[str, Any]) -> list[Path]:
+    return [folder / f"{segment['name']}.{part}" for part in segment["checksums"]]
+
+
+def check_segment(folder: Path, segment: dict[str, Any], digest: Callable[[Path], str] = sha256) -> None:
+    """Each of a segment's files against the checksum the manifest gives it."""
     for part, expected in segment["checksums"].items():
         file = folder / f"{segment['name']}.{part}"
         if not file.is_file():
             raise FileNotFoundError(file)  # a writer replaced it while we read: try again
-        if sha256(file) != expected:
+        if digest(file) != expected:
             raise IndexCorruptError(
-                f"The index file {file} is missing or does not match its checksum; {fix}."
+                f"The index file {file} is missing or does not match its checksum; {_rebuild(folder)}."
             )
+
+
+def read_checked_segment(
+    folder: Path,
+    segment: dict[str, Any],
+    earlier: Mapping[str, Document],
+    vocabulary: int,
+    dimension: int,
+    checked: Callable[[], None] | None = None,
+) -> Block:
+    """A segment the manifest names, after checking each file against its checksum;
+    ``checked`` waits for a check already under way elsewhere (and raises what it found)."""
+    wait = checked or (lambda: check_segment(folder, segment))
+    if checked is None:
+        wait()
     try:
         block = read_segment(folder, segment["name"], earlier, vocabulary, dimension)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError) as exc:
-        raise IndexCorruptError(f"The index at {folder} is damaged ({exc}); {fix}.") from None
+        wait()  # a file that does not match its checksum says so, before what broke reading it
+        raise IndexCorruptError(f"The index at {folder} is damaged ({exc}); {_rebuild(folder)}.") from None
     block.checksums = dict(segment["checksums"])
     block.added = str(segment.get("added") or "")
     return block
+
+
+def _rebuild(folder: Path) -> str:
+    return f"rebuild it with: rag ingest PATH --index {folder} --rebuild"
 
 
 def write_segment(folder: Path, block: Block, name: str, written: list[Path], record: dict[str, Any]) -> None:

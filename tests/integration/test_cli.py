@@ -124,28 +124,52 @@ def test_installed_command_exits_cleanly_on_bad_input():
     assert proc.stderr.strip() == "Error: The question is empty; type a question about the statements."
 
 
-def test_rag_ask_answers_without_torch_and_gives_the_same_answer(pipeline, tmp_path):
-    """The question path runs on ONNX Runtime alone: torch, transformers and
-    sentence-transformers are never imported, and the answer is the in-process one."""
-    code = (
-        "import json, sys\n"
-        "from rag.cli import main\n"
-        "sys.argv = ['rag', 'ask', sys.argv[1], '--index', sys.argv[2], '--json']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
-        "print(json.dumps(heavy))\n"
-    )
-    env = {**os.environ, "RAG_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    args = [sys.executable, "-c", code, WANG_YI, str(pipeline.settings.index_dir)]
-    # A fresh home has no exported model: the first question says so and exports it, once.
+_HEAVY = (
+    "import json, sys\n"
+    "from rag.cli import main\n"
+    "sys.argv = ['rag', 'ask', sys.argv[1], '--index', sys.argv[2], '--json']\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
+    "print(json.dumps(heavy))\n"
+)
+
+
+def _ask_twice(env: dict[str, str], index: str) -> tuple[list[str], dict]:
+    """``rag ask`` in two fresh processes: the first exports the model for ONNX Runtime
+    (and says so), the second finds it; the modules the second imported, and its answer."""
+    args = [sys.executable, "-c", _HEAVY, WANG_YI, index]
     first = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
     assert "Exporting the embedding model for ONNX Runtime" in first.stderr
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
     assert "Exporting" not in done.stderr
     *answer_lines, heavy = done.stdout.strip().split("\n")
-    assert json.loads(heavy) == []
-    printed = json.loads("\n".join(answer_lines))
+    return json.loads(heavy), json.loads("\n".join(answer_lines))
+
+
+def test_rag_ask_answers_without_torch_and_gives_the_same_answer(pipeline, tmp_path):
+    """The question path runs on ONNX Runtime alone: torch, transformers and
+    sentence-transformers are never imported, and the answer is the in-process one."""
+    env = {**os.environ, "RAG_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    heavy, printed = _ask_twice(env, str(pipeline.settings.index_dir))
+    assert heavy == []
     assert printed["answer"] == pipeline.ask(WANG_YI).text
+
+
+def test_an_int8_index_is_asked_without_torch(tmp_path):
+    """With ``RAG_EMBEDDING_BACKEND=onnx-int8`` (the whole-corpus index) a question
+    imports no torch either: the device is ONNX Runtime's to tell."""
+    env = {
+        **os.environ, "RAG_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1",
+        "RAG_EMBEDDING_BACKEND": "onnx-int8",
+    }
+    index = str(tmp_path / "index")
+    ingest = [sys.executable, "-m", "rag.cli", "ingest", str(SEEDS_DIR), "--index", index, "--quiet"]
+    subprocess.run(ingest, capture_output=True, text=True, env=env, check=True)
+    # The ingestion exported the int8 model; a fresh home makes the first question export it.
+    env["RAG_HOME"] = str(tmp_path / "fresh")
+    heavy, printed = _ask_twice(env, index)
+    assert heavy == []
+    assert printed["refused"] is False and printed["citations"]
 
 
 @pytest.mark.parametrize(

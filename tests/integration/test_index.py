@@ -16,7 +16,7 @@ from rag.ingest import ingest, open_or_create, remove_documents
 from rag.loading import load_documents
 from rag.settings import SEEDS_DIR
 from rag.splitting import split_document
-from rag.storage import Index
+from rag.storage import Index, files
 from rag.storage.qdrant import DENSE, Collections, QdrantIndex, chunk_of, locate
 
 STORES = ["faiss", "qdrant"]
@@ -204,13 +204,33 @@ def test_index_built_with_another_model_is_refused(seeds_on):
         Stored(seeds_on, model="sentence-transformers/all-mpnet-base-v2")
 
 
-def test_damaged_index_file_is_detected_by_checksum(seed_index_dir, tmp_path):
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["hashed here", "hashed by a child process"])
+@pytest.mark.parametrize("part", ["chunks.jsonl", "vectors.npy"])
+def test_damaged_index_file_is_detected_by_checksum(seed_index_dir, tmp_path, monkeypatch, part, elsewhere):
+    """Damage is found however the files are hashed: here, for a small index, or by a
+    child process while this one parses (a large one), even in a file the opening
+    never parses (a vector flipped in place)."""
+    if elsewhere:
+        monkeypatch.setattr(files, "_ELSEWHERE", 0)
+
+        def not_here(path):
+            raise AssertionError(f"{path} was hashed in this process")
+
+        monkeypatch.setattr(files, "sha256", not_here)
     copy = tmp_path / "copy"
     shutil.copytree(seed_index_dir, copy)
-    with (copy / "seg-000001.chunks.jsonl").open("a") as fh:
-        fh.write('{"chunk_id": "x"}\n')
-    with pytest.raises(IndexCorruptError, match="does not match its checksum.*--rebuild"):
+    damaged = copy / f"seg-000001.{part}"
+    if part == "chunks.jsonl":
+        with damaged.open("a") as fh:
+            fh.write('{"chunk_id": "x"}\n')
+    else:
+        data = bytearray(damaged.read_bytes())
+        data[-3] ^= 0x40
+        damaged.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=f"{damaged.name} .*does not match its checksum.*--rebuild"):
         Index.open(copy)
+    shutil.copy(seed_index_dir / damaged.name, damaged)
+    assert len(Index.open(copy).chunks) == len(Index.open(seed_index_dir).chunks)
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
