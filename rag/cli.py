@@ -569,6 +569,12 @@ def _web_app() -> Any:
     "seed index (and --base-index).",
 )
 @click.option(
+    "--queries-only",
+    is_flag=True,
+    help="Only the question figures on --base-index as it is (no ingestion, no copies): "
+    "p50/p95 retrieval and answer, bare FAISS, IVF recall, disk per chunk, cold start.",
+)
+@click.option(
     "--held",
     "held_indexes",
     multiple=True,
@@ -600,6 +606,7 @@ def _web_app() -> Any:
 def bench(
     corpus: Path | None,
     cold_only: bool,
+    queries_only: bool,
     held_indexes: tuple[Path, ...],
     files: int,
     base_index: Path | None,
@@ -623,6 +630,9 @@ def bench(
         return
     if held_indexes:
         _bench_held(settings, list(held_indexes), out)
+        return
+    if queries_only:
+        _bench_queries(settings, base_index, questions, out)
         return
     if corpus is None:
         raise InputError("rag bench needs --corpus FOLDER (or --cold-only).")
@@ -671,6 +681,26 @@ def _bench_cold(settings: Any, base_index: Path | None, out: Path | None) -> Non
     text = "\n".join(cold_table(rows))
     out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     click.echo(text)
+
+
+def _bench_queries(settings: Any, base_index: Path | None, count: int, out: Path | None) -> None:
+    """`rag bench --queries-only --base-index INDEX`: the question figures on that index."""
+    import tempfile
+
+    from rag.embedding import embedder_from
+    from rag.errors import InputError
+    from rag.evaluation.bench import run_queries, table, write
+
+    if base_index is None:
+        raise InputError("rag bench --queries-only needs --base-index INDEX: the index to ask.")
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        report = run_queries(settings, embedder_from(settings), base_index, count, Path(tmp))
+    out = out or settings.home / "bench" / "queries.json"
+    write(report, out)
+    text = table(report)
+    out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
+    click.echo(f"\nWrote {out} and {out.with_suffix('.md')}.", err=True)
 
 
 def _bench_held(settings: Any, indexes: list[Path], out: Path | None) -> None:

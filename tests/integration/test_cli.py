@@ -159,7 +159,9 @@ def test_an_int8_index_is_asked_without_torch(tmp_path):
     """With ``RAG_EMBEDDING_BACKEND=onnx-int8`` (the whole-corpus index) a question
     imports no torch either: the device is ONNX Runtime's to tell."""
     env = {
-        **os.environ, "RAG_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1",
+        **os.environ,
+        "RAG_HOME": str(tmp_path / "home"),
+        "HF_HUB_OFFLINE": "1",
         "RAG_EMBEDDING_BACKEND": "onnx-int8",
     }
     index = str(tmp_path / "index")

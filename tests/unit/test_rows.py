@@ -21,7 +21,7 @@ def _saved(doc: Document, spans: list[tuple[int, int]], first: int) -> SavedChun
 
 
 def test_rows_across_saved_and_new_segments_are_the_chunks_in_order():
-    doc, other = Document("d1", "a.txt", TEXT), Document("d2", "b.txt", "Iota kappa. Lambda mu.")
+    doc = Document("d1", "a.txt", TEXT)
     spans = [(0, 11), (12, 24), (25, 38), (39, 50)]
     written = [Chunk(f"d1:{i}", "d1", s, e, TEXT[s:e]) for i, (s, e) in enumerate(spans)]
     fresh = [Chunk("d2:0", "d2", 0, 11, "Iota kappa."), Chunk("d2:1", "d2", 12, 22, "Lambda mu.")]

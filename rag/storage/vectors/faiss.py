@@ -21,6 +21,9 @@ from rag.storage.vectors import store_file
 # vectors takes about 5 ms; past that the IVF index keeps retrieval flat.
 ANN_THRESHOLD = 50_000
 NPROBE = 64
+# ... and at least this share of its lists: at 335,762 real chunks (2,048 lists) 64 lists
+# found 0.92 of exact search's top 10, 256 found 0.98, for 1.2 ms a question (docs/scaling.md).
+PROBED_SHARE = 8
 # Filters that leave fewer rows than this are searched exactly over just those rows.
 EXACT_SUBSET = 20_000
 
@@ -33,7 +36,7 @@ def ivf_lists(rows: int) -> int:
 @dataclass(frozen=True)
 class FaissOptions:
     ann_threshold: int = ANN_THRESHOLD  # rows from which an IVF index answers searches
-    nprobe: int = NPROBE  # inverted lists searched per question
+    nprobe: int = NPROBE  # the fewest inverted lists searched per question (see ``probes``)
 
 
 class FaissVectors:
@@ -133,7 +136,7 @@ class FaissVectors:
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.ann is None or (allowed is not None and len(allowed) <= EXACT_SUBSET):
             return self.exact(query, n, allowed)
-        params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        params = faiss.SearchParametersIVF(nprobe=self.probes)
         if allowed is not None:
             params.sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
         _, ids = self.ann.search(query.reshape(1, -1), max(n, 2 * n), params=params)
@@ -142,6 +145,13 @@ class FaissVectors:
         scores = self.rows(candidates) @ query
         order = np.argsort(-scores, kind="stable")[:n]
         return scores[order], candidates[order]
+
+    @property
+    def probes(self) -> int:
+        """Inverted lists a question searches: ``nprobe``, or an eighth of the lists when
+        that is more, so a larger index (more, smaller lists) finds as much as a small one."""
+        lists = int(self.ann.nlist) if self.ann is not None else 0
+        return max(self.nprobe, lists // PROBED_SHARE)
 
     def exact(
         self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
