@@ -200,3 +200,21 @@ def test_bench_cold_only_times_rag_ask_beside_the_bare_process(pipeline, tmp_pat
     assert [r["index"] for r in rows] == ["seed index", "--base-index"]
     assert all(r["bare_s"] > 0 and abs(r["ratio"] - r["rag_ask_s"] / r["bare_s"]) < 0.1 for r in rows)
     assert "| seed index | 13 |" in result.output
+
+
+def test_bench_queries_only_measures_the_index_as_it_is(pipeline, tmp_path, monkeypatch):
+    """`--queries-only`: the question figures on a real index, no ingestion, no copies."""
+    monkeypatch.setenv("RAG_HOME", str(tmp_path))
+    out = tmp_path / "queries.json"
+    index = str(pipeline.settings.index_dir)
+    args = ["bench", "--queries-only", "--base-index", index, "--questions", "6", "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert "ingestion" not in report and report["base_index"]["chunks"] == 13
+    [size] = report["sizes"]
+    assert size["chunks"] == 13 and size["copies"] is False and size["retrieval"]["p95_ms"] > 0
+    assert [c["chunks"] for c in report["cold_start"]] == [13]
+    assert "| 13 | exact |" in result.output and "ingestion" not in result.output
+    missing = CliRunner().invoke(cli, ["bench", "--queries-only"])
+    assert missing.exit_code != 0 and "needs --base-index INDEX" in missing.output
