@@ -127,7 +127,7 @@ def ingest(
     batch by batch: after Ctrl-C or a crash, run the same command again to continue.
     """
     from rag.embedding import embedder_from
-    from rag.ingest import check_new_index, create_index
+    from rag.ingest import check_new_index, create_index, with_recorded_backend
     from rag.ingest import ingest as run_ingest
 
     settings = _settings(
@@ -141,6 +141,8 @@ def ingest(
 
         embedder = cluster = Cluster(settings, ray_address)
     else:
+        if not rebuild:
+            settings = with_recorded_backend(settings)
         embedder = embedder_from(settings)
     index = create_index(settings, embedder, rebuild)
     try:

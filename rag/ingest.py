@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rag.embedding import Embedder
+from rag.embedding import INT8_SUFFIX, Embedder
 from rag.errors import InputError
 from rag.loading import (
     Skipped,
@@ -116,6 +116,18 @@ def open_or_create(
             "add --rebuild to re-chunk every document."
         )
     return index
+
+
+def with_recorded_backend(settings: Settings) -> Settings:
+    """The settings an existing index is asked and added to with: an index built with the
+    int8 model (its manifest records ``…@int8``) is embedded with it again, unless a
+    backend other than ``auto`` was chosen (which the model check then judges)."""
+    if settings.embedding_backend != "auto" or qdrant_place(settings) is not None:
+        return settings
+    recorded = Index.recorded_model(settings.index_dir)
+    if recorded is not None and recorded.endswith(INT8_SUFFIX):
+        return settings.with_overrides(embedding_backend="onnx-int8")
+    return settings
 
 
 def qdrant_place(settings: Settings) -> Place | None:

@@ -13,7 +13,7 @@ from rag.answering import Generator, check_sentences, make_generator, verify_cit
 from rag.answering.attribution import attribute
 from rag.answering.quoted import quote
 from rag.embedding import Embedder, embedder_from
-from rag.ingest import IngestReport, create_index, ingest, qdrant_place
+from rag.ingest import IngestReport, create_index, ingest, qdrant_place, with_recorded_backend
 from rag.question import Question, check_question
 from rag.question.followup import Turn, as_turns, with_speakers
 from rag.question.scope import Coverage
@@ -65,7 +65,9 @@ class Pipeline:
         cls, settings: Settings, embedder: Embedder | None = None, build_default: bool = True
     ) -> Pipeline:
         """Open the index in the settings; build the seed index first if it is the default."""
-        embedder = embedder or embedder_from(settings)
+        if embedder is None:
+            settings = with_recorded_backend(settings)
+            embedder = embedder_from(settings)
         default = build_default and is_default_index(settings)
         place = qdrant_place(settings)
         if place is not None:

@@ -13,9 +13,19 @@ from rag.errors import ModelLoadError
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-__all__ = ["BACKENDS", "Embedder", "canonical_model_name", "embedder_from", "load_embedder", "resolve_model"]
+__all__ = [
+    "BACKENDS",
+    "INT8_SUFFIX",
+    "Embedder",
+    "canonical_model_name",
+    "embedder_from",
+    "load_embedder",
+    "resolve_model",
+]
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+# The name an index built with the int8 model records after the model's.
+INT8_SUFFIX = "@int8"
 # "auto" embeds up to this many texts at a time (a question, an answer's candidate
 # sentences) with ONNX Runtime, which is 2-5x quicker than torch there, and larger batches
 # with torch, which is quicker there; both give the same vectors (to about 1e-6).
@@ -82,7 +92,7 @@ def _onnx(
         # records them under their own name, so it is never queried with the fp32 model.
         quantized = backend == "onnx-int8"
         _ONNX[key] = OnnxEmbedder(
-            canonical_model_name(name) + ("@int8" if quantized else ""),
+            canonical_model_name(name) + (INT8_SUFFIX if quantized else ""),
             source,
             cache or Path(tempfile.gettempdir()) / "rag-models",
             quantized=quantized,

@@ -67,6 +67,12 @@ class Index:
         return (path / mf.MANIFEST).is_file()
 
     @staticmethod
+    def recorded_model(path: Path) -> str | None:
+        """The embedding model the index at ``path`` records (None: no index there)."""
+        model = mf.peek(path).get("embedding_model")
+        return model if isinstance(model, str) else None
+
+    @staticmethod
     def format_of(path: Path) -> int | None:
         version = mf.peek(path).get("format_version")
         return version if isinstance(version, int) and not isinstance(version, bool) else None

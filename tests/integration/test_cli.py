@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -172,6 +173,18 @@ def test_an_int8_index_is_asked_without_torch(tmp_path):
     heavy, printed = _ask_twice(env, index)
     assert heavy == []
     assert printed["refused"] is False and printed["citations"]
+    # Without the setting, the index's own record picks the int8 model, to ask and to add.
+    del env["RAG_EMBEDDING_BACKEND"]
+    args = [sys.executable, "-m", "rag.cli", "ask", WANG_YI, "--index", index, "--json"]
+    again = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["answer"] == printed["answer"]
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "note.txt").write_text("China supports the peaceful settlement of disputes.\n", encoding="utf-8")
+    added = subprocess.run([*ingest[:4], str(more), *ingest[5:]], capture_output=True, text=True, env=env)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(Path(index, "manifest.json").read_text())["embedding_model"].endswith("@int8")
 
 
 @pytest.mark.parametrize(
