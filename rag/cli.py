@@ -435,6 +435,13 @@ def verify(index_dir: Path | None, repair: bool) -> None:
     default=None,
     help="Only this many questions (or conversations), spread evenly over the set.",
 )
+@click.option(
+    "--relabel",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Labels for an index larger than the gold set's slice (eval/gold/whole-corpus.jsonl: "
+    "the questions the whole General Debate corpus answers).",
+)
 @click.option("--generator", default=None, help="Generator to score (default: extractive).")
 @click.option("--no-baseline", is_flag=True, help="Skip the LangChain baseline.")
 @click.option(
@@ -452,6 +459,7 @@ def eval_command(
     k: int | None,
     split: str | None,
     sample: int | None,
+    relabel: Path | None,
     generator: str | None,
     no_baseline: bool,
     reports: Path | None,
@@ -459,6 +467,7 @@ def eval_command(
     """Score answers on a gold set, beside the plain LangChain baseline, and write a report."""
     from rag.answering import check_generator
     from rag.evaluation.gold import load_gold, spread
+    from rag.evaluation.gold import relabel as relabelled
     from rag.evaluation.report import as_json as report_json
     from rag.evaluation.report import format_table, write_report
     from rag.evaluation.runner import check_thresholds, evaluate
@@ -471,6 +480,8 @@ def eval_command(
         check_generator(generator)
     gold = gold or PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl"
     questions = load_gold(gold)
+    if relabel is not None:
+        questions = relabelled(questions, relabel)
     name = gold.stem
     if split:
         questions = [q for q in questions if q.split == split]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,41 @@ def load_gold(path: Path) -> list[GoldQuestion]:
     if not questions:
         raise InputError(f"The gold set {path} has no questions.")
     return questions
+
+
+def relabel(questions: list[GoldQuestion], path: Path) -> list[GoldQuestion]:
+    """The questions as a larger index than the one they were written for answers them.
+
+    A gold set is written over a slice; asked of the whole corpus, a question the slice
+    could not answer ("What did Egypt say in 2018 …?" with no Egypt in the slice) may have
+    its answer there. ``path`` holds, one JSON object a line, the items whose label
+    changes (``id``, ``answerable``, ``key_facts``, ``evidence``, ``why``), each checked
+    against the statements by whoever wrote it; the others are left as they are."""
+    if not path.is_file():
+        raise InputError(f"There is no relabelling file at {path}.")
+    changes: dict[str, dict[str, Any]] = {}
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                changes[str(row["id"])] = row
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"Line {no} of {path} is not a relabelled question ({exc}).") from None
+    out = []
+    for q in questions:
+        row = changes.get(q.id)
+        if row is None:
+            out.append(q)
+            continue
+        out.append(
+            replace(
+                q,
+                answerable=bool(row["answerable"]),
+                key_facts=tuple(row.get("key_facts", ())),
+                evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
+            )
+        )
+    return out
 
 
 def document_named(source: str, documents: dict[str, Document]) -> Document | None:

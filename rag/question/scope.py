@@ -19,6 +19,7 @@ from rag.question.coverage import country_label, no_country, no_year, not_then
 from rag.question.lexicon import COMPARING, SPEAKER_NOUN, SPEECH_VERB
 from rag.question.text import context_names, without_context
 from rag.question.years import Years, read_years, speech_years
+from rag.terms import tokenize
 
 _FILLERS = {"the", "a", "an", "former", "late", "then", "new", "current", "its", "their", "whole"}
 # Words before "by" or "from" that make the country after it the speaker.
@@ -479,3 +480,37 @@ def searched_line(scope: dict[str, Any]) -> str:
         + (f" from {when}" if when else "")
         + "."
     )
+
+
+_LEAD_IN = re.compile(r"(?:\b(?:in|during|at|from|of|for)\s++)?(?:(?:its|their|the|his|her)\s++)?$", re.I)
+_SPEECH_AFTER = re.compile(
+    r"^(?:[’']s)?(?:\s++general\s++debate\b)?(?:\s++(?:speech|address|statement|remarks)\b)?", re.I
+)
+
+
+def without_scope(text: str, scope: Scope) -> str:
+    """The question as searched once the search is kept to its scope: the names of the
+    countries and the years it is surely kept to taken out, so that inside "Brazil's 2015
+    statement" passages are ranked by what is asked ("enlarging the Security Council"),
+    not by whether they repeat "Brazil" (at the whole corpus's size that ranked the
+    passage on the Council sixth of the statement's). A demonym stays ("the Ghanaian
+    killed" is what is asked about), and so does a year read without certainty; the text
+    as given when nothing is left to search for."""
+    codes = {p.value for p in scope.parts if p.kind == "country" and p.held and p.sure}
+    years = {p.label for p in scope.parts if p.kind == "year" and p.held and p.sure}
+    names, pattern = _pattern()
+    spans = [m.span(1) for m in pattern.finditer(text) if names.get(m.group(1).lower()) in codes]
+    spans += [(y.start, y.end) for y in speech_years(text) if y.label in years]
+    if not spans:
+        return text
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue
+        lead = _LEAD_IN.search(text[at:start])
+        out.append(text[at : at + lead.start()] if lead else text[at:start])
+        at = end + _SPEECH_AFTER.match(text[end:]).end()
+    out.append(text[at:])
+    searched = re.sub(r"\s++([?,.!;:])", r"\1", re.sub(r"\s{2,}", " ", "".join(out)))
+    searched = re.sub(r"([,;:])(?:\s*+[,;:])++", r"\1", searched).strip().lstrip(",;: ")
+    return searched if tokenize(searched) else text

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError, NoMatchError
 from rag.question import Question
-from rag.question.scope import Coverage, Scope
+from rag.question.scope import Coverage, Scope, without_scope
 from rag.retrieval.filters import Filters
 from rag.retrieval.hybrid import HybridRetriever
 from rag.storage import Index
@@ -118,7 +118,8 @@ class Reading(ABC):
         scope = question.scope if scoped else Scope()
         searched = filters if scope.missing else within(filters, scope)
         try:
-            return scope, self.retrieve_parts(question, k, searched)
+            text = without_scope(question.text, scope) if searched != filters else question.text
+            return scope, self.retrieve_parts(question, k, searched, text)
         except NoMatchError:
             if searched == filters:
                 raise  # the user's own filters match nothing: their error to fix
@@ -128,7 +129,8 @@ class Reading(ABC):
             narrowed = within(filters, sure)
             try:
                 kept = tuple(p if p.sure else replace(p, held=None) for p in scope.parts)
-                return replace(scope, parts=kept), self.retrieve_parts(question, k, narrowed)
+                text = without_scope(question.text, sure) if narrowed != filters else question.text
+                return replace(scope, parts=kept), self.retrieve_parts(question, k, narrowed, text)
             except NoMatchError:
                 if narrowed == filters:
                     raise
@@ -142,10 +144,13 @@ class Reading(ABC):
         scope = replace(scope, missing=f"No statement {where} matches all the question names ({named}).")
         return scope, self.engine.retrieve(question.text, k, filters)
 
-    def retrieve_parts(self, question: Question, k: int, filters: Filters | None) -> list[Passage]:
-        """The question's passages, then for a several-part question the best passages of
-        each part not already among them (so no part goes unanswered for want of them)."""
-        passages = self.engine.retrieve(question.text, k, filters)
+    def retrieve_parts(
+        self, question: Question, k: int, filters: Filters | None, text: str | None = None
+    ) -> list[Passage]:
+        """The question's passages (searched for ``text``: the question without the words
+        naming the scope ``filters`` keep to), then for a several-part question the best
+        passages of each part not already among them (so no part goes unanswered)."""
+        passages = self.engine.retrieve(text or question.text, k, filters)
         if len(question.parts) < 2:
             return passages
         seen = {(p.doc_id, p.start) for p in passages}

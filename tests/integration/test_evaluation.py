@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from rag.cli import cli
 from rag.errors import InputError
-from rag.evaluation.gold import load_gold
+from rag.evaluation.gold import load_gold, relabel
 from rag.evaluation.runner import check_thresholds, evaluate
 from rag.loading import load_file
 from rag.settings import PROJECT_ROOT, SEEDS_DIR
@@ -70,6 +70,40 @@ def test_corpus_gold_set_is_split_and_every_quote_occurs_verbatim(tmp_path):
         assert q.answerable == bool(q.evidence), q.id
         for source, quote in q.evidence:
             assert quote in texts[source], f"{q.id}: {quote[:60]!r} is not in {source}"
+
+
+def test_whole_corpus_labels_turn_slice_refusals_into_answers_with_verbatim_evidence(tmp_path):
+    """``--relabel eval/gold/whole-corpus.jsonl``: the questions the whole corpus answers
+    though their slice could not; each was unanswerable in its gold set, and each quote
+    and key fact stands in the speech as the index loads it."""
+    sets = {
+        q.id: q
+        for name in ("corpus", "corpus2", "corpus3", "corpus4")
+        for q in load_gold(GOLD / f"{name}.jsonl")
+    }
+    labels = GOLD / "whole-corpus.jsonl"
+    rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 20 and len({r["id"] for r in rows}) == len(rows)
+    assert all(r["id"] in sets and not sets[r["id"]].answerable for r in rows)
+    relabelled = {q.id: q for q in relabel(list(sets.values()), labels)}
+    for r in rows:
+        q = relabelled[r["id"]]
+        assert q.answerable and q.key_facts == tuple(r["key_facts"]) and q.evidence
+    assert all(relabelled[i] == q for i, q in sets.items() if i not in {r["id"] for r in rows})
+    if not CORPUS.is_file():
+        pytest.skip("the UN General Debate Corpus is not available")
+    wanted = {source for r in rows for source in (e["source"] for e in r["evidence"])}
+    with tarfile.open(CORPUS) as tar:
+        for member in tar:
+            if member.isfile() and Path(member.name).name in wanted:
+                member.name = Path(member.name).name
+                tar.extract(member, tmp_path, filter="data")
+    texts = {name: load_file(tmp_path / name).text for name in wanted}
+    for r in rows:
+        speech = " ".join(texts[e["source"]] for e in r["evidence"]).lower()
+        for e in r["evidence"]:
+            assert e["quote"] in texts[e["source"]], f"{r['id']}: {e['quote'][:60]!r}"
+        assert all(fact.lower() in speech for fact in r["key_facts"]), r["id"]
 
 
 @pytest.fixture(scope="module")

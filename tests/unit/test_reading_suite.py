@@ -8,8 +8,9 @@ from __future__ import annotations
 import itertools
 
 from rag.countries import DEMONYMS, names
-from rag.question.scope import speaker_countries
+from rag.question.scope import Part, Scope, speaker_countries, without_scope
 from rag.question.years import speech_years
+from rag.terms import tokenize
 
 # (words, the speech years they name, as (first, last) ranges)
 WHEN = [
@@ -105,3 +106,29 @@ def test_every_generated_question_is_read_with_its_speaker_and_the_years_of_the_
         if got_speakers != speakers or got_years != years:
             wrong.append(f"{question!r}: {got_speakers} {got_years}, expected {speakers} {years}")
     assert not wrong, f"{len(wrong)} of {len(CASES)} misread, e.g.:\n" + "\n".join(wrong[:25])
+
+
+def test_searched_within_its_scope_a_question_keeps_its_topic_and_drops_its_speaker_and_years():
+    """Kept to a speaker's statements of some years, the search looks for what is asked:
+    the speaker's name and the speech's years are taken out of the searched words; a
+    country that is the topic, a demonym, a year the speech talks about and the topic's
+    words never are."""
+    wrong = []
+    spoken = set(tokenize("'s speech address statement remarks General Debate session"))
+    for question, _, _ in CASES:
+        if question.count("Brazil") > 1:
+            continue  # Brazil asked about Brazil: within its statements every name of it goes
+        found = speaker_countries(question)
+        ranges = speech_years(question)
+        parts = [Part("country", code, written, True) for code, written in found]
+        parts += [Part("year", y.first, y.label, True) for y in ranges]
+        searched = without_scope(question, Scope(tuple(parts)))
+        # A demonym stays: "the Ghanaian killed" may be what is asked about.
+        countries = {w for _, w in found if w.lower() in names() or w.lower().removeprefix("the ") in names()}
+        named = {t for w in countries for t in tokenize(w)}
+        when = {t for y in ranges for t in tokenize(question[y.start : y.end])}
+        kept, asked = set(tokenize(searched)), set(tokenize(question))
+        topic = asked - named - when - spoken
+        if not topic <= kept or (searched != question and (named | when) & kept - topic):
+            wrong.append(f"{question!r} searched as {searched!r}")
+    assert not wrong, f"{len(wrong)} of {len(CASES)} searched wrongly, e.g.:\n" + "\n".join(wrong[:20])
