@@ -86,7 +86,9 @@ def _unmentioned(
     # On a small index the weights alone would count ordinary words ("place", "hold") as
     # distinctive: one of them must be one the statements asked about never use.
     if used is not None:
-        return [] if all(t in used for t in absent) else _as_written(asks.text, absent)
+        # Named only what the statements never say: the passages found may miss the one
+        # that uses a word, and "do not mention" is a claim about the statements.
+        return _as_written(asks.text, [t for t in absent if t not in used])
     never = idf("\x00")  # the weight of a term no statement contains
     return _as_written(asks.text, absent) if any(weight[t] >= never for t in absent) else []
 

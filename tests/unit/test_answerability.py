@@ -38,6 +38,25 @@ def test_words_the_scoped_statement_does_use_are_answered_from_it():
     assert unmentioned(asks_of(question), [RURITANIA_2019], idf, scope=[RURITANIA_2019]) == []
 
 
+def test_a_refusal_names_only_the_words_the_scoped_statement_never_uses():
+    """The passages found may miss what the statement says elsewhere: "do not mention"
+    then names only what the whole statement never says, never its "Security Council"."""
+    statement = (
+        "Peru welcomes the new development cycle and the rise in productivity. "
+        "The Security Council must be expanded in both categories of members. "
+        "We will also invest in low-carbon agriculture."
+    )
+    found = ["Peru welcomes the new development cycle and the rise in productivity."]
+    idf = rarity("peru welcomes the new development cycle")
+    for question in (
+        "What did Peru say in 2015 about enlarging the Security Council?",
+        "How did Peru describe enlarging the Security Council in its 2015 statement?",
+        "In 2015, what was Peru's view on enlarging the Security Council?",
+    ):
+        absent = unmentioned(asks_of(question), found, idf, scope=[statement])
+        assert absent == ["enlarging"], (question, absent)
+
+
 def test_a_country_is_named_by_its_demonym():
     statement = "We will not waver in our support of the Chilean presidency of the conference."
     idf = rarity(statement)
