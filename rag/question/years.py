@@ -55,6 +55,15 @@ def _speech_before() -> re.Pattern[str]:
     )
 
 
+# "said it created in 2008", "say they signed in 1995": the year of a deed the speech
+# recalls, done by whoever the speech verb's clause names (matched only against the few
+# words between a speech verb and the year).
+_DONE_THEN = re.compile(
+    r"\b(?:it|they|we|he|she)\s++(?:had\s++|first\s++|also\s++)?"
+    r"(?:[a-z]{2,}ed|began|made|gave|took|won|held|set|built|became|joined|led|hosted|sent|paid)"
+    r"\s++(?:[a-z]+\s++){0,4}(?:in|during)\s++(?:the\s++)?$",
+    re.I,
+)
 _HAD_BEFORE = re.compile(r"\bhad\s+(?:[a-z]+\s+){0,6}(?:in|by|since)\s+$", re.I)
 # "What had it said in 2011?": a speech of its own, earlier than another (a follow-up's
 # "the previous year"), not a deed the speech looks back on.
@@ -172,6 +181,8 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
         # "said in 2019" is sure; "promised to finish in 2017", "said it would act in 2017"
         # may be when the thing is done: a year, but not surely the speech's.
         deferred = re.search(r"\b(?:to\s+[a-z]+|would|will|could|should)\b", spoken.group(0), re.I)
+        if _DONE_THEN.search(spoken.group(0)):
+            return Years(first, last, False, True, start, end)  # "say it created in 2008"
         return Years(first, last, True, not deferred, start, end)
     if _CONTENT_BEFORE.search(before) or _CONTENT_AFTER.match(after):
         return Years(first, last, False, True, start, end)

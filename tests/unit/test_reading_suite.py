@@ -132,3 +132,33 @@ def test_searched_within_its_scope_a_question_keeps_its_topic_and_drops_its_spea
         if not topic <= kept or (searched != question and (named | when) & kept - topic):
             wrong.append(f"{question!r} searched as {searched!r}")
     assert not wrong, f"{len(wrong)} of {len(CASES)} searched wrongly, e.g.:\n" + "\n".join(wrong[:20])
+
+
+DEEDS = [
+    "created",
+    "launched",
+    "signed",
+    "ratified",
+    "began",
+    "joined",
+    "hosted",
+    "built",
+    "made",
+    "had adopted",
+]
+
+
+def test_a_year_of_a_deed_the_speech_recalls_is_not_the_speech_year():
+    """ "What did Spain, in its 2013 speech, say it created in 2008?": the fund was created
+    in 2008; the speech is 2013's. Every pronoun, deed and country in the table."""
+    wrong = []
+    for (written, _), deed, pronoun in itertools.product(_country_names()[::7], DEEDS, ["it", "they", "we"]):
+        for question, speech in (
+            (f"What did {written}, in its 2013 speech, say {pronoun} {deed} in 2008?", [(2013, 2013)]),
+            (f"What did {written} say {pronoun} {deed} in 2008, and why?", []),
+            (f"In 2019, what did {written} say {pronoun} {deed} in the 1990s?", [(2019, 2019)]),
+        ):
+            got = [(y.first, y.last) for y in speech_years(question)]
+            if got != speech:
+                wrong.append(f"{question!r}: {got}, expected {speech}")
+    assert not wrong, f"{len(wrong)} misread, e.g.:\n" + "\n".join(wrong[:20])
