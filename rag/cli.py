@@ -404,6 +404,28 @@ def verify(index_dir: Path | None, repair: bool) -> None:
     )
 
 
+def _gold_questions(
+    gold: Path, split: str | None, sample: int | None, relabel: Path | None
+) -> tuple[list[Any], str]:
+    """The gold questions `rag eval` asks (relabelled, one half, a sample) and the run's name."""
+    from rag.evaluation.gold import load_gold, spread
+    from rag.evaluation.gold import relabel as relabelled
+
+    questions = load_gold(gold)
+    if relabel is not None:
+        questions = relabelled(questions, relabel)
+    name = gold.stem
+    if split:
+        questions = [q for q in questions if q.split == split]
+        name = f"{gold.stem}-{split}"
+        if not questions:
+            raise UserError(f'The gold set {gold} has no questions marked "split": "{split}".')
+    if sample:
+        questions = spread(questions, sample)
+        name = f"{name}-sample{sample}"
+    return questions, name
+
+
 @cli.command("eval")
 @index_option
 @click.option(
@@ -466,8 +488,6 @@ def eval_command(
 ) -> None:
     """Score answers on a gold set, beside the plain LangChain baseline, and write a report."""
     from rag.answering import check_generator
-    from rag.evaluation.gold import load_gold, spread
-    from rag.evaluation.gold import relabel as relabelled
     from rag.evaluation.report import as_json as report_json
     from rag.evaluation.report import format_table, write_report
     from rag.evaluation.runner import check_thresholds, evaluate
@@ -478,19 +498,9 @@ def eval_command(
         check_k(k)
     if generator is not None:
         check_generator(generator)
-    gold = gold or PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl"
-    questions = load_gold(gold)
-    if relabel is not None:
-        questions = relabelled(questions, relabel)
-    name = gold.stem
-    if split:
-        questions = [q for q in questions if q.split == split]
-        name = f"{gold.stem}-{split}"
-        if not questions:
-            raise UserError(f'The gold set {gold} has no questions marked "split": "{split}".')
-    if sample:
-        questions = spread(questions, sample)
-        name = f"{name}-sample{sample}"
+    questions, name = _gold_questions(
+        gold or PROJECT_ROOT / "eval" / "gold" / "seeds.jsonl", split, sample, relabel
+    )
     settings = _settings(index_dir=index_dir)
     pipeline = _pipeline(settings)
     result = evaluate(

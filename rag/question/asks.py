@@ -12,6 +12,7 @@ from rag.countries import DEMONYMS
 from rag.question.lexicon import DENIALS, GENERIC_WORDS, NUMBER_WORDS, SPEECH_NOUN, SPEECH_VERB, TURNS
 from rag.question.scope import country_named, speaker_countries, subject_countries
 from rag.question.text import without_context
+from rag.question.years import speech_years
 from rag.terms import tokenize
 
 GENERIC = frozenset(tokenize(GENERIC_WORDS))
@@ -123,12 +124,20 @@ def _kind(text: str, listed: bool) -> str:
 
 def _focus(text: str, names: set[str]) -> tuple[str, ...]:
     """The terms that name what the text asks about: not its question words, not the
-    speaker it names (``names``), not a number."""
+    speaker it names (``names``), not a number, not when the speech was made ("in the
+    early 2010s", "its 2018 address")."""
+    when: set[str] = set()
+    for y in speech_years(text):
+        noun = _SPEECH_NOUN_AFTER.match(text[y.end : y.end + 40])
+        when.update(tokenize(text[y.start : y.end + (noun.end() if noun else 0)]))
     return tuple(
         t
         for t in dict.fromkeys(tokenize(text))
-        if t not in GENERIC and t not in names and not t.isdigit() and len(t) > 1
+        if t not in GENERIC and t not in names and t not in when and not t.isdigit() and len(t) > 1
     )
+
+
+_SPEECH_NOUN_AFTER = re.compile(rf"^\s*+(?:general\s++debate\s++)?{SPEECH_NOUN}\b", re.I)
 
 
 _NAME_RUN = r"[A-Z][a-z]++(?:\s++[A-Z][a-z]++)++"

@@ -10,7 +10,8 @@ SPEECH_VERB = (
     r"want(?:ed|s)?|support(?:ed|s)?|oppose[sd]?|demand(?:ed|s)?|pledge[sd]?|commit(?:ted|s)?|"
     r"ask(?:ed|s)?|raise[sd]?|mention(?:ed|s)?|describe[sd]?|believe[sd]?|warn(?:ed|s)?|"
     r"emphasi[sz]e[sd]?|insist(?:ed|s)?|express(?:ed|es)?|reaffirm(?:ed|s)?|highlight(?:ed|s)?|"
-    r"condemn(?:ed|s)?|welcome[sd]?|promise[sd]?|recall(?:ed|s)?|note[sd]?|quote[sd]?|cite[sd]?)"
+    r"condemn(?:ed|s)?|welcome[sd]?|promise[sd]?|recall(?:ed|s)?|note[sd]?|quote[sd]?|cite[sd]?|"
+    r"characteri[sz]e[sd]?|portray(?:ed|s)?|depict(?:ed|s)?|assess(?:ed|es)?)"
 )
 # The speech itself: "its 2019 statement", "the 2019 General Debate".
 SPEECH_NOUN = r"(?:speech|statement|address|remarks|intervention|general\s+debate|debate|session|assembly)"

@@ -38,6 +38,8 @@ _CONTENT_AFTER = re.compile(
     r"^\s*(?:agenda|goals?|targets?|deadline|elections?|world\s+cup|olympics)\b", re.I
 )
 _SPEECH_AFTER = re.compile(rf"^\s*(?:un\s+|general\s+assembly\s+)?{SPEECH_NOUN}\b", re.I)
+# "a 1963 speech by an Ethiopian leader": a speech, perhaps one the statement quotes.
+_SPEECH_BY = re.compile(rf"^\s*(?:un\s+|general\s+assembly\s+)?{SPEECH_NOUN}\s+by\b", re.I)
 
 
 @functools.cache
@@ -176,7 +178,7 @@ def _placed(question: str, start: int, end: int, first: int, last: int) -> Years
         spoken = bool(re.search(rf"\b{SPEECH_VERB}\b", clause, re.I))  # "said since 2020"
         return Years(first, last, True, spoken, start, end)
     if _SPEECH_AFTER.match(after):
-        return Years(first, last, True, True, start, end)
+        return Years(first, last, True, not _SPEECH_BY.match(after), start, end)
     if spoken := _speech_before().search(before):
         # "said in 2019" is sure; "promised to finish in 2017", "said it would act in 2017"
         # may be when the thing is done: a year, but not surely the speech's.

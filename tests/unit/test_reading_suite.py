@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 
 from rag.countries import DEMONYMS, names
+from rag.question.asks import asks_of
 from rag.question.scope import Part, Scope, speaker_countries, without_scope
 from rag.question.years import speech_years
 from rag.terms import tokenize
@@ -161,4 +162,33 @@ def test_a_year_of_a_deed_the_speech_recalls_is_not_the_speech_year():
             got = [(y.first, y.last) for y in speech_years(question)]
             if got != speech:
                 wrong.append(f"{question!r}: {got}, expected {speech}")
+    assert not wrong, f"{len(wrong)} misread, e.g.:\n" + "\n".join(wrong[:20])
+
+
+def test_when_the_speech_was_made_is_never_what_the_answer_must_be_about():
+    """"In the early 2010s, how did Tanzania describe …": "early" and "2010s" are when the
+    speech was made, not words the statements must use (a refusal once said the
+    statements "do not mention early or 2010s")."""
+    wrong = []
+    for question, _, years in CASES:
+        if not years:
+            continue
+        spans = speech_years(question)
+        when = {t for y in spans for t in tokenize(question[y.start : y.end])}
+        leaked = when & set(asks_of(question).focus)
+        if leaked:
+            wrong.append(f"{question!r}: {sorted(leaked)}")
+    assert not wrong, f"{len(wrong)} of {len(CASES)} take when as what, e.g.:\n" + "\n".join(wrong[:20])
+
+
+SPEECH_VERBS = ["characterize", "characterise", "portray", "depict", "assess", "describe"]
+
+
+def test_a_country_is_the_speaker_of_every_speech_verb():
+    """"How did the Philippines characterize the arbitral award?": the Philippines speaks."""
+    wrong = []
+    for (written, code), verb in itertools.product(_country_names()[::5], SPEECH_VERBS):
+        question = f"In the mid-2010s, how did {written} {verb} the arbitral award?"
+        if [c for c, _ in speaker_countries(question)] != [code]:
+            wrong.append(question)
     assert not wrong, f"{len(wrong)} misread, e.g.:\n" + "\n".join(wrong[:20])
