@@ -116,8 +116,8 @@ class Pipeline:
         read = Question.read(asked, turns, snapshot.coverage, chosen.standalone(asked, turns))
         found = quote(read, snapshot, chosen.quoting, k or self.settings.k, filters, scoped)
         understood = {
-            "understood": read.understood,
-            "searched": read.searched,
+            "understood": found.question.understood,
+            "searched": found.question.searched,
             "scope": found.scope.to_json(),
         }
         if found.answer is None:

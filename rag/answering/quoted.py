@@ -38,7 +38,26 @@ def quote(
 ) -> Quoted:
     """Search, then quote. A follow-up that points back ("What did he say about X?") looks
     first in the statements the answer before it quoted, where the question's own words
-    decide; any follow-up never quotes exactly what the answer before it quoted."""
+    decide; any follow-up never quotes exactly what the answer before it quoted. A
+    follow-up with another reading ("And Ukraine?": speaker or topic) is answered by
+    that one when this one finds nothing."""
+    found = _quote(question, snapshot, quoting, k, filters, scoped)
+    other = question.alternative
+    if other is not None and (found.answer is None or found.answer.refused):
+        second = _quote(other, snapshot, quoting, k, filters, scoped)
+        if second.answer is not None and not second.answer.refused:
+            return second
+    return found
+
+
+def _quote(
+    question: Question,
+    snapshot: Reading,
+    quoting: ExtractiveGenerator,
+    k: int,
+    filters: Filters | None,
+    scoped: bool,
+) -> Quoted:
     before = question.before
     if question.refers and before and before.cited:
         cited = tuple(dict.fromkeys(doc_id for doc_id, _, _ in before.cited))

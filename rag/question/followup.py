@@ -49,7 +49,9 @@ _MORE = re.compile(
     re.I,
 )
 _INSTEAD = re.compile(
-    r"^\s*(?:and|but|what about|how about|and what about|same for|what of)\s+(?P<x>.+?)\s*\??\s*$", re.I
+    r"^\s*(?:and\s+what\s+about|and\s+how\s+about|and|but|what\s+about|how\s+about|same\s+for|what\s+of)"
+    r"\s+(?P<x>.+?)\s*\??\s*$",
+    re.I,
 )
 _ONLY_WHEN = re.compile(
     r"^\s*(?:and\s+)?(?:in|for|at)\s+(?:its\s+)?(?P<x>(?:19|20)\d\d)(?:\s+statement)?\s*\??\s*$", re.I
@@ -361,11 +363,36 @@ def _instead(question: str, new: str, speaks: Callable[[str], bool]) -> str:
             return question.replace(before[0][1], new, 1)
         return f"{question.rstrip(' ?')} ({new})?"
     if topic:
-        # "ownership of security sector reform" + "And funding?": funding of security sector reform.
-        complement = re.search(r"\s+(?:of|in|for)\s+.+$", topic.group("topic"))
-        new += complement.group(0) if complement and len(new.split()) <= 2 else ""
-        return question[: topic.start("topic")] + new + question[topic.end("topic") :]
+        return _as_topic(question, new, topic)
     return f"{question.rstrip(' ?')} ({new})?"
+
+
+def _as_topic(question: str, new: str, topic: re.Match[str]) -> str:
+    """The earlier question about ``new`` in place of its topic ("ownership of security
+    sector reform" + "And funding?": funding of security sector reform)."""
+    complement = re.search(r"\s+(?:of|in|for)\s+.+$", topic.group("topic"))
+    new += complement.group(0) if complement and len(new.split()) <= 2 else ""
+    return question[: topic.start("topic")] + new + question[topic.end("topic") :]
+
+
+def other_reading(question: str, history: Sequence[Turn | str], speaks: Callable[[str], bool] | None) -> str:
+    """The other way to read a bare country after a question with a topic: "What did China
+    say about Palestine in 2024?" + "And Ukraine?" reads Ukraine as the new speaker when
+    the index holds its statements, and may mean China on Ukraine. The question read that
+    other way ("" when there is none), to answer from when the first reading finds nothing."""
+    turns = as_turns(history)
+    instead = _INSTEAD.match(question) if turns else None
+    if instead is None or len(instead.group("x").split()) > 5:
+        return ""
+    new = instead.group("x").strip(" ?")
+    before = turns[-1].searched
+    topic = _TOPIC.search(before)
+    named = country_named(new)
+    if not (topic and named and (speaks or (lambda code: True))(named[0])):
+        return ""
+    # Like for like: only a country in place of a country (or a territory) the earlier
+    # question asked about; "And Canada?" after "… about climate change?" is Canada's view.
+    return _as_topic(before, new, topic) if country_named(topic.group("topic")) else ""
 
 
 def _names_own_topic(question: str) -> bool:

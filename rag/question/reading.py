@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.question.asks import GENERIC, Asks, asks_of
-from rag.question.followup import Turn, as_turns, follow_up, readable
+from rag.question.followup import Turn, as_turns, follow_up, other_reading, readable
 from rag.question.parts import Part, compared, question_parts
 from rag.question.scope import Coverage, Scope, scope_of, speaker_countries, subject_countries
 from rag.question.text import without_context
@@ -37,6 +37,9 @@ class Question:
     before: Turn | None = None  # the turn a follow-up follows
     cited: tuple[Span, ...] = ()  # what earlier answers quoted, not to be quoted again ("What else?")
     shown: str = ""  # a follow-up as a person would write it standalone ("Understood as")
+    # The follow-up read the other way it can be ("And Ukraine?": the new topic rather than
+    # the new speaker), answered from when this reading finds nothing.
+    alternative: Question | None = None
 
     @classmethod
     def read(
@@ -65,7 +68,11 @@ class Question:
         speakers = [p.label for p in scope.parts if p.kind in ("country", "speaker") and p.held]
         shown = rewritten or readable(asked, follow, text, before, speakers[0] if len(speakers) == 1 else "")
         parts = _parts(text, scope, coverage)
-        return cls(asked, text, asks_of(text), scope, parts, follow, before, cited, shown)
+        other = other_reading(asked, turns, speaks) if follow == "instead" and not rewritten else ""
+        alternative = cls.read(other, (), coverage) if other and other != text else None
+        if alternative is not None:
+            alternative = replace(alternative, asked=asked, follow=follow, before=before, shown=other)
+        return cls(asked, text, asks_of(text), scope, parts, follow, before, cited, shown, alternative)
 
     @classmethod
     def of(cls, text: str) -> Question:

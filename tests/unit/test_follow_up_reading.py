@@ -209,3 +209,39 @@ def test_a_follow_up_carries_the_names_it_points_at_and_each_name_once():
     )
     carried = king.text[king.text.rindex("(") + 1 : -1].split(", ")
     assert "King Abdullah" in carried and "King" not in carried and "Abdullah" not in carried, carried
+
+
+PLACES = [("Palestine", "PSE"), ("Ukraine", "UKR"), ("Sudan", "SDN"), ("Haiti", "HTI")]
+BARE = ["And {N}?", "What about {N}?", "And what about {N}?"]
+
+
+def test_a_bare_country_after_a_question_on_a_country_is_read_both_ways():
+    """ "What did China say about Palestine in 2024?" + "And Ukraine?": Ukraine speaks in
+    the index, so it is read as the new speaker first; the like-for-like reading (China
+    on Ukraine) is kept beside it, to answer from when the first finds nothing."""
+    speakers = [*COUNTRIES, *PLACES]
+    coverage = Coverage(
+        countries={code: set(range(1980, 2025)) for _, code in speakers}, years=set(range(1980, 2025))
+    )
+    for (speaker, _), (topic, _), (new, _), template, year in itertools.product(
+        COUNTRIES, PLACES, PLACES, BARE, YEARS
+    ):
+        if topic == new:
+            continue
+        first = f"What did {speaker} say about {topic} in {year}?"
+        read = Question.read(template.format(N=new), [Turn(first)], coverage)
+        assert read.text == f"What did {new} say about {topic} in {year}?", read.text
+        assert read.alternative is not None, template
+        assert read.alternative.text == f"What did {speaker} say about {new} in {year}?"
+        assert read.alternative.understood == read.alternative.text
+        assert read.alternative.before is not None and read.alternative.follow == "instead"
+
+
+def test_a_bare_country_after_a_question_on_a_subject_is_only_the_new_speaker():
+    for (speaker, _), (new, _), template in itertools.product(COUNTRIES, COUNTRIES, BARE):
+        if speaker == new:
+            continue
+        read = Question.read(
+            template.format(N=new), [Turn(f"What did {speaker} say about ocean plastics?")], COVERAGE
+        )
+        assert read.text == f"What did {new} say about ocean plastics?" and read.alternative is None

@@ -166,7 +166,7 @@ def test_a_year_of_a_deed_the_speech_recalls_is_not_the_speech_year():
 
 
 def test_when_the_speech_was_made_is_never_what_the_answer_must_be_about():
-    """"In the early 2010s, how did Tanzania describe …": "early" and "2010s" are when the
+    """ "In the early 2010s, how did Tanzania describe …": "early" and "2010s" are when the
     speech was made, not words the statements must use (a refusal once said the
     statements "do not mention early or 2010s")."""
     wrong = []
@@ -185,7 +185,7 @@ SPEECH_VERBS = ["characterize", "characterise", "portray", "depict", "assess", "
 
 
 def test_a_country_is_the_speaker_of_every_speech_verb():
-    """"How did the Philippines characterize the arbitral award?": the Philippines speaks."""
+    """ "How did the Philippines characterize the arbitral award?": the Philippines speaks."""
     wrong = []
     for (written, code), verb in itertools.product(_country_names()[::5], SPEECH_VERBS):
         question = f"In the mid-2010s, how did {written} {verb} the arbitral award?"
