@@ -643,7 +643,7 @@ def bench(
 
     from rag.embedding import embedder_from
     from rag.errors import InputError
-    from rag.evaluation.bench import run_bench, table, write
+    from rag.evaluation.bench import run_bench, table
     from rag.loading import Skipped, find_files
     from rag.storage import Index
 
@@ -678,9 +678,14 @@ def bench(
             noise,
             work / "run",
         )
-    out = out or settings.home / "bench" / "bench.json"
+    _published(report, table(report), out or settings.home / "bench" / "bench.json")
+
+
+def _published(report: dict[str, Any], text: str, out: Path) -> None:
+    """A bench report written as JSON and as Markdown beside it, and its table shown."""
+    from rag.evaluation.bench import write
+
     write(report, out)
-    text = table(report)
     out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     click.echo(text)
     click.echo(f"\nWrote {out} and {out.with_suffix('.md')}.", err=True)
@@ -712,18 +717,13 @@ def _bench_queries(settings: Any, base_index: Path | None, count: int, out: Path
 
     from rag.embedding import embedder_from
     from rag.errors import InputError
-    from rag.evaluation.bench import run_queries, table, write
+    from rag.evaluation.bench import run_queries, table
 
     if base_index is None:
         raise InputError("rag bench --queries-only needs --base-index INDEX: the index to ask.")
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         report = run_queries(settings, embedder_from(settings), base_index, count, Path(tmp))
-    out = out or settings.home / "bench" / "queries.json"
-    write(report, out)
-    text = table(report)
-    out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
-    click.echo(text)
-    click.echo(f"\nWrote {out} and {out.with_suffix('.md')}.", err=True)
+    _published(report, table(report), out or settings.home / "bench" / "queries.json")
 
 
 def _bench_held(settings: Any, indexes: list[Path], out: Path | None) -> None:

@@ -13,7 +13,25 @@ import numpy as np
 from rag.types import Chunk, Document
 
 
-class SavedChunks(Sequence[Chunk]):
+class _Rows(Sequence[Chunk]):
+    """Rows made one at a time: a slice is the list of its rows."""
+
+    __slots__ = ()
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self._row(r) for r in range(*row.indices(len(self)))]
+        return self._row(int(row))
+
+    def _row(self, row: int) -> Chunk:
+        raise NotImplementedError
+
+
+class SavedChunks(_Rows):
     """A saved segment's chunks: their ids, the documents they are cut from, and offsets."""
 
     __slots__ = ("ids", "owners", "starts", "ends")
@@ -24,17 +42,9 @@ class SavedChunks(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self.ids)
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
-        owner = self.owners[row]
-        return Chunk.within(
-            self.ids[row], owner.doc_id, int(self.starts[row]), int(self.ends[row]), owner.text
-        )
+    def _row(self, row: int) -> Chunk:
+        owner, start, end = self.owners[row], int(self.starts[row]), int(self.ends[row])
+        return Chunk.within(self.ids[row], owner.doc_id, start, end, owner.text)
 
     def __iter__(self) -> Iterator[Chunk]:
         for chunk_id, owner, start, end in zip(
@@ -57,7 +67,7 @@ def doc_ids_of(chunks: Sequence[Chunk]) -> list[str]:
     return [c.doc_id for c in chunks]
 
 
-class ChunkTable(Sequence[Chunk]):
+class ChunkTable(_Rows):
     """Every segment's chunks in row order, looked up by row without one joined list."""
 
     def __init__(self, parts: Iterable[Sequence[Chunk]] = ()):
@@ -74,14 +84,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
-        row = int(row)
+    def _row(self, row: int) -> Chunk:
         if row < 0:
             row += len(self)
         if not 0 <= row < len(self):
