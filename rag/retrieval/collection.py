@@ -11,7 +11,7 @@ another process's commit at the next question by the index record's generation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,9 @@ class QdrantRetriever:
     def _where(self, extra: list[Any]) -> Any:
         return self.db.visible(self.state, extra)
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int = 5, filters: Filters | None = None, also: Sequence[str] = ()
+    ) -> list[Passage]:
         question = check_question(question)
         k = check_k(k)
         if not self.documents:
@@ -113,10 +115,14 @@ class QdrantRetriever:
         dense = np.asarray(query, dtype=np.float32).ravel().tolist()
         where = self._where(conditions(filters, m, self.documents))
         prefetch = [m.Prefetch(query=dense, using=DENSE, limit=n, filter=where)]
-        terms = sorted({term_id(t) for t in tokenize(question)})
-        if terms:
-            sparse = m.SparseVector(indices=terms, values=[1.0] * len(terms))
-            prefetch.append(m.Prefetch(query=sparse, using=SPARSE, limit=n, filter=where))
+        for text in (question, *also):
+            if text != question:
+                alike = np.asarray(self.embedder.embed_query(text), dtype=np.float32).ravel().tolist()
+                prefetch.append(m.Prefetch(query=alike, using=DENSE, limit=n, filter=where))
+            terms = sorted({term_id(t) for t in tokenize(text)})
+            if terms:
+                sparse = m.SparseVector(indices=terms, values=[1.0] * len(terms))
+                prefetch.append(m.Prefetch(query=sparse, using=SPARSE, limit=n, filter=where))
         named = self.mentions.named(question)
         if named is not None and not set(allowed) <= named and named & set(allowed):
             mentioned = m.FieldCondition(key="doc_id", match=m.MatchAny(any=sorted(named)))

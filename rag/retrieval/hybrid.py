@@ -4,7 +4,7 @@ rank, with filters."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -164,6 +164,18 @@ class HybridRetriever:
             raise NoMatchError(f"No statements in the index match the filters ({filters.describe()}).")
         return np.sort(np.concatenate([self._rows_of[d.doc_id] for d in docs if d.doc_id in self._rows_of]))
 
+    def _sparse(self, text: str, n: int, allowed: np.ndarray | None) -> np.ndarray:
+        """BM25's ``n`` best rows for the text (within ``allowed``), best first."""
+        bm25 = self._bm25.scores(text)  # type: ignore[union-attr]
+        if allowed is not None:
+            masked = np.full_like(bm25, -1.0)
+            masked[allowed] = bm25[allowed]
+            bm25 = masked
+        top = np.flatnonzero(bm25 > 0)
+        if len(top) > n:
+            top = top[np.argpartition(-bm25[top], n - 1)[:n]]
+        return top[np.lexsort((top, -bm25[top]))]
+
     def mentioned_rows(self, question: str, allowed: np.ndarray | None) -> np.ndarray | None:
         """Rows of the statements whose year or country the question names ("in 2023",
         "Brazil"), fused as a third ranking (see ``Mentions``)."""
@@ -178,7 +190,11 @@ class HybridRetriever:
                 return None  # the filter already holds only these: no preference left to give
         return rows if len(rows) else None
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int = 5, filters: Filters | None = None, also: Sequence[str] = ()
+    ) -> list[Passage]:
+        """The ``k`` passages, fusing the dense and BM25 rankings of the question and of each
+        other wording of it in ``also`` (the question without the speaker it is kept to)."""
         question = check_question(question)
         k = check_k(k)
         if not self.index.chunks:
@@ -188,16 +204,10 @@ class HybridRetriever:
         n = max(self.candidates, k)
         query = self.embedder.embed_query(question)
         dense_scores, dense_rows = self.index.search(query, n, allowed)
-        bm25 = self._bm25.scores(question)  # type: ignore[union-attr]
-        if allowed is not None:
-            masked = np.full_like(bm25, -1.0)
-            masked[allowed] = bm25[allowed]
-            bm25 = masked
-        top = np.flatnonzero(bm25 > 0)
-        if len(top) > n:
-            top = top[np.argpartition(-bm25[top], n - 1)[:n]]
-        sparse_rows = top[np.lexsort((top, -bm25[top]))]
-        rankings = [dense_rows, sparse_rows]
+        rankings = [dense_rows, self._sparse(question, n, allowed)]
+        for text in also:
+            rankings += [self.index.search(self.embedder.embed_query(text), n, allowed)[1]]
+            rankings += [self._sparse(text, n, allowed)]
         mentioned = self.mentioned_rows(question, allowed)
         if mentioned is not None:
             rankings.append(self.index.search(query, n, mentioned)[1])

@@ -13,7 +13,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -57,8 +57,11 @@ class Retriever(Protocol):
     """What both index kinds search with: ``HybridRetriever`` (an index folder) and
     ``QdrantRetriever`` (a Qdrant collection)."""
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        """The ``k`` passages that best answer the question, within the filters."""
+    def retrieve(
+        self, question: str, k: int = 5, filters: Filters | None = None, also: Sequence[str] = ()
+    ) -> list[Passage]:
+        """The ``k`` passages that best answer the question (or one of its other wordings
+        in ``also``), within the filters."""
         ...
 
     def idf(self, term: str) -> float:
@@ -147,10 +150,11 @@ class Reading(ABC):
     def retrieve_parts(
         self, question: Question, k: int, filters: Filters | None, text: str | None = None
     ) -> list[Passage]:
-        """The question's passages (searched for ``text``: the question without the words
-        naming the scope ``filters`` keep to), then for a several-part question the best
-        passages of each part not already among them (so no part goes unanswered)."""
-        passages = self.engine.retrieve(text or question.text, k, filters)
+        """The question's passages (searched for it and for ``text``: the question without
+        the words naming the scope ``filters`` keep to, fused), then for a several-part
+        question the best passages of each part not already among them."""
+        also = (text,) if text and text != question.text else ()
+        passages = self.engine.retrieve(question.text, k, filters, also)
         if len(question.parts) < 2:
             return passages
         seen = {(p.doc_id, p.start) for p in passages}
