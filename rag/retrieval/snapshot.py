@@ -121,7 +121,14 @@ class Reading(ABC):
         scope = question.scope if scoped else Scope()
         searched = filters if scope.missing else within(filters, scope)
         try:
-            text = without_scope(question.text, scope) if searched != filters else question.text
+            # A question of its own is also searched without its speaker's name and years; a
+            # follow-up's text is already the earlier turn's, with its context (dev: the
+            # conversations lost 0.027 of key facts when it was).
+            text = (
+                without_scope(question.text, scope)
+                if searched != filters and not question.follow
+                else question.text
+            )
             return scope, self.retrieve_parts(question, k, searched, text)
         except NoMatchError:
             if searched == filters:
@@ -132,7 +139,11 @@ class Reading(ABC):
             narrowed = within(filters, sure)
             try:
                 kept = tuple(p if p.sure else replace(p, held=None) for p in scope.parts)
-                text = without_scope(question.text, sure) if narrowed != filters else question.text
+                text = (
+                    without_scope(question.text, sure)
+                    if narrowed != filters and not question.follow
+                    else question.text
+                )
                 return replace(scope, parts=kept), self.retrieve_parts(question, k, narrowed, text)
             except NoMatchError:
                 if narrowed == filters:
