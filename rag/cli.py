@@ -718,9 +718,12 @@ def _bench_queries(settings: Any, base_index: Path | None, count: int, out: Path
     from rag.embedding import embedder_from
     from rag.errors import InputError
     from rag.evaluation.bench import run_queries, table
+    from rag.ingest import with_recorded_backend
 
     if base_index is None:
         raise InputError("rag bench --queries-only needs --base-index INDEX: the index to ask.")
+    # Asked with the model the index records (an int8 index with the int8 model).
+    settings = with_recorded_backend(settings.with_overrides(index_dir=base_index))
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         report = run_queries(settings, embedder_from(settings), base_index, count, Path(tmp))
     _published(report, table(report), out or settings.home / "bench" / "queries.json")

@@ -100,6 +100,20 @@ class QdrantRetriever:
     def _where(self, extra: list[Any]) -> Any:
         return self.db.visible(self.state, extra)
 
+    def _wordings(self, question: str, also: Sequence[str], where: Any, n: int) -> list[Any]:
+        """The sparse ranking of the question, and the dense and sparse ones of each other
+        wording of it (``also``), under the same conditions."""
+        m, out = self.models, []
+        for text in (question, *also):
+            if text != question:
+                alike = np.asarray(self.embedder.embed_query(text), dtype=np.float32).ravel().tolist()
+                out.append(m.Prefetch(query=alike, using=DENSE, limit=n, filter=where))
+            terms = sorted({term_id(t) for t in tokenize(text)})
+            if terms:
+                sparse = m.SparseVector(indices=terms, values=[1.0] * len(terms))
+                out.append(m.Prefetch(query=sparse, using=SPARSE, limit=n, filter=where))
+        return out
+
     def retrieve(
         self, question: str, k: int = 5, filters: Filters | None = None, also: Sequence[str] = ()
     ) -> list[Passage]:
@@ -115,14 +129,7 @@ class QdrantRetriever:
         dense = np.asarray(query, dtype=np.float32).ravel().tolist()
         where = self._where(conditions(filters, m, self.documents))
         prefetch = [m.Prefetch(query=dense, using=DENSE, limit=n, filter=where)]
-        for text in (question, *also):
-            if text != question:
-                alike = np.asarray(self.embedder.embed_query(text), dtype=np.float32).ravel().tolist()
-                prefetch.append(m.Prefetch(query=alike, using=DENSE, limit=n, filter=where))
-            terms = sorted({term_id(t) for t in tokenize(text)})
-            if terms:
-                sparse = m.SparseVector(indices=terms, values=[1.0] * len(terms))
-                prefetch.append(m.Prefetch(query=sparse, using=SPARSE, limit=n, filter=where))
+        prefetch += self._wordings(question, also, where, n)
         named = self.mentions.named(question)
         if named is not None and not set(allowed) <= named and named & set(allowed):
             mentioned = m.FieldCondition(key="doc_id", match=m.MatchAny(any=sorted(named)))

@@ -31,6 +31,7 @@ from rag.retrieval.collection import CollectionSnapshot, conditions
 from rag.settings import PROJECT_ROOT, SEEDS_DIR, load_settings
 from rag.splitting import split_document
 from rag.storage.qdrant import Collections, QdrantIndex, State, locate
+from rag.storage.rows import ChunkTable, SavedChunks
 from rag.types import Chunk
 from tests.conftest import WANG_YI, wait_for_progress
 
@@ -98,14 +99,14 @@ def test_passages_alike_in_their_words_rank_as_the_faiss_index_ranks_them(embedd
 
 
 def _held(root: object, skip: set[int]) -> list[str]:
-    """Chunks, vector matrices and term-count matrices reachable from ``root``."""
+    """Chunks (or chunk tables), vector matrices and term-count matrices reachable from ``root``."""
     seen, stack, found = set(), [root], []
     while stack:
         obj = stack.pop()
         if id(obj) in seen or id(obj) in skip or isinstance(obj, type):
             continue
         seen.add(id(obj))
-        if isinstance(obj, Chunk | np.ndarray | sparse.spmatrix):
+        if isinstance(obj, Chunk | ChunkTable | SavedChunks | np.ndarray | sparse.spmatrix):
             found.append(type(obj).__name__)
         if isinstance(obj, (dict, list, tuple, set)) or hasattr(obj, "__dict__"):
             stack.extend(gc.get_referents(obj))
@@ -124,8 +125,8 @@ def test_the_app_process_holds_no_chunk_table_term_counts_or_vectors(qdrant_seed
     # vector matrix or term counts; in local mode the client is the server itself.
     assert not _held(snapshot, {id(snapshot.db.client), id(embedder), id(snapshot.db.models)})
     assert not [o for o in gc.get_objects() if isinstance(o, Chunk)]
-    # The same look at the FAISS index's snapshot finds its tables.
-    assert {"Chunk", "ndarray"} <= set(_held(pipeline.snapshot(), {id(embedder)}))
+    # The same look at the FAISS index's snapshot finds its tables (its chunks as columns).
+    assert {"ChunkTable", "SavedChunks", "ndarray"} <= set(_held(pipeline.snapshot(), {id(embedder)}))
 
 
 def test_two_pipelines_over_one_collection_see_each_others_commits(qdrant_seeds, embedder, tmp_path):
