@@ -115,9 +115,13 @@ class Pipeline:
         chosen = self.generator(generator)
         read = Question.read(asked, turns, snapshot.coverage, chosen.standalone(asked, turns))
         found = quote(read, snapshot, chosen.quoting, k or self.settings.k, filters, scoped)
+        # What was understood and searched: this reading's, or the other one's when that
+        # is what answered ("And Ukraine?": China on Ukraine).
+        other = read.alternative
+        told = other if other is not None and found.question.text == other.text else read
         understood = {
-            "understood": found.question.understood,
-            "searched": found.question.searched,
+            "understood": told.understood,
+            "searched": told.searched,
             "scope": found.scope.to_json(),
         }
         if found.answer is None:
