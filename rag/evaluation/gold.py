@@ -93,28 +93,18 @@ def relabel(questions: list[GoldQuestion], path: Path) -> list[GoldQuestion]:
     if not path.is_file():
         raise InputError(f"There is no relabelling file at {path}.")
     changes: dict[str, dict[str, Any]] = {}
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for no, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         if line.strip():
             try:
                 row = json.loads(line)
-                changes[str(row["id"])] = row
+                changes[str(row["id"])] = {
+                    "answerable": bool(row["answerable"]),
+                    "key_facts": tuple(str(f) for f in row.get("key_facts", ())),
+                    "evidence": tuple((str(e["source"]), str(e["quote"])) for e in row.get("evidence", ())),
+                }
             except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"Line {no} of {path} is not a relabelled question ({exc}).") from None
-    out = []
-    for q in questions:
-        row = changes.get(q.id)
-        if row is None:
-            out.append(q)
-            continue
-        out.append(
-            replace(
-                q,
-                answerable=bool(row["answerable"]),
-                key_facts=tuple(row.get("key_facts", ())),
-                evidence=tuple((e["source"], e["quote"]) for e in row.get("evidence", ())),
-            )
-        )
-    return out
+                raise InputError(f"Line {no} of {path} is not a relabelled question ({exc!r}).") from None
+    return [replace(q, **changes[q.id]) if q.id in changes else q for q in questions]
 
 
 def document_named(source: str, documents: dict[str, Document]) -> Document | None:

@@ -15,8 +15,7 @@ _HASH_BLOCK = 16 << 20
 
 
 def sha256(path: Path) -> str:
-    """The file's SHA-256, read in large blocks into one buffer: reading and hashing let go
-    of the interpreter, so a thread can check files while another parses (few hand-overs)."""
+    """The file's SHA-256, read in blocks of up to 16 MB into one reused buffer."""
     digest = hashlib.sha256()
     buffer = bytearray(min(_HASH_BLOCK, max(path.stat().st_size, 1)))
     view = memoryview(buffer)
@@ -58,7 +57,7 @@ class Digests:
         self._paths = list(paths)
         self._found: dict[Path, str | None] = {}
         self._reader: threading.Thread | None = None
-        if sum(p.stat().st_size for p in self._paths if p.is_file()) >= _ELSEWHERE:
+        if sum(_size(p) for p in self._paths) >= _ELSEWHERE:
             self._start()
 
     def _start(self) -> None:
@@ -95,6 +94,13 @@ class Digests:
         if digest is None:
             raise FileNotFoundError(path)
         return digest
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # missing: said when its digest is asked for
 
 
 def fsync(path: Path) -> None:

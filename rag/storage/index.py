@@ -254,13 +254,14 @@ def _segments(index: Index, segments: list[dict[str, Any]], earlier: Index | Non
     one has passed before the last segment is given: no index is used unchecked."""
     known = {b.name: b for b in earlier.blocks if b.name} if earlier and earlier.path == index.path else {}
     fresh = [s for s in segments if not (s["name"] in known and known[s["name"]].checksums == s["checksums"])]
+    to_read = {s["name"] for s in fresh}
     digests = Digests([f for s in fresh for f in segment_files(index.path, s)])
 
     def checked(segment: dict[str, Any]) -> Callable[[], None]:
         return lambda: check_segment(index.path, segment, digests.of)
 
     for segment in segments:
-        if segment in fresh:
+        if segment["name"] in to_read:
             block = read_checked_segment(
                 index.path, segment, index.documents, len(index.vocabulary), index.dimension, checked(segment)
             )

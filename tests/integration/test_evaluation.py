@@ -185,3 +185,26 @@ def test_gate_reads_its_minimums_from_the_thresholds_file(pipeline, tmp_path):
     strict.write_text('[other]\n"hit@5" = 0.5\n')
     with pytest.raises(InputError, match=r"no \[seeds\] table"):
         check_thresholds(result, strict)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "corpus-u04"}',
+        '{"answerable": true}',
+        "[1, 2]",
+        '{"id": "x", "answerable": true, "evidence": [1]}',
+        "{",
+    ],
+)
+def test_a_damaged_relabelling_file_is_one_sentence(seed_index_dir, tmp_path, line):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(line + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["eval", "--index", str(seed_index_dir), "--relabel", str(labels), "--no-baseline", "--json"],
+    )
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Line 1 of" in result.output and "is not a relabelled question" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
